@@ -1,0 +1,238 @@
+"""The array backend: which array library the model computes with.
+
+minis2s runs the same model code on NumPy (CPU) or CuPy (GPU). Layer and model
+code never asks "am I on a GPU?"; it asks for the *array module* that goes with
+its inputs::
+
+    xp = get_array_module(x, W)      # numpy, cupy, or the strict test double
+    y = xp.tanh(x @ W)
+
+One switch picks the backend for new arrays (parameters, buffers, batches):
+
+    minis2s.use("numpy")                   # the default
+    minis2s.use("cupy", dtype="float64")   # or MINIS2S_BACKEND=cupy in the environment
+
+Host <-> device moves happen here and nowhere else: :func:`to_device` and
+:func:`to_cpu`. Keeping them in one place is what lets a test count them.
+
+Three backends are known:
+
+* ``"numpy"`` -- the CPU.
+* ``"cupy"``  -- an NVIDIA GPU through CuPy (``pip install "minis2s[gpu]"``).
+* ``"strict"`` -- :mod:`minis2s.strict_device`, a CPU array type that refuses
+  the things CuPy refuses (implicit conversion to NumPy, arithmetic with NumPy
+  arrays). The test suite runs every layer under it so GPU-only bugs cannot
+  hide on a machine without a GPU.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = [
+    "BackendError", "Backend", "use", "current", "get_array_module", "xp",
+    "float_dtype", "to_device", "to_cpu", "available_backends", "backend_of",
+]
+
+
+class BackendError(RuntimeError):
+    """The requested backend cannot be used on this machine (the message says why and how to fix it)."""
+
+
+@dataclass
+class Backend:
+    """One array library and the two ways across the host/device boundary.
+
+    ``xp`` is the NumPy-compatible module; ``array_type`` the class of its arrays;
+    ``asarray`` moves a host (NumPy) array onto the device and ``asnumpy`` moves
+    a device array back. ``transfers`` counts both directions; the strict double
+    also counts implicit syncs such as ``float(device_scalar)``.
+    """
+    name: str
+    xp: Any
+    array_type: type
+    asarray: Callable[[np.ndarray], Any]
+    asnumpy: Callable[[Any], np.ndarray]
+    random_generator: Callable[[int | None], Any]
+    transfers: dict = field(default_factory=lambda: {"to_device": 0, "to_cpu": 0})
+
+    def __repr__(self) -> str:
+        return f"Backend({self.name!r})"
+
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+_backends: dict[str, Backend] = {}
+_state: dict[str, Any] = {"backend": None, "dtype": None}
+
+
+def _make_numpy() -> Backend:
+    return Backend("numpy", np, np.ndarray, np.asarray, np.asarray,
+                   lambda seed: np.random.default_rng(seed))
+
+
+def _make_strict() -> Backend:
+    from . import strict_device
+    b = Backend("strict", strict_device.xp, strict_device.StrictArray,
+                strict_device.from_host, strict_device.to_host,
+                strict_device.default_rng)
+    # The double keeps its own counters so that syncs inside the array type count too.
+    b.transfers = strict_device.transfers
+    return b
+
+
+def _make_cupy() -> Backend:
+    try:
+        import cupy
+    except ImportError as e:
+        raise BackendError(
+            "backend 'cupy' needs CuPy, which is not installed. Install the GPU extra "
+            "(pip install 'minis2s[gpu]', which brings cupy-cuda12x) on a machine with an "
+            "NVIDIA GPU, or use the 'numpy' backend.") from e
+    try:
+        ok = cupy.is_available()
+    except Exception:  # a broken driver can raise instead of answering
+        ok = False
+    if not ok:
+        raise BackendError(
+            "backend 'cupy': CuPy is installed but no CUDA GPU is usable here "
+            "(cupy.is_available() is False: no GPU, no driver, or a CUDA version mismatch). "
+            "Check `nvidia-smi`, or use the 'numpy' backend.")
+    return Backend("cupy", cupy, cupy.ndarray, cupy.asarray, cupy.asnumpy,
+                   lambda seed: cupy.random.default_rng(seed))
+
+
+_FACTORIES = {"numpy": _make_numpy, "strict": _make_strict, "cupy": _make_cupy}
+
+
+def _get(name: str) -> Backend:
+    if name not in _FACTORIES:
+        raise ValueError(f"unknown backend {name!r}: expected one of {sorted(_FACTORIES)}")
+    if name not in _backends:
+        _backends[name] = _FACTORIES[name]()
+    return _backends[name]
+
+
+def use(name: str | None = None, dtype: str | np.dtype | None = None) -> Backend:
+    """Choose the backend (``"numpy"``, ``"cupy"``, ``"strict"``) and/or the float dtype.
+
+    Returns the backend now in use. Raises :class:`BackendError` with a clear
+    message when CuPy is missing or has no GPU. Arrays made before the switch
+    stay where they are; move a model with ``model.to(backend)``.
+    """
+    if name is not None:
+        _state["backend"] = _get(name)
+    if dtype is not None:
+        key = np.dtype(dtype).name
+        if key not in _DTYPES:
+            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        _state["dtype"] = _DTYPES[key]
+    return current()
+
+
+def current() -> Backend:
+    """The backend in use (first call reads ``MINIS2S_BACKEND``, default ``numpy``)."""
+    if _state["backend"] is None:
+        _state["backend"] = _get(os.environ.get("MINIS2S_BACKEND", "numpy").strip().lower())
+    return _state["backend"]
+
+
+def float_dtype():
+    """The float dtype for new parameters and activations (``MINIS2S_DTYPE``, default float32)."""
+    if _state["dtype"] is None:
+        use(dtype=os.environ.get("MINIS2S_DTYPE", "float32"))
+    return _state["dtype"]
+
+
+def xp():
+    """The array module of the current backend."""
+    return current().xp
+
+
+def available_backends() -> list[str]:
+    """Backends usable on this machine: always numpy and strict; cupy when a GPU is there."""
+    names = ["numpy", "strict"]
+    try:
+        _get("cupy")
+        names.append("cupy")
+    except BackendError:
+        pass
+    return names
+
+
+def backend_of(array) -> Backend | None:
+    """The backend an array belongs to, or None for scalars and non-arrays."""
+    if isinstance(array, np.ndarray):
+        return _get("numpy")
+    from .strict_device import StrictArray
+    if isinstance(array, StrictArray):
+        return _get("strict")
+    for b in list(_backends.values()):
+        if isinstance(array, b.array_type):
+            return b
+    if "cupy" in sys.modules and "cupy" not in _backends:
+        cupy = sys.modules["cupy"]
+        if isinstance(array, cupy.ndarray):
+            return _get("cupy")
+    return None
+
+
+def get_array_module(*arrays, **named):
+    """The array module (numpy, cupy, ...) of the given arrays.
+
+    Pass arrays by keyword to get error messages that name them. Mixing arrays of
+    two backends (say a NumPy mask with CuPy activations) raises ``TypeError`` here,
+    with the argument named, instead of deep inside a kernel. With no arrays,
+    returns the current backend's module.
+    """
+    found = None
+    found_name = None
+    items = [(f"argument {i}", a) for i, a in enumerate(arrays)] + list(named.items())
+    for arg_name, a in items:
+        if a is None or isinstance(a, (int, float, np.generic)):
+            continue
+        b = backend_of(a)
+        if b is None:
+            raise TypeError(f"{arg_name}: expected an array, got {type(a).__name__}")
+        if found is None:
+            found, found_name = b, arg_name
+        elif b is not found:
+            raise TypeError(
+                f"{arg_name} is a {b.name} array but {found_name} is a {found.name} array: "
+                f"move both to one backend with minis2s.to_device / minis2s.to_cpu")
+    return (found or current()).xp
+
+
+def to_device(array, backend: Backend | str | None = None):
+    """Move a host array (or anything array-like) onto the current (or given) backend.
+
+    Integer arrays keep their integer dtype; float arrays keep theirs. Arrays
+    already on that backend are returned unchanged.
+    """
+    b = _get(backend) if isinstance(backend, str) else (backend or current())
+    if isinstance(array, b.array_type):
+        return array
+    other = backend_of(array)
+    if other is not None and other is not _get("numpy"):
+        array = to_cpu(array)
+    host = np.asarray(array)
+    if b.name == "numpy":
+        return host
+    if b.name != "strict":  # the strict double counts its own transfers
+        b.transfers["to_device"] += 1
+    return b.asarray(host)
+
+
+def to_cpu(array) -> np.ndarray:
+    """Move an array of any backend to the host as a NumPy array."""
+    b = backend_of(array)
+    if b is None:
+        return np.asarray(array)
+    if b.name == "numpy":
+        return array
+    if b.name != "strict":
+        b.transfers["to_cpu"] += 1
+    return b.asnumpy(array)
