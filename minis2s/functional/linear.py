@@ -1,0 +1,38 @@
+r"""Affine layer applied to the last axis, so it works over time too.
+
+    out = x @ W + b             x (..., D), W (D, O), b (O,) -> out (..., O)
+
+Backward, with the leading axes flattened to M rows::
+
+    dx = dout @ W.T,   dW = x.T @ dout,   db = sum over rows of dout
+"""
+from __future__ import annotations
+
+from ..backend import get_array_module
+from ._checks import check_float, check_shape
+
+__all__ = ["linear_forward", "linear_backward"]
+
+
+def linear_forward(x, W, b):
+    """x (..., D), W (D, O), b (O,) -> (out (..., O), cache)."""
+    fn = "linear_forward"
+    get_array_module(x=x, W=W, b=b)
+    check_float(fn, "x", x)
+    check_shape(fn, "W", W, (x.shape[-1], None), "(D, O)")
+    check_shape(fn, "b", b, (W.shape[1],), "(O,)")
+    D, O = W.shape
+    out = x.reshape(-1, D) @ W + b
+    return out.reshape(x.shape[:-1] + (O,)), (x, W)
+
+
+def linear_backward(dout, cache):
+    """dout (..., O) -> (dx (..., D), dW (D, O), db (O,))."""
+    x, W = cache
+    D, O = W.shape
+    check_shape("linear_backward", "dout", dout, x.shape[:-1] + (O,), "(..., O)")
+    d2 = dout.reshape(-1, O)
+    dx = (d2 @ W.T).reshape(x.shape)
+    dW = x.reshape(-1, D).T @ d2
+    db = d2.sum(axis=0)
+    return dx, dW, db

@@ -1,0 +1,209 @@
+r"""Gradient checking: is a hand-written backward pass right?
+
+The analytic gradient of a function f with respect to an input x, given an
+upstream gradient ``dout`` (the vector-Jacobian product ``dout^T J``), is
+compared with a central difference of the scalar ``L(x) = sum(f(x) * dout)``::
+
+    dL/dx[i] ~ (L(x + h e_i) - L(x - h e_i)) / (2 h)
+
+The error of a central difference is O(h^2) (truncation) + O(eps / h)
+(rounding); in float64 with h = 1e-5 both are ~1e-10 relative, so a correct
+backward scores ~1e-9 or better and a wrong one ~1e-1. Checks therefore refuse
+float32, where rounding alone is ~1e-3.
+
+The relative error of two arrays is::
+
+    rel_error(a, b) = max |a - b| / max(max |a|, max |b|, tiny)
+
+-- the largest absolute disagreement measured against the gradient's own
+scale. (An element-by-element ratio is dominated by entries that are ~0 in both,
+where rounding noise is all there is.)
+
+Every perturbed evaluation gets *fresh copies* of the inputs passed as
+arguments: a function that ignores its arguments (say, a lambda that closes
+over the original array) sees no change, scores a zero numerical gradient and
+fails -- it cannot pass by accident because the checker mutated an array it
+happened to read.
+
+Use it on your own functions::
+
+    from minis2s.gradcheck import check_gradients
+    out, cache = my_forward(x, W)
+    dout = np.random.randn(*out.shape)
+    dx, dW = my_backward(dout, cache)
+    report = check_gradients(lambda x, W: my_forward(x, W)[0],
+                             {"x": x, "W": W}, dout, {"x": dx, "W": dW})
+    print(report)             # one row per input: max relative error, pass/fail
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .backend import get_array_module, to_cpu
+
+__all__ = ["numerical_gradient", "rel_error", "check_gradients", "check_model",
+           "GradcheckReport", "DEFAULT_TOL"]
+
+DEFAULT_TOL = 1e-7
+
+
+def _flatten(out):
+    """Outputs as a flat list of arrays (tuples and lists are walked; None dropped)."""
+    if isinstance(out, (tuple, list)):
+        return [a for o in out for a in _flatten(o)]
+    return [] if out is None else [out]
+
+
+def _objective(outputs, douts) -> float:
+    outputs = _flatten(outputs)
+    if len(outputs) != len(douts):
+        raise ValueError(f"the function returned {len(outputs)} arrays but {len(douts)} "
+                         "upstream gradients were given")
+    total = 0.0
+    for o, d in zip(outputs, douts):
+        if o.shape != d.shape:
+            raise ValueError(f"output of shape {o.shape} has an upstream gradient of shape {d.shape}")
+        total += float((o * d).sum())
+    return total
+
+
+def _require_float64(name, a):
+    if getattr(a, "dtype", None) is None or a.dtype.kind != "f":
+        raise TypeError(f"gradcheck: {name} must be a float array, got {getattr(a, 'dtype', type(a))}")
+    if a.dtype.itemsize < 8:
+        raise TypeError(f"gradcheck: {name} is {a.dtype}; gradient checks need float64 "
+                        "(float32 rounding alone is ~1e-3). Use minis2s.use(dtype='float64').")
+
+
+def numerical_gradient(f, inputs: dict, dout, h: float = 1e-5) -> dict:
+    """Central-difference gradient of ``sum(f(**inputs) * dout)`` w.r.t. each input.
+
+    f: called as ``f(**inputs)``; returns an array or a (nested) tuple of arrays
+    (None entries are skipped). dout: an array or a list matching f's outputs.
+    Returns {name: gradient}, same shapes and backend as the inputs.
+    """
+    douts = _flatten(dout)
+    grads = {}
+    for name, x in inputs.items():
+        _require_float64(name, x)
+        xp = get_array_module(x)
+        g = xp.zeros_like(x)
+        g_flat = g.reshape(-1)
+        for i in range(x.size):
+            values = []
+            for step in (+h, -h):
+                args = {k: v.copy() for k, v in inputs.items()}  # fresh copies every call
+                flat = args[name].reshape(-1)
+                flat[i] = flat[i] + step
+                values.append(_objective(f(**args), douts))
+            g_flat[i] = (values[0] - values[1]) / (2.0 * h)
+        grads[name] = g
+    return grads
+
+
+def rel_error(a, b) -> float:
+    """max |a - b| / max(max |a|, max |b|, 1e-300), computed on the host in float64."""
+    a, b = to_cpu(a).astype("float64"), to_cpu(b).astype("float64")
+    if a.shape != b.shape:
+        raise ValueError(f"rel_error: shapes differ, {a.shape} vs {b.shape}")
+    if a.size == 0:
+        return 0.0
+    scale = max(abs(a).max(), abs(b).max(), 1e-300)
+    return float(abs(a - b).max() / scale)
+
+
+@dataclass
+class GradcheckReport:
+    """Per-input maximum relative errors, and whether all are within ``tol``."""
+    errors: dict
+    tol: float = DEFAULT_TOL
+    title: str = ""
+    shapes: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(e <= self.tol for e in self.errors.values())
+
+    @property
+    def failed(self) -> list:
+        return [k for k, e in self.errors.items() if not e <= self.tol]
+
+    @property
+    def max_error(self) -> float:
+        return max(self.errors.values(), default=0.0)
+
+    def __str__(self) -> str:
+        width = max([len(k) for k in self.errors] + [5])
+        lines = [self.title] if self.title else []
+        lines.append(f"{'input':<{width}}  {'shape':<16} {'max rel. error':>14}  result")
+        for k, e in self.errors.items():
+            shape = str(tuple(self.shapes.get(k, ())))
+            lines.append(f"{k:<{width}}  {shape:<16} {e:>14.2e}  {'ok' if e <= self.tol else 'FAIL'}")
+        verdict = "PASS" if self.passed else f"FAIL: wrong gradient for {', '.join(self.failed)}"
+        lines.append(f"{verdict} (tolerance {self.tol:.0e})")
+        return "\n".join(lines)
+
+    def assert_passed(self) -> "GradcheckReport":
+        """Raise AssertionError naming every input whose gradient is wrong."""
+        if not self.passed:
+            raise AssertionError("gradient check failed:\n" + str(self))
+        return self
+
+
+def check_gradients(f, inputs: dict, dout, analytic: dict, tol: float = DEFAULT_TOL,
+                    h: float = 1e-5, title: str = "") -> GradcheckReport:
+    """Compare ``analytic`` gradients with numerical ones for every input.
+
+    inputs: {name: float64 array} -- what f is differentiated with respect to.
+    analytic: {name: gradient} for the same names (missing names are an error).
+    """
+    missing = set(inputs) - set(analytic)
+    if missing:
+        raise ValueError(f"check_gradients: no analytic gradient given for {sorted(missing)}")
+    numeric = numerical_gradient(f, inputs, dout, h)
+    errors = {k: rel_error(analytic[k], numeric[k]) for k in inputs}
+    return GradcheckReport(errors, tol, title, {k: v.shape for k, v in inputs.items()})
+
+
+def check_model(model, loss_fn, tol: float = DEFAULT_TOL, h: float = 1e-5,
+                names=None, max_elements: int | None = None, seed: int = 0,
+                title: str = "") -> GradcheckReport:
+    """Gradient-check a model's parameters in place.
+
+    ``loss_fn()`` runs the model's forward pass and returns the scalar loss; it
+    is called once and followed by ``model.backward()`` to get the analytic
+    gradients, then once per perturbation. Each parameter element is nudged
+    in place (the model reads its own arrays) and restored exactly afterwards.
+    ``max_elements`` checks a random sample of that many elements per parameter
+    (all of them when None). Dropout must be off or its masks fixed, so that
+    every call computes the same function.
+    """
+    import numpy as np
+
+    params = model.params
+    names = list(params) if names is None else list(names)
+    for n in names:
+        _require_float64(n, params[n])
+    float(loss_fn())
+    model.backward()
+    analytic = {n: to_cpu(model.grads[n]).copy() for n in names}
+    rng = np.random.default_rng(seed)
+    errors, shapes = {}, {}
+    for n in names:
+        p = params[n]
+        flat = p.reshape(-1)
+        idx = range(p.size) if max_elements is None or p.size <= max_elements else \
+            sorted(rng.choice(p.size, max_elements, replace=False))
+        num, ana = [], []
+        for i in idx:
+            old = float(flat[i])
+            flat[i] = old + h
+            lp = float(loss_fn())
+            flat[i] = old - h
+            lm = float(loss_fn())
+            flat[i] = old
+            num.append((lp - lm) / (2.0 * h))
+            ana.append(analytic[n].reshape(-1)[i])
+        errors[n] = rel_error(np.array(ana), np.array(num))
+        shapes[n] = p.shape
+    return GradcheckReport(errors, tol, title, shapes)

@@ -1,0 +1,65 @@
+"""The checker itself: it must pass right gradients and fail wrong ones, loudly."""
+import numpy as np
+import pytest
+
+import minis2s.functional as F
+from minis2s.gradcheck import check_gradients, numerical_gradient, rel_error
+
+
+def _lstm_case(rng, N=3, D=4, H=5):
+    x, h, c = rng.standard_normal((N, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    Wx, Wh, b = rng.standard_normal((D, 4 * H)), rng.standard_normal((H, 4 * H)), rng.standard_normal(4 * H)
+    return dict(x=x, h_prev=h, c_prev=c, Wx=Wx, Wh=Wh, b=b)
+
+
+def test_numerical_gradient_of_a_known_function(rng):
+    x = rng.standard_normal((3, 4))
+    dout = rng.standard_normal((3, 4))
+    g = numerical_gradient(lambda x: x ** 3, {"x": x}, dout)["x"]
+    assert rel_error(g, 3 * x ** 2 * dout) < 1e-9
+
+
+def test_wrong_backward_fails_and_names_the_input(rng):
+    inputs = _lstm_case(rng)
+    _, _, cache = F.lstm_step_forward(**inputs)
+    dh, dc = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    grads = dict(zip(inputs, F.lstm_step_backward(dh, dc, cache)))
+    grads["Wh"] = grads["Wh"] * 1.01          # a 1 % error in one gradient
+    report = check_gradients(lambda **a: F.lstm_step_forward(**a)[:2], inputs, [dh, dc], grads)
+    assert not report.passed
+    assert report.failed == ["Wh"]
+    with pytest.raises(AssertionError, match="Wh"):
+        report.assert_passed()
+    assert "FAIL" in str(report)
+
+
+def test_missing_dc_term_is_caught(rng):
+    """The classic mistake: forgetting the dc flowing in from the next step."""
+    inputs = _lstm_case(rng)
+    _, _, cache = F.lstm_step_forward(**inputs)
+    dh, dc = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    wrong = dict(zip(inputs, F.lstm_step_backward(dh, np.zeros_like(dc), cache)))
+    report = check_gradients(lambda **a: F.lstm_step_forward(**a)[:2], inputs, [dh, dc], wrong)
+    assert not report.passed and "c_prev" in report.failed
+
+
+def test_a_function_ignoring_its_argument_cannot_pass(rng):
+    """cs231n's pitfall: a lambda that closes over x instead of using its argument."""
+    x = rng.standard_normal((2, 3))
+    dout = rng.standard_normal((2, 3))
+    report = check_gradients(lambda x_arg: np.tanh(x), {"x_arg": x}, dout,
+                             {"x_arg": dout * (1 - np.tanh(x) ** 2)})
+    assert not report.passed
+
+
+def test_float32_is_refused(rng):
+    x = rng.standard_normal((2, 2)).astype(np.float32)
+    with pytest.raises(TypeError, match="float64"):
+        numerical_gradient(lambda x: x, {"x": x}, np.ones((2, 2)))
+
+
+def test_rel_error():
+    assert rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.0
+    assert abs(rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.2])) - 0.2 / 2.2) < 1e-15
+    with pytest.raises(ValueError, match="shapes"):
+        rel_error(np.ones(2), np.ones(3))
