@@ -23,7 +23,7 @@ BACKENDS = [
     pytest.param("numpy", id="numpy"),
     pytest.param("strict", id="strict"),
     pytest.param("cupy", id="cupy", marks=pytest.mark.skipif(
-        _cupy_skip_reason() is not None, reason=f"no GPU: {_cupy_skip_reason()}")),
+        _cupy_skip_reason() is not None, reason="no usable GPU (CuPy missing or no device)")),
 ]
 
 
@@ -33,6 +33,14 @@ def backend(request):
     saved = dict(B._state)
     b = minis2s.use(request.param, dtype="float64")
     yield b
+    B._state.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _restore_backend_state():
+    """No test leaks its backend or dtype choice into the next."""
+    saved = dict(B._state)
+    yield
     B._state.update(saved)
 
 

@@ -1,0 +1,26 @@
+"""Linear (affine) layer over the last axis: (..., D) -> (..., O). Maths in functional/linear.py."""
+from __future__ import annotations
+
+from .. import functional as F
+from ..init import init_param
+from .module import Module
+
+
+class Linear(Module):
+    """W (D, O), b (O,). Note W is (in, out) here; torch.nn.Linear stores its transpose."""
+
+    def __init__(self, in_dim: int, out_dim: int, rng, init: str = "uniform"):
+        super().__init__()
+        self.add_param("W", init_param(rng, (in_dim, out_dim), init, fan=in_dim))
+        self.add_param("b", init_param(rng, (out_dim,), init, fan=in_dim))
+        self._cache = None
+
+    def forward(self, x):
+        out, self._cache = F.linear_forward(x, self._params["W"], self._params["b"])
+        return out
+
+    def backward(self, dout):
+        dx, dW, db = F.linear_backward(dout, self._cache)
+        self.set_grad("W", dW)
+        self.set_grad("b", db)
+        return dx

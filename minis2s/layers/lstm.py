@@ -1,0 +1,93 @@
+"""Stacked LSTM layer over whole sequences. Maths in functional/lstm.py.
+
+Layer l reads the outputs of layer l-1 (the input for l = 0); dropout, when
+p > 0, sits between layers (not after the last -- as in torch.nn.LSTM).
+Parameters per layer l, gate order i, f, g, o::
+
+    l.Wx (D_l, 4H)   l.Wh (H, 4H)   l.b (4H,)        D_0 = input size, D_l = H after
+
+States are stacked over layers like PyTorch's: h0, c0, hT, cT are (L, N, H).
+"""
+from __future__ import annotations
+
+from .. import functional as F
+from ..backend import get_array_module
+from ..functional._checks import check_shape
+from ..init import init_param
+from .dropout import Dropout
+from .module import Module
+
+
+class LSTM(Module):
+    def __init__(self, input_size: int, hidden_size: int, rng, n_layers: int = 1,
+                 dropout: float = 0.0, init: str = "uniform"):
+        super().__init__()
+        if n_layers < 1:
+            raise ValueError(f"LSTM: n_layers must be >= 1, got {n_layers}")
+        self.input_size, self.hidden_size, self.n_layers = input_size, hidden_size, n_layers
+        H = hidden_size
+        for l in range(n_layers):
+            D = input_size if l == 0 else H
+            self.add_param(f"{l}.Wx", init_param(rng, (D, 4 * H), init, fan=H))
+            self.add_param(f"{l}.Wh", init_param(rng, (H, 4 * H), init, fan=H))
+            self.add_param(f"{l}.b", init_param(rng, (4 * H,), init, fan=H))
+        self.dropouts = [self.add_module(f"dropout{l}", Dropout(dropout)) for l in range(n_layers - 1)]
+        self._caches = []
+
+    def forward(self, x, state=None, mask=None):
+        """x (N, T, D), state (h0, c0) each (L, N, H) or None (zeros), mask (N, T) or None.
+
+        Returns hs (N, T, H) of the top layer and (hT, cT), each (L, N, H).
+        """
+        xp = get_array_module(x)
+        N, L, H = x.shape[0], self.n_layers, self.hidden_size
+        if state is None:
+            h0 = c0 = xp.zeros((L, N, H), dtype=x.dtype)
+        else:
+            h0, c0 = state
+            check_shape("LSTM.forward", "h0", h0, (L, N, H), "(L, N, H)")
+            check_shape("LSTM.forward", "c0", c0, (L, N, H), "(L, N, H)")
+        hTs, cTs, self._caches = [], [], []
+        for l in range(L):
+            if l > 0:
+                x = self.dropouts[l - 1].forward(x)
+            p = self._params
+            x, (hT, cT), cache = F.lstm_forward(x, h0[l], c0[l], p[f"{l}.Wx"], p[f"{l}.Wh"],
+                                                p[f"{l}.b"], mask)
+            hTs.append(hT)
+            cTs.append(cT)
+            self._caches.append(cache)
+        return x, (xp.stack(hTs), xp.stack(cTs))
+
+    def backward(self, dhs, dstate=None):
+        """dhs (N, T, H) for the top layer's outputs; dstate (dhT, dcT) each (L, N, H) or None.
+
+        Fills the weight gradients; returns dx (N, T, D) and (dh0, dc0), each (L, N, H).
+        """
+        xp = get_array_module(dhs)
+        dh0s, dc0s = [None] * self.n_layers, [None] * self.n_layers
+        dx = dhs
+        for l in reversed(range(self.n_layers)):
+            dhT, dcT = (None, None) if dstate is None else (dstate[0][l], dstate[1][l])
+            dx, dh0s[l], dc0s[l], dWx, dWh, db = F.lstm_backward(dx, dhT, dcT, self._caches[l])
+            self.set_grad(f"{l}.Wx", dWx)
+            self.set_grad(f"{l}.Wh", dWh)
+            self.set_grad(f"{l}.b", db)
+            if l > 0:
+                dx = self.dropouts[l - 1].backward(dx)
+        return dx, (xp.stack(dh0s), xp.stack(dc0s))
+
+    def step(self, x, state):
+        """One time step for decoding, no cache kept: x (N, D), state (h, c) each (L, N, H).
+
+        Returns (h_top (N, H), (h, c) each (L, N, H)). Dropout is not applied (eval).
+        """
+        xp = get_array_module(x)
+        h, c = state
+        hs, cs = [], []
+        p = self._params
+        for l in range(self.n_layers):
+            x, c_l, _ = F.lstm_step_forward(x, h[l], c[l], p[f"{l}.Wx"], p[f"{l}.Wh"], p[f"{l}.b"])
+            hs.append(x)
+            cs.append(c_l)
+        return x, (xp.stack(hs), xp.stack(cs))

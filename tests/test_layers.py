@@ -1,0 +1,130 @@
+"""Layer objects: every parameter and input gradient checked in float64, every backend."""
+import numpy as np
+import pytest
+
+import minis2s
+from minis2s.gradcheck import check_gradients, check_model
+from minis2s.layers import LSTM, Dropout, Embedding, Linear
+
+TOL = 1e-7
+
+
+def dev(rng, *shape):
+    return minis2s.to_device(rng.standard_normal(shape))
+
+
+class Probe:
+    """Turns a layer into a scalar loss sum(out * dout) so check_model can drive it."""
+
+    def __init__(self, layer, forward, backward):
+        self.layer, self._forward, self._backward = layer, forward, backward
+        self.params, self.grads = layer.params, layer.grads
+
+    def loss(self):
+        out = self._forward()
+        self.dout = getattr(self, "dout", None)
+        if self.dout is None:
+            self.dout = minis2s.to_device(np.random.default_rng(7).standard_normal(out.shape))
+        return (out * self.dout).sum()
+
+    def backward(self):
+        self._backward(self.dout)
+        self.grads = self.layer.grads
+
+
+def randomise(layer, rng, scale=0.5):
+    """Non-zero biases and larger weights than the 0.08 init, so every term matters."""
+    for p in layer.params.values():
+        p[...] = minis2s.to_device(rng.standard_normal(p.shape) * scale)
+
+
+def test_embedding_layer(backend, rng):
+    emb = Embedding(6, 3, rng)
+    ids = minis2s.to_device(np.array([[1, 2, 2, 5], [0, 5, 5, 5]]))
+    probe = Probe(emb, lambda: emb.forward(ids), emb.backward)
+    check_model(probe, probe.loss, TOL).assert_passed()
+
+
+def test_linear_layer(backend, rng):
+    lin = Linear(4, 3, rng)
+    randomise(lin, rng)
+    x = dev(rng, 2, 5, 4)
+    probe = Probe(lin, lambda: lin.forward(x), lin.backward)
+    check_model(probe, probe.loss, TOL).assert_passed()
+    out = lin.forward(x)
+    dout = dev(rng, *out.shape)
+    check_gradients(lambda x: lin.forward(x), {"x": x}, dout, {"x": lin.backward(dout)}, TOL).assert_passed()
+
+
+@pytest.mark.parametrize("n_layers,masked,dropout", [(1, False, 0.0), (2, True, 0.0), (3, True, 0.4)])
+def test_stacked_lstm(backend, rng, n_layers, masked, dropout):
+    N, T, D, H = 3, 4, 2, 5
+    lstm = LSTM(D, H, rng, n_layers=n_layers, dropout=dropout)
+    randomise(lstm, rng)
+    for d in lstm.dropouts:
+        d.rng, d.frozen = minis2s.current().random_generator(3), True
+    x = dev(rng, N, T, D)
+    state = (dev(rng, n_layers, N, H), dev(rng, n_layers, N, H))
+    mask = minis2s.to_device(np.array([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]], bool)) if masked else None
+    dhT, dcT = dev(rng, n_layers, N, H), dev(rng, n_layers, N, H)
+
+    def outputs(x, h0, c0):
+        hs, (hT, cT) = lstm.forward(x, (h0, c0), mask)
+        return hs, hT, cT
+
+    hs, hT, cT = outputs(x, *state)
+    dhs = dev(rng, N, T, H)
+    dx, (dh0, dc0) = lstm.backward(dhs, (dhT, dcT))
+    check_gradients(outputs, {"x": x, "h0": state[0], "c0": state[1]}, [dhs, dhT, dcT],
+                    {"x": dx, "h0": dh0, "c0": dc0}, TOL).assert_passed()
+
+    def loss():
+        hs, (hT, cT) = lstm.forward(x, state, mask)
+        return (hs * dhs).sum() + (hT * dhT).sum() + (cT * dcT).sum()
+
+    class M:
+        params, grads = lstm.params, lstm.grads
+
+        @staticmethod
+        def backward():
+            lstm.backward(dhs, (dhT, dcT))
+    check_model(M, loss, TOL).assert_passed()
+
+
+def test_dropout_layer_train_and_eval(backend, rng):
+    d = Dropout(0.5)
+    d.rng = minis2s.current().random_generator(0)
+    x = minis2s.to_device(np.ones((50, 40)))
+    y = minis2s.to_cpu(d.forward(x))
+    assert set(np.unique(y)) == {0.0, 2.0}
+    d.eval()
+    assert d.forward(x) is x
+    with pytest.raises(ValueError, match="dropout probability"):
+        Dropout(1.0)
+
+
+def test_params_and_grads_share_names_and_identity(rng):
+    lstm = LSTM(3, 4, rng, n_layers=2)
+    assert list(lstm.params) == ["0.Wx", "0.Wh", "0.b", "1.Wx", "1.Wh", "1.b"]
+    assert list(lstm.grads) == list(lstm.params)
+    g = lstm.grads["0.Wx"]
+    x = np.random.default_rng(0).standard_normal((2, 3, 3)).astype(lstm.params["0.Wx"].dtype)
+    hs, _ = lstm.forward(x)
+    lstm.backward(np.ones_like(hs))
+    assert lstm.grads["0.Wx"] is g and np.abs(g).sum() > 0
+
+
+def test_uniform_init_range(rng):
+    lstm = LSTM(3, 50, rng)
+    w = minis2s.to_cpu(lstm.params["0.Wh"])
+    assert -0.08 <= w.min() < -0.07 and 0.07 < w.max() <= 0.08
+
+
+def test_state_dict_round_trip_and_errors(rng):
+    a, b = Linear(3, 2, rng), Linear(3, 2, rng)
+    b.load_state_dict(a.state_dict())
+    np.testing.assert_array_equal(minis2s.to_cpu(a.params["W"]), minis2s.to_cpu(b.params["W"]))
+    with pytest.raises(ValueError, match="W has shape"):
+        b.load_state_dict({"W": np.zeros((2, 2)), "b": np.zeros(2)})
+    with pytest.raises(ValueError, match="missing"):
+        b.load_state_dict({"W": np.zeros((3, 2))})
