@@ -62,6 +62,12 @@ class Module:
     def num_params(self) -> int:
         return sum(int(p.size) for p in self.params.values())
 
+    def modules(self):
+        """This module and every descendant, depth first."""
+        yield self
+        for child in self._children.values():
+            yield from child.modules()
+
     # --- modes and backends ---------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
         self.training = mode

@@ -1,0 +1,39 @@
+"""The encoder: source tokens -> the fixed-size context (the final LSTM state).
+
+    e   = dropout(Embedding(src))                 (N, S, E)
+    _, (hT, cT) = LSTM(e, mask = src != <pad>)    hT, cT: (L, N, H)
+
+(hT, cT) of every layer is the *context*: all the decoder ever learns about the
+source passes through these 2 * L * H numbers per sentence (Sutskever et al.'s
+bottleneck). Sources are right-padded and the LSTM carries the state through
+padded steps, so each sentence's context is its state at its own last token.
+"""
+from __future__ import annotations
+
+from ..backend import get_array_module
+from ..layers import LSTM, Dropout, Embedding, Module
+
+
+class Encoder(Module):
+    def __init__(self, vocab_size: int, emb_dim: int, hidden: int, rng, n_layers: int = 1,
+                 dropout: float = 0.0, init: str = "uniform"):
+        super().__init__()
+        self.hidden, self.n_layers = hidden, n_layers
+        self.embed = self.add_module("embed", Embedding(vocab_size, emb_dim, rng, init))
+        self.drop = self.add_module("drop", Dropout(dropout))
+        self.lstm = self.add_module("lstm", LSTM(emb_dim, hidden, rng, n_layers, dropout, init))
+
+    def forward(self, src, mask):
+        """src (N, S) int, mask (N, S) bool -> context (hT, cT), each (L, N, H)."""
+        x = self.drop.forward(self.embed.forward(src))
+        hs, context = self.lstm.forward(x, None, mask)
+        self._hs_shape = hs.shape
+        return context
+
+    def backward(self, dcontext) -> None:
+        """dcontext (dhT, dcT), each (L, N, H): the decoder's gradient w.r.t. the context."""
+        xp = get_array_module(dcontext[0])
+        # Only the final state feeds the decoder: the per-step outputs get no gradient.
+        dhs = xp.zeros(self._hs_shape, dtype=dcontext[0].dtype)
+        dx, _ = self.lstm.backward(dhs, dcontext)
+        self.embed.backward(self.drop.backward(dx))

@@ -1,0 +1,141 @@
+r"""Decoding: greedy search and batched beam search.
+
+Both run the decoder one step at a time from the encoder's context, feeding
+back their own choices, and never emit ``<pad>`` or ``<sos>``. Scores are
+log-probabilities: ``score(y) = sum_t log p(y_t | y_<t, x)``, ``<eos>`` included.
+
+Beam search keeps the k best partial hypotheses per source sentence, for all
+sentences of the batch at once (arrays of shape (N, k, ...)). A hypothesis that
+emits ``<eos>`` is *finished*: it stays in the beam with its score frozen (it
+may only extend with ``<pad>`` at log-probability 0), so finished and live
+hypotheses compete for the k places on equal terms. The search stops when all
+N*k hypotheses are finished or after ``max_len`` steps.
+
+Length normalisation (Wu et al. 2016, GNMT), applied when the finished
+hypotheses are ranked at the end::
+
+    normalised score = score / lp(|y|),   lp(|y|) = ((5 + |y|) / 6) ** alpha
+
+``alpha = 0`` (the default) ranks by raw log-probability, which favours short
+outputs; ``alpha`` around 0.6-1.0 compensates. With k = 1 beam search is
+greedy search, token for token and score for score.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import get_array_module, to_cpu
+
+__all__ = ["greedy_search", "beam_search"]
+
+NEG_INF = -np.inf
+
+
+def _forbid(xp, logp, ids):
+    """Set the log-probabilities of tokens the decoder may not emit to -inf."""
+    for i in ids:  # one integer index at a time: works on every backend
+        logp[..., i] = NEG_INF
+    return logp
+
+
+def _strip(row, eos_id):
+    """Token ids up to (not including) the first <eos>."""
+    row = list(row)
+    return row[:row.index(eos_id)] if eos_id in row else row
+
+
+def greedy_search(decoder, state, ctx, max_len: int, sos_id: int, eos_id: int, pad_id: int):
+    """Pick the most probable token at every step.
+
+    state (h, c) each (L, N, H); ctx (N, H). Returns (list of N id lists, scores (N,) host array).
+    """
+    xp = get_array_module(ctx)
+    N = ctx.shape[0]
+    tokens = xp.full((N,), sos_id, dtype=xp.int64)
+    finished = xp.zeros((N,), dtype=bool)
+    scores = xp.zeros((N,), dtype=ctx.dtype)
+    out = xp.full((N, max_len), pad_id, dtype=xp.int64)
+    rows = xp.arange(N)
+    for t in range(max_len):
+        logp, state = decoder.step(tokens, state, ctx)
+        _forbid(xp, logp, [pad_id, sos_id])
+        tokens = logp.argmax(axis=1)
+        scores += xp.where(finished, 0.0, logp[rows, tokens])
+        tokens = xp.where(finished, pad_id, tokens)
+        out[:, t] = tokens
+        finished |= tokens == eos_id
+        if bool(finished.all()):  # one sync per step: stop as soon as every row is done
+            break
+    out = to_cpu(out)
+    return [_strip(r, eos_id) for r in out.tolist()], to_cpu(scores)
+
+
+def beam_search(decoder, state, ctx, max_len: int, beam_size: int, sos_id: int, eos_id: int,
+                pad_id: int, n_best: int = 1, alpha: float = 0.0):
+    """Batched beam search; returns (hypotheses, scores) for each of the N sources.
+
+    hypotheses[n] is a list of ``n_best`` id lists, best first; scores[n] the
+    matching normalised scores (raw log-probabilities when alpha = 0).
+    """
+    xp = get_array_module(ctx)
+    N, k = ctx.shape[0], beam_size
+    if n_best > k:
+        raise ValueError(f"n_best ({n_best}) cannot exceed beam_size ({k})")
+    # Every source gets k copies of its state; only copy 0 is live at first
+    # (the others start at -inf), so step 0 expands one hypothesis, not k equal ones.
+    rep = xp.repeat(xp.arange(N), k)
+    state = (state[0][:, rep], state[1][:, rep])
+    ctx = ctx[rep]
+    scores = xp.zeros((N, k), dtype=ctx.dtype)
+    scores[:, 1:] = NEG_INF
+    finished = xp.zeros((N, k), dtype=bool)
+    lengths = xp.zeros((N, k), dtype=xp.int64)
+    tokens = xp.full((N * k,), sos_id, dtype=xp.int64)
+    history = []                                   # (token, parent beam) per step, each (N, k)
+    base = (xp.arange(N) * k)[:, None]
+    for t in range(max_len):
+        logp, new_state = decoder.step(tokens, state, ctx)
+        V = logp.shape[1]
+        logp = _forbid(xp, logp, [pad_id, sos_id]).reshape(N, k, V)
+        # finished hypotheses may only "extend" with <pad>, at no cost
+        frozen = xp.full((V,), NEG_INF, dtype=logp.dtype)
+        frozen[pad_id] = 0.0
+        logp = xp.where(finished[:, :, None], frozen, logp)
+        cand = (scores[:, :, None] + logp).reshape(N, k * V)
+        top = xp.argsort(-cand, axis=1, kind="stable")[:, :k]          # (N, k)
+        scores = xp.take_along_axis(cand, top, axis=1)
+        parent, tok = top // V, top % V
+        was_finished = xp.take_along_axis(finished, parent, axis=1)
+        lengths = xp.take_along_axis(lengths, parent, axis=1) + (~was_finished)
+        finished = was_finished | (tok == eos_id)
+        history.append((tok, parent))
+        flat = (base + parent).reshape(-1)
+        state = (new_state[0][:, flat], new_state[1][:, flat])
+        tokens = tok.reshape(-1)
+        if bool(finished.all()):
+            break
+    return _backtrack(history, to_cpu(scores), to_cpu(lengths), eos_id, pad_id, n_best, alpha)
+
+
+def _backtrack(history, scores, lengths, eos_id, pad_id, n_best, alpha):
+    """Follow parent pointers back from the final beams; rank; keep n_best per source."""
+    toks = [to_cpu(t) for t, _ in history]
+    parents = [to_cpu(p) for _, p in history]
+    N, k = scores.shape
+    hyps, out_scores = [], []
+    for n in range(N):
+        ranked = []
+        for b in range(k):
+            if not np.isfinite(scores[n, b]):
+                continue  # a placeholder that never became a real hypothesis
+            seq, beam = [], b
+            for t in reversed(range(len(toks))):
+                seq.append(int(toks[t][n, beam]))
+                beam = parents[t][n, beam]
+            seq = [s for s in reversed(seq) if s != pad_id]
+            lp = ((5.0 + lengths[n, b]) / 6.0) ** alpha
+            ranked.append((float(scores[n, b]) / lp, _strip(seq, eos_id)))
+        ranked.sort(key=lambda r: -r[0])
+        hyps.append([r[1] for r in ranked[:n_best]])
+        out_scores.append([r[0] for r in ranked[:n_best]])
+    return hyps, out_scores

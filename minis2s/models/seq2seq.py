@@ -1,0 +1,232 @@
+r"""Sequence to sequence: an encoder, a fixed-size context, a decoder.
+
+    context = Encoder(reverse(src))              (hT, cT), each (L, N, H)
+    logits  = Decoder(tgt[:, :-1], context)      (N, T-1, V_tgt)
+    loss    = CE(logits, tgt[:, 1:])  over the non-<pad> targets
+
+``tgt`` starts with ``<sos>``; position t of the decoder input predicts
+position t+1 of the target (teacher forcing). Usage::
+
+    model = Seq2Seq(src_vocab=13, tgt_vocab=13, emb=16, hidden=128, decoder="peeky", reverse=True)
+    loss = model.forward(src, tgt)     # src (N, S), tgt (N, T): int arrays, right-padded with <pad>
+    model.backward()                   # fills model.grads (same keys as model.params)
+    seqs, scores = model.generate(src, max_len=5, beam_size=3)
+
+Reversed source (the paper's trick): only the real tokens of each padded row
+are reversed -- ``a b c <pad>`` becomes ``c b a <pad>`` -- so the first source
+words end up next to the first target words and short-term dependencies appear.
+
+Teacher forcing ratio r < 1: at each step and for each sentence, with
+probability r the decoder reads the true previous token, otherwise its own
+argmax prediction. The argmax is not differentiable, so the backward pass is
+the teacher-forced backward pass on the tokens actually fed; the model's own
+predictions are computed in a first pass without dropout.
+
+Randomness (dropout masks, teacher-forcing draws) comes from a generator
+re-seeded each training step from (seed, step), so a resumed run continues
+with exactly the numbers an uninterrupted one would have drawn.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import current, get_array_module, to_cpu, to_device
+from ..functional import softmax_cross_entropy
+from ..layers import Dropout, Module
+from .decoder import Decoder, PeekyDecoder
+from .encoder import Encoder
+from .search import beam_search, greedy_search
+
+__all__ = ["Seq2Seq", "PeekySeq2Seq", "reverse_padded"]
+
+PAD, SOS, EOS = 0, 1, 2   # the ids fixed by minis2s.data.Vocab
+
+
+def reverse_padded(src, mask):
+    """Reverse the real tokens of each right-padded row; padding stays at the end.
+
+    src (N, S) int, mask (N, S) bool -> (N, S).
+    """
+    xp = get_array_module(src, mask)
+    S = src.shape[1]
+    lengths = mask.sum(axis=1, keepdims=True)                 # (N, 1)
+    j = xp.arange(S)[None, :]
+    idx = xp.where(j < lengths, lengths - 1 - j, j)           # position j reads position idx
+    return xp.take_along_axis(src, idx, axis=1)
+
+
+class Seq2Seq(Module):
+    """The encoder-decoder model. ``decoder="plain"`` (Sutskever et al.) or ``"peeky"``.
+
+    Arguments: vocabulary sizes; ``emb`` embedding size; ``hidden`` LSTM size;
+    ``n_layers`` stacked LSTM layers in both encoder and decoder; ``dropout``
+    between layers and on embeddings/outputs; ``reverse`` the source;
+    ``init`` "uniform" (U(-0.08, 0.08), the paper's) or "scaled";
+    ``teacher_forcing_ratio`` in [0, 1]; ``seed`` for weights and the per-step draws.
+    """
+
+    def __init__(self, src_vocab: int, tgt_vocab: int, emb: int = 16, hidden: int = 128,
+                 n_layers: int = 1, dropout: float = 0.0, decoder: str = "peeky",
+                 reverse: bool = True, init: str = "uniform", teacher_forcing_ratio: float = 1.0,
+                 seed: int = 0, pad_id: int = PAD, sos_id: int = SOS, eos_id: int = EOS,
+                 encoder_module: Encoder | None = None, decoder_module: Decoder | None = None):
+        super().__init__()
+        if decoder not in ("plain", "peeky"):
+            raise ValueError(f"decoder must be 'plain' or 'peeky', got {decoder!r}")
+        for name, v in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab), ("emb", emb),
+                        ("hidden", hidden), ("n_layers", n_layers)):
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not 0.0 <= teacher_forcing_ratio <= 1.0:
+            raise ValueError(f"teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio}")
+        if tgt_vocab <= max(pad_id, sos_id, eos_id):
+            raise ValueError(f"tgt_vocab ({tgt_vocab}) must include the special ids "
+                             f"pad={pad_id}, sos={sos_id}, eos={eos_id}")
+        self.config = dict(src_vocab=int(src_vocab), tgt_vocab=int(tgt_vocab), emb=int(emb),
+                           hidden=int(hidden), n_layers=int(n_layers), dropout=float(dropout),
+                           decoder=decoder, reverse=bool(reverse), init=init,
+                           teacher_forcing_ratio=float(teacher_forcing_ratio), seed=int(seed),
+                           pad_id=pad_id, sos_id=sos_id, eos_id=eos_id)
+        self.pad_id, self.sos_id, self.eos_id = pad_id, sos_id, eos_id
+        self.reverse, self.seed = reverse, seed
+        self.teacher_forcing_ratio = teacher_forcing_ratio
+        self.step_count = 0            # training steps taken: seeds the per-step draws
+
+        rng = np.random.default_rng(seed)
+        Dec = PeekyDecoder if decoder == "peeky" else Decoder
+        enc = encoder_module or Encoder(src_vocab, emb, hidden, rng, n_layers, dropout, init)
+        dec = decoder_module or Dec(tgt_vocab, emb, hidden, rng, n_layers, dropout, init)
+        self.check_compatible(enc, dec)
+        self.encoder = self.add_module("encoder", enc)
+        self.decoder = self.add_module("decoder", dec)
+        self._dlogits = None
+
+    @staticmethod
+    def check_compatible(encoder: Encoder, decoder: Decoder) -> None:
+        """The decoder starts from the encoder's final state: sizes must agree."""
+        if encoder.hidden != decoder.hidden or encoder.n_layers != decoder.n_layers:
+            raise ValueError(
+                f"encoder and decoder do not fit: the encoder's context is {encoder.n_layers} "
+                f"layer(s) x {encoder.hidden} units but the decoder expects {decoder.n_layers} "
+                f"layer(s) x {decoder.hidden} units")
+
+    # --- input checks (on the host, before the batch moves) ------------------------
+    def _prepare(self, src, tgt=None):
+        """Validate on the host, then move to the device. Returns device arrays."""
+        src = self._check_ids("src", src, self.config["src_vocab"])
+        if tgt is not None:
+            tgt = self._check_ids("tgt", tgt, self.config["tgt_vocab"])
+            if src.shape[0] != tgt.shape[0]:
+                raise ValueError(f"src and tgt batch sizes differ: {src.shape[0]} vs {tgt.shape[0]}")
+            if tgt.shape[1] < 2:
+                raise ValueError("tgt must hold <sos> and at least one more token per row, "
+                                 f"got shape {tgt.shape}")
+            bad = np.flatnonzero(tgt[:, 0] != self.sos_id)
+            if bad.size:
+                raise ValueError(f"every tgt row must start with <sos> (id {self.sos_id}); "
+                                 f"row {bad[0]} starts with {tgt[bad[0], 0]}")
+            if np.any(tgt[:, 1] == self.pad_id):
+                row = int(np.flatnonzero(tgt[:, 1] == self.pad_id)[0])
+                raise ValueError(f"tgt row {row} is empty (nothing after <sos>)")
+            return to_device(src), to_device(tgt)
+        return to_device(src)
+
+    def _check_ids(self, name, ids, vocab):
+        ids = to_cpu(ids)
+        if ids.dtype.kind not in "iu":
+            raise TypeError(f"{name} must be an integer array of token ids, got dtype {ids.dtype}")
+        if ids.ndim != 2 or ids.shape[0] == 0 or ids.shape[1] == 0:
+            raise ValueError(f"{name} must have shape (N, length) with N, length >= 1, got {ids.shape}")
+        if ids.min() < 0 or ids.max() >= vocab:
+            raise ValueError(f"{name} token ids must lie in [0, {vocab}), got ids from "
+                             f"{ids.min()} to {ids.max()}")
+        if name == "src" and np.any(ids[:, 0] == self.pad_id):
+            row = int(np.flatnonzero(ids[:, 0] == self.pad_id)[0])
+            raise ValueError(f"src row {row} is empty (it starts with <pad>)")
+        return ids.astype(np.int64, copy=False)
+
+    # --- training -------------------------------------------------------------------
+    def encode(self, src):
+        """src (N, S) device ids -> context (hT, cT), each (L, N, H)."""
+        mask = src != self.pad_id
+        if self.reverse:
+            src = reverse_padded(src, mask)
+        return self.encoder.forward(src, mask)
+
+    def forward(self, src, tgt):
+        """Mean cross-entropy (a 0-d array) of predicting tgt[:, 1:] from src and tgt[:, :-1]."""
+        src, tgt = self._prepare(src, tgt)
+        if self.training:
+            self._reseed()
+        context = self.encode(src)
+        y_in, y_out = tgt[:, :-1], tgt[:, 1:]
+        if self.training and self.teacher_forcing_ratio < 1.0:
+            y_in = self._scheduled_inputs(y_in, context)
+        logits = self.decoder.forward(y_in, context)
+        loss, self._dlogits = softmax_cross_entropy(logits, y_out, ignore_index=self.pad_id)
+        return loss
+
+    def backward(self) -> None:
+        """Fill ``self.grads`` from the last ``forward``."""
+        if self._dlogits is None:
+            raise RuntimeError("backward() called before forward()")
+        dcontext = self.decoder.backward(self._dlogits)
+        self.encoder.backward(dcontext)
+
+    def _reseed(self) -> None:
+        """A generator for this step's draws, from (seed, step): resumable and reproducible."""
+        seed = int(np.random.SeedSequence([self.seed, self.step_count]).generate_state(1)[0])
+        self._rng = current().random_generator(seed)
+        for m in self.modules():
+            if isinstance(m, Dropout):
+                m.rng = self._rng
+        self.step_count += 1
+
+    def _scheduled_inputs(self, y_in, context):
+        """Decoder inputs under teacher forcing with ratio r (see the module docstring)."""
+        xp = get_array_module(y_in)
+        N, T = y_in.shape
+        use_truth = self._rng.random((N, T)) < self.teacher_forcing_ratio
+        fed = y_in.copy()
+        state, ctx = context, context[0][-1]
+        for t in range(T - 1):
+            logp, state = self.decoder.step(fed[:, t], state, ctx)
+            fed[:, t + 1] = xp.where(use_truth[:, t + 1], y_in[:, t + 1], logp.argmax(axis=1))
+        return fed
+
+    # --- decoding -------------------------------------------------------------------
+    def generate(self, src, max_len: int, beam_size: int = 1, n_best: int = 1, alpha: float = 0.0):
+        """Decode each source sentence.
+
+        beam_size 1 is greedy search. Returns (sequences, scores): with n_best = 1,
+        sequences[n] is the id list of sentence n (no <sos>/<eos>/<pad>) and
+        scores[n] its log-probability (length-normalised when alpha > 0); with
+        n_best > 1, sequences[n] and scores[n] are lists of the n_best best.
+        """
+        if not isinstance(max_len, (int, np.integer)) or max_len < 1:
+            raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+        if not isinstance(beam_size, (int, np.integer)) or beam_size < 1:
+            raise ValueError(f"beam_size must be an integer >= 1, got {beam_size!r}")
+        if not 1 <= n_best <= beam_size:
+            raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
+        src = self._prepare(src)
+        was_training = self.training
+        self.eval()
+        try:
+            context = self.encode(src)
+            ids = (self.sos_id, self.eos_id, self.pad_id)
+            if beam_size == 1 and n_best == 1 and alpha == 0.0:
+                seqs, scores = greedy_search(self.decoder, context, context[0][-1], max_len, *ids)
+                return seqs, [float(s) for s in scores]
+            hyps, scores = beam_search(self.decoder, context, context[0][-1], max_len, beam_size,
+                                       *ids, n_best=n_best, alpha=alpha)
+        finally:
+            self.train(was_training)
+        if n_best == 1:
+            return [h[0] for h in hyps], [s[0] for s in scores]
+        return hyps, scores
+
+
+def PeekySeq2Seq(*args, **kwargs) -> Seq2Seq:
+    """``Seq2Seq(..., decoder="peeky")``."""
+    return Seq2Seq(*args, decoder="peeky", **kwargs)
