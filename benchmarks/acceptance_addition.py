@@ -1,0 +1,118 @@
+"""Acceptance run: the book's addition experiment, with the book's settings.
+
+    python benchmarks/acceptance_addition.py [--epochs 25] [--models plain,reversed,peeky]
+
+Reads ../shared/data/addition.txt (not shipped with the package), shuffles it
+after numpy.random.seed(1984) and keeps the first 45,000 lines for training and
+the last 5,000 for validation, exactly as the book does; then trains, for each
+model, wordvec 16, hidden 128, batch 128, Adam (lr 0.001), global-norm clipping
+at 5.0, and reports validation exact-match accuracy (greedy decoding) after
+every epoch, beside the book's own figures. Writes docs/results/addition.json
+and docs/results/addition.png.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import minis2s
+from minis2s.data import (BatchIterator, Vocab, book_split, char_tokenize, encode_pairs, load_book_qa,
+                          pad_batch)
+from minis2s.models import Seq2Seq
+from minis2s.optim import Adam, clip_grad_norm
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "addition.txt"
+BOOK = {"plain": {10: 3.8, 25: 9.98}, "reversed": {10: 29.8, 25: 54.06}, "peeky": {10: 88.4, 25: 98.14}}
+MODELS = {"plain": dict(decoder="plain", reverse=False),
+          "reversed": dict(decoder="plain", reverse=True),
+          "peeky": dict(decoder="peeky", reverse=True)}
+
+
+def exact_match(model, src_ids, tgt_ids, batch=1000):
+    hits = 0
+    for i in range(0, len(src_ids), batch):
+        src = pad_batch(src_ids[i:i + batch])
+        preds, _ = model.generate(src, max_len=5)
+        hits += sum(p == list(t[1:-1]) for p, t in zip(preds, tgt_ids[i:i + batch]))
+    return 100.0 * hits / len(src_ids)
+
+
+def run(name, train, val, vocab, epochs, seed=0):
+    model = Seq2Seq(len(vocab), len(vocab), emb=16, hidden=128, seed=seed, **MODELS[name])
+    opt = Adam(model.params, lr=0.001)
+    src_tr, tgt_tr = encode_pairs(train, vocab, vocab)
+    src_va, tgt_va = encode_pairs(val, vocab, vocab)
+    batches = BatchIterator(src_tr, tgt_tr, batch_size=128, shuffle=True, seed=seed)
+    history = []
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        batches.set_epoch(epoch)
+        losses = []
+        model.train()
+        for src, tgt in batches:
+            losses.append(float(model.forward(src, tgt)))
+            model.backward()
+            clip_grad_norm(model.grads, 5.0)
+            opt.step(model.grads)
+        secs = time.perf_counter() - t0
+        acc = exact_match(model, src_va, tgt_va)
+        history.append(dict(epoch=epoch, train_loss=float(np.mean(losses)), val_exact_match=acc,
+                            seconds=secs))
+        print(f"{name:9s} epoch {epoch:2d}  loss {np.mean(losses):.4f}  val exact match {acc:6.2f} %"
+              f"  ({secs:.1f} s, {1000 * secs / len(batches):.1f} ms/step)", flush=True)
+    return history
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--epochs", type=int, default=25)
+    ap.add_argument("--models", default="plain,reversed,peeky")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "results"))
+    args = ap.parse_args(argv)
+    if not DATA.exists():
+        sys.exit(f"acceptance_addition: {DATA} not found (the shared reference data sits beside the repo)")
+    minis2s.use("numpy", dtype="float32")
+    pairs = load_book_qa(DATA)
+    train, val = book_split(pairs, seed=1984)
+    vocab = Vocab.build([char_tokenize(s) + char_tokenize(t) for s, t in pairs])
+    print(f"{len(train)} train / {len(val)} validation pairs, vocabulary {len(vocab)}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results_file = out / "addition.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    for name in args.models.split(","):
+        results[name] = run(name, train, val, vocab, args.epochs)
+        results_file.write_text(json.dumps(results, indent=1))
+    print("\nvalidation exact match (%)      minis2s            book")
+    for name, hist in results.items():
+        at = {h["epoch"]: h["val_exact_match"] for h in hist}
+        print(f"{name:9s}  epoch 10 {at.get(10, float('nan')):6.2f}  epoch {len(hist)} {hist[-1]['val_exact_match']:6.2f}"
+              f"   |  {BOOK[name][10]:6.2f}  {BOOK[name][25]:6.2f}")
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for name, hist in results.items():
+            line, = ax.plot([h["epoch"] for h in hist], [h["val_exact_match"] for h in hist],
+                            label=f"minis2s {name}")
+            ax.scatter(list(BOOK[name]), list(BOOK[name].values()), color=line.get_color(),
+                       marker="x", s=60, label=f"book {name}")
+        ax.set(xlabel="epoch", ylabel="validation exact match (%)", ylim=(0, 100),
+               title="addition.txt: plain vs reversed vs peeky+reversed")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "addition.png", dpi=120)
+    except ImportError:
+        pass
+
+
+if __name__ == "__main__":
+    main()
