@@ -1,0 +1,65 @@
+r"""Exercise: one Adam update, with bias correction.
+
+Write the update of one parameter array (all the arithmetic of
+:class:`minis2s.optim.Adam`, none of the bookkeeping) and check it with
+``check("adam_update", my_adam_update)``. There is no forward pass to
+differentiate here: the outputs are compared with the values
+:class:`minis2s.optim.Adam` computes (it agrees with ``torch.optim.Adam``), to a
+relative error of 1e-12. The maths is in docs/derivations.md, section "Adam".
+"""
+from __future__ import annotations
+
+from ..optim import Adam
+from .checker import Case, Exercise
+
+__all__ = ["adam_update", "EXERCISES"]
+
+
+def adam_update(p, g, m, v, t, lr, beta1, beta2, eps):
+    """One Adam step for the parameter array p.
+
+    p, g, m, v: arrays of one shape -- the parameter, its gradient, and the first
+    and second moment averages *before* this step (zeros before the first step).
+    t: the number of this step, counting from 1 (the bias corrections use it).
+    lr, beta1, beta2, eps: the hyper-parameters; eps is added to sqrt(v_hat),
+    outside the square root, after the bias correction (as torch.optim.Adam does).
+    Returns (p_new, m_new, v_new); m_new and v_new are the moments *without*
+    bias correction (the next step continues from them).
+    """
+    raise NotImplementedError(
+        "adam_update is yours to write. Hint: update m and v as running averages of g and g**2; "
+        "divide them by (1 - beta1**t) and (1 - beta2**t) to get m_hat and v_hat; "
+        "then p_new = p - lr * m_hat / (sqrt(v_hat) + eps).")
+
+
+def _case(rng) -> Case:
+    shape = (4, 3)
+    p = rng.standard_normal(shape)
+    g = rng.standard_normal(shape)
+    m = rng.standard_normal(shape) * 0.1
+    v = rng.random(shape) * 0.01
+    # Row 0 is a rarely-updated parameter (think: the embedding of a rare word):
+    # its moments are ~0, so where eps sits decides the size of its step.
+    g[0] *= 1e-6
+    m[0] *= 1e-6
+    v[0] *= 1e-12
+    t = int(rng.integers(1, 6))                   # early steps: bias correction matters
+    lr, beta1, beta2, eps = 3e-3, 0.85, 0.98, 1e-7  # not the defaults, so none can be hard-coded
+    opt = Adam({"p": p.copy()}, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+    opt.t = t - 1                                 # step() counts this step as t
+    opt.m["p"][...] = m
+    opt.v["p"][...] = v
+    opt.step({"p": g.copy()})
+    return Case(args=(p, g, m, v, t, lr, beta1, beta2, eps),
+                oracle={"p_new": opt.params["p"], "m_new": opt.m["p"], "v_new": opt.v["p"]},
+                sizes=f"shape={shape}, t={t}, lr={lr}, beta1={beta1}, beta2={beta2}, eps={eps}")
+
+
+EXERCISES = [
+    Exercise(
+        name="adam_update",
+        signature="adam_update(p, g, m, v, t, lr, beta1, beta2, eps) -> (p_new, m_new, v_new)",
+        outputs={"p_new": "p.shape", "m_new": "p.shape", "v_new": "p.shape"},
+        make_case=_case, stub=adam_update,
+        oracle="minis2s.optim.Adam", tol=1e-12),
+]
