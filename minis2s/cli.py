@@ -1,0 +1,596 @@
+"""The ``minis2s`` command (also ``python -m minis2s``): train, eval, translate, gradcheck.
+
+    minis2s train                                   # the addition task, peeky + reversed: ~1 minute, 99.5 %
+    minis2s train --task dates --epochs 10
+    minis2s train --data corpus.tsv --model plain   # a TSV corpus: word tokens, BLEU reported
+    minis2s train --resume --epochs 12              # continue runs/addition-peeky to epoch 12
+    minis2s eval --checkpoint runs/addition-peeky/checkpoint.npz [--data FILE] [--beam 5]
+    minis2s translate --checkpoint runs/addition-peeky/checkpoint.npz "16+75" "999+1"
+    echo "16+75" | minis2s translate --checkpoint runs/addition-peeky/checkpoint.npz
+    minis2s gradcheck                               # every backward pass against numerical gradients
+
+A training run writes its folder (``--out``, default ``runs/<task>-<model>``)::
+
+    checkpoint.npz   weights, vocabularies, optimiser and schedule state (see minis2s.checkpoint)
+    history.json     the validation metrics after every epoch
+    curves.png       loss and accuracy curves
+    config.json      the exact command line and every resolved setting
+
+Mistakes a user can make (a missing file, a bad value, a damaged checkpoint, an
+unknown task) end the program with one line, ``minis2s: error: ...``, and a
+non-zero exit status -- no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .backend import BackendError, current, float_dtype, to_device, use
+from .checkpoint import (CheckpointError, atomic_write_bytes, check_same_config, load_checkpoint,
+                         model_from_checkpoint)
+from .data import (TASK_TOKENIZER, BatchIterator, Vocab, detect_format, detokenize, encode_pairs,
+                   get_tokenizer, load_pairs, make_task, pad_batch, split)
+from .data.tasks import TASKS
+from .trainer import Trainer, TrainingDiverged, evaluate
+
+__all__ = ["main", "build_parser", "TRAIN_DEFAULTS", "FAST"]
+
+# ---------------------------------------------------------------------------- settings
+# What `minis2s train` does when given nothing. Measured on a 2-core CPU (NumPy, float32):
+# 45,000 generated additions, 8 epochs of ~5 s each, about 50 s in all on an idle machine,
+# validation exact match 93 % after epoch 5 and 99.5 % after epoch 8, once the learning
+# rate has been halved a few times (Adam at a constant 0.01 hovers around 93-96 %).
+TRAIN_DEFAULTS = dict(
+    task="addition", data=None, model="peeky", reverse=True, layers=1, emb=16, hidden=128,
+    dropout=0.0, epochs=8, batch_size=128, optimizer="adam", lr=None, lr_decay_start=5.0,
+    lr_decay_every=None, clip=5.0, teacher_forcing=1.0, train_size=None, val_size=None,
+    max_len=None, backend="numpy", dtype="float32", seed=0, out=None,
+)
+TASK_TRAIN_SIZE = 45000      # generated training pairs for a task (a data file: all of it)
+VAL_SIZE = 2000              # validation pairs (a data file: at most 10 % of it)
+DEFAULT_LR = {"adam": 0.01, "sgd": 0.7}    # sgd: the paper's 0.7 ...
+DEFAULT_DECAY_EVERY = {"adam": 1.0, "sgd": 0.5}   # ... halved every half epoch after epoch 5
+# --fast: a tiny setting for tests and notebooks (seconds, not minutes; accuracy is not the point).
+FAST = dict(train_size=1000, val_size=100, emb=8, hidden=32, batch_size=64, epochs=2)
+# Settings that may change when a run is resumed; every other one must match the checkpoint.
+RESUMABLE_CHANGES = {"epochs", "backend", "out", "max_len"}
+
+
+def _error(message: str) -> None:
+    """The one-line error every user mistake ends in."""
+    print(f"minis2s: error: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def _warn(message: str) -> None:
+    print(f"minis2s: warning: {message}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------- data
+def _tokenizer_kind(config: dict) -> str:
+    """Generated tasks and the book's files are read character by character; TSV corpora word by word."""
+    if config.get("data"):
+        return "word" if detect_format(config["data"]) == "tsv" else "char"
+    if config["task"] not in TASKS:
+        raise ValueError(f"unknown task {config['task']!r}: expected one of {sorted(TASKS)}")
+    return TASK_TOKENIZER[config["task"]]
+
+
+def _split_pairs(config: dict) -> tuple[list, list]:
+    """(train, validation) string pairs for a resolved train config. Fills in train_size and
+    val_size when they were left to their defaults, so the split can be rebuilt exactly."""
+    seed = config["seed"]
+    if config.get("data"):
+        pairs = load_pairs(config["data"])
+        if config["val_size"] is None:
+            config["val_size"] = min(VAL_SIZE, len(pairs) // 10)
+        train, val, _ = split(pairs, config["val_size"], seed=seed)
+        if config["train_size"] is not None:
+            train = train[:config["train_size"]]
+    else:
+        _tokenizer_kind(config)   # checks the task name
+        if config["train_size"] is None:
+            config["train_size"] = TASK_TRAIN_SIZE
+        if config["val_size"] is None:
+            config["val_size"] = VAL_SIZE
+        pairs = make_task(config["task"], config["train_size"] + config["val_size"], seed=seed)
+        train, val, _ = split(pairs, config["val_size"], seed=seed)
+    return train, val
+
+
+def _data_name(config: dict) -> str:
+    return Path(config["data"]).stem if config.get("data") else config["task"]
+
+
+# ---------------------------------------------------------------------------- train
+def _resolve_train_config(args) -> tuple[dict, dict]:
+    """(config, given): the defaults overridden by --fast, then by the options given."""
+    given = {k: v for k, v in vars(args).items() if k in TRAIN_DEFAULTS and v is not None}
+    if "data" in given:
+        given.setdefault("task", None)
+    config = dict(TRAIN_DEFAULTS)
+    if args.fast:
+        config.update(FAST)
+    config.update(given)
+    return config, given
+
+
+def _train_config(args, given: dict, config: dict):
+    """The settings of this run and, with --resume, the checkpoint it continues.
+
+    Resuming takes every setting from the checkpoint; options given again must
+    agree with it, except those in RESUMABLE_CHANGES (--epochs above all).
+    """
+    if config["lr"] is None:
+        config["lr"] = DEFAULT_LR[config["optimizer"]]
+    if config["lr_decay_every"] is None:
+        config["lr_decay_every"] = DEFAULT_DECAY_EVERY[config["optimizer"]]
+    out = Path(config["out"] or f"runs/{_data_name(config)}-{config['model']}")
+    ckpt_path = out / "checkpoint.npz"
+    if not args.resume:
+        if ckpt_path.exists():   # never overwrite a trained model by accident
+            raise ValueError(f"{out} already holds a checkpoint: pass --resume to continue that run, "
+                             "or choose another --out (or delete the folder) to start over")
+        return {**config, "out": str(out)}, None
+    if not ckpt_path.exists():
+        raise CheckpointError(f"--resume: no checkpoint at {ckpt_path} (pass --out with the "
+                              "run folder to continue)")
+    ckpt = load_checkpoint(ckpt_path)
+    check_same_config(ckpt, given, [k for k in given if k not in RESUMABLE_CHANGES])
+    return {**TRAIN_DEFAULTS, **ckpt.train_config, **given, "out": str(out)}, ckpt
+
+
+def _build_trainer(config: dict, ckpt, progress: bool, command: str):
+    """Data, vocabularies, model, optimiser and Trainer for a resolved config (restored from ckpt)."""
+    from .models import Seq2Seq
+    from .optim import ConstantSchedule, StepSchedule, make_optimizer
+
+    kind = _tokenizer_kind(config)
+    train, val = _split_pairs(config)
+    tokenize = get_tokenizer(kind)
+    src_vocab = Vocab.build(tokenize(s) for s, _ in train)
+    tgt_vocab = Vocab.build(tokenize(t) for _, t in train)
+    if ckpt is not None and (src_vocab != ckpt.src_vocab or tgt_vocab != ckpt.tgt_vocab):
+        raise ckpt.error("the training data is not the data it was trained on (the vocabularies "
+                         "differ): has the data file changed?")
+    # No reversal here: the model reverses the source itself (config["reverse"]).
+    src_tr, tgt_tr = encode_pairs(train, src_vocab, tgt_vocab, kind, kind)
+    val_data = encode_pairs(val, src_vocab, tgt_vocab, kind, kind) if val else None
+    if config["max_len"] is None:
+        config["max_len"] = max(len(t) for t in tgt_tr) - 1        # longest target + <eos>
+
+    model = Seq2Seq(len(src_vocab), len(tgt_vocab), emb=config["emb"], hidden=config["hidden"],
+                    n_layers=config["layers"], dropout=config["dropout"], decoder=config["model"],
+                    reverse=config["reverse"], teacher_forcing_ratio=config["teacher_forcing"],
+                    seed=config["seed"])
+    optimizer = make_optimizer(config["optimizer"], model.params, lr=config["lr"])
+    if config["lr_decay_start"] == "off":
+        schedule = ConstantSchedule(optimizer)
+    else:   # a constant rate keeps jumping around the optimum; halving it settles the weights
+        schedule = StepSchedule(optimizer, start_epoch=config["lr_decay_start"],
+                                every=config["lr_decay_every"])
+    batches = BatchIterator(src_tr, tgt_tr, config["batch_size"], seed=config["seed"])
+    trainer = Trainer(model, optimizer, batches, val_data, src_vocab, tgt_vocab,
+                      src_tokenizer=kind, tgt_tokenizer=kind, clip=config["clip"], schedule=schedule,
+                      out_dir=config["out"], progress=progress, bleu=kind == "word",
+                      max_len=config["max_len"], seed=config["seed"], config=config, command=command)
+    if ckpt is not None:
+        trainer.restore(ckpt)
+    data = config["data"] or f"the {config['task']} task"
+    print(f"data: {data}, {len(train)} training / {len(val)} validation pairs, {kind} tokens, "
+          f"vocabularies {len(src_vocab)} -> {len(tgt_vocab)}")
+    print(f"model: {config['model']} decoder, {'reversed' if config['reverse'] else 'plain'} source, "
+          f"{config['layers']} layer(s), emb {config['emb']}, hidden {config['hidden']} "
+          f"({model.num_params():,} parameters); {config['optimizer']} lr {config['lr']}, "
+          f"batch {config['batch_size']}; {current().name} {np.dtype(float_dtype()).name}")
+    return trainer
+
+
+def cmd_train(args, command: str) -> int:
+    config, given = _resolve_train_config(args)
+    config, ckpt = _train_config(args, given, config)
+    use(config["backend"], dtype=config["dtype"])
+    progress = not args.no_progress and sys.stderr.isatty()
+    trainer = _build_trainer(config, ckpt, progress, command)
+
+    out = Path(config["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    run_info = {"command": command, "minis2s_version": __version__, "config": config,
+                "model": trainer.model.config,
+                "resumed_from_epoch": None if ckpt is None else ckpt.epoch}
+    text = json.dumps(run_info, indent=1).encode("utf-8")
+    atomic_write_bytes(out / "config.json", lambda f: f.write(text))
+    print(f"run folder: {out}" + (f" (resuming after epoch {trainer.epoch})" if ckpt else ""))
+    if trainer.epoch >= config["epochs"]:
+        print(f"already trained for {trainer.epoch} epochs; pass a larger --epochs to continue")
+    start = time.perf_counter()
+    history = trainer.fit(config["epochs"])
+    _print_final(history, time.perf_counter() - start)
+    return 0
+
+
+def _print_final(history: list, seconds: float) -> None:
+    if not history:
+        return
+    last = history[-1]
+    took = f"{int(seconds // 60)}m{seconds % 60:04.1f}s"
+    if "val_exact_match" not in last:
+        print(f"finished epoch {last['epoch']} in {took}: training loss {last['train_loss']:.4f}")
+        return
+    bleu = f", BLEU {last['val_bleu']:.1f}" if "val_bleu" in last else ""
+    print(f"final validation exact match: {last['val_exact_match']:.2f} % (token accuracy "
+          f"{last['val_token_accuracy']:.2f} %, loss {last['val_loss']:.4f}{bleu}) after epoch "
+          f"{last['epoch']}; this session took {took}")
+
+
+# ---------------------------------------------------------------------------- eval
+def _load_model(args):
+    """The checkpoint and its model on the chosen backend, in evaluation mode."""
+    ckpt = load_checkpoint(args.checkpoint)
+    use(args.backend)
+    model = model_from_checkpoint(ckpt).eval()
+    return ckpt, model
+
+
+def _encode_warning_unknown(pairs, ckpt) -> tuple:
+    """Encode (source, target) pairs with the checkpoint's vocabularies, warning about unknown tokens."""
+    src_tok, tgt_tok = get_tokenizer(ckpt.src_tokenizer), get_tokenizer(ckpt.tgt_tokenizer)
+    unknown = ckpt.src_vocab.unknown(t for s, _ in pairs for t in src_tok(s))
+    unknown += ckpt.tgt_vocab.unknown(t for _, t in pairs for t in tgt_tok(t))
+    if unknown:
+        _warn(f"{len(unknown)} token(s) unknown to the model are read as <unk>: {unknown[:10]}")
+    return encode_pairs(pairs, ckpt.src_vocab, ckpt.tgt_vocab, ckpt.src_tokenizer, ckpt.tgt_tokenizer)
+
+
+def cmd_eval(args, command: str) -> int:
+    ckpt, model = _load_model(args)
+    if args.data:
+        pairs = load_pairs(args.data)
+        where = f"{args.data} ({len(pairs)} pairs)"
+    else:
+        config = {**TRAIN_DEFAULTS, **ckpt.train_config}
+        if not (config.get("data") or config.get("task")) or "seed" not in ckpt.train_config:
+            raise ckpt.error("it does not record the data it was trained on; pass --data FILE")
+        _, pairs = _split_pairs(config)
+        if not pairs:
+            raise ckpt.error("its run had no validation split; pass --data FILE")
+        where = f"the validation split of {_data_name(config)} ({len(pairs)} pairs)"
+    src_ids, tgt_ids = _encode_warning_unknown(pairs, ckpt)
+    max_len = args.max_len or ckpt.train_config.get("max_len") or max(len(t) for t in tgt_ids) - 1
+    metrics, _ = evaluate(model, src_ids, tgt_ids, max_len, beam_size=args.beam,
+                          batch_size=args.batch_size, tgt_vocab=ckpt.tgt_vocab,
+                          bleu=ckpt.tgt_tokenizer == "word")
+    search = "greedy" if args.beam == 1 else f"beam search, k = {args.beam}"
+    print(f"checkpoint: {ckpt.path} (epoch {ckpt.epoch}, step {ckpt.step})")
+    print(f"data: {where}; decoding: {search}, at most {max_len} tokens")
+    print(f"loss            {metrics['loss']:.4f}")
+    print(f"perplexity      {metrics['perplexity']:.3f}")
+    print(f"token accuracy  {metrics['token_accuracy']:.2f} %")
+    print(f"exact match     {metrics['exact_match']:.2f} %")
+    if "bleu" in metrics:
+        print(f"BLEU-4          {metrics['bleu']:.2f}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- translate
+def cmd_translate(args, command: str) -> int:
+    ckpt, model = _load_model(args)
+    texts = args.text if args.text else [line.rstrip("\r\n") for line in sys.stdin]
+    tokenize = get_tokenizer(ckpt.src_tokenizer)
+    tokens = [tokenize(t) for t in texts]
+    for n, toks in enumerate(tokens, start=1):
+        unknown = ckpt.src_vocab.unknown(toks)
+        if unknown:
+            _warn(f"input {n} ({texts[n - 1]!r}): unknown to the model, read as <unk>: {unknown}")
+    saved = ckpt.train_config.get("max_len") or 50
+    batch = args.batch_size
+    for i in range(0, len(tokens), batch):
+        chunk = tokens[i:i + batch]
+        real = [j for j, t in enumerate(chunk) if t]        # empty lines translate to empty lines
+        outputs = [""] * len(chunk)
+        if real:
+            src = pad_batch([ckpt.src_vocab.encode(chunk[j]) for j in real])
+            max_len = args.max_len or max(saved, 2 * src.shape[1])
+            seqs, _ = model.generate(src, max_len=max_len, beam_size=args.beam)
+            for j, seq in zip(real, seqs):
+                outputs[j] = detokenize(ckpt.tgt_vocab.decode(seq), ckpt.tgt_tokenizer)
+        for line in outputs:
+            print(line, flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------- gradcheck
+def _gradcheck_cases():
+    """(group, name, run) for every functional op, layer and both models; run() -> GradcheckReport.
+
+    Small odd sizes, non-zero biases and initial states, padded masks: the
+    settings under which a wrong term in a backward pass cannot hide.
+    """
+    from . import functional as F
+    from .gradcheck import check_gradients, check_model
+    from .layers import LSTM, Embedding, Linear
+    from .models import Seq2Seq
+
+    rng = np.random.default_rng(0)
+    N, T, D, H, V = 3, 4, 5, 3, 6
+
+    def r(*shape, scale=1.0):
+        return to_device(rng.standard_normal(shape) * scale)
+
+    mask = to_device(np.arange(T)[None, :] < np.array([[4], [2], [3]]))   # three lengths
+
+    def check(fn, names, values, douts, backward):
+        """Forward fn(**inputs) once, backward with random douts, compare."""
+        inputs = dict(zip(names, values))
+        return check_gradients(fn, inputs, douts, dict(zip(names, backward(douts))))
+
+    def lstm_step():
+        args = (r(N, D), r(N, H), r(N, H), r(D, 4 * H, scale=.5), r(H, 4 * H, scale=.5), r(4 * H))
+        cache = F.lstm_step_forward(*args)[2]
+        return check(lambda **a: F.lstm_step_forward(**a)[:2],
+                     ["x", "h_prev", "c_prev", "Wx", "Wh", "b"], args, [r(N, H), r(N, H)],
+                     lambda d: F.lstm_step_backward(*d, cache))
+
+    def lstm_sequence():
+        args = (r(N, T, D), r(N, H), r(N, H), r(D, 4 * H, scale=.5), r(H, 4 * H, scale=.5), r(4 * H))
+        cache = F.lstm_forward(*args, mask)[2]
+
+        def f(**a):
+            hs, (hT, cT), _ = F.lstm_forward(mask=mask, **a)
+            return hs, hT, cT
+        return check(f, ["x", "h0", "c0", "Wx", "Wh", "b"], args, [r(N, T, H), r(N, H), r(N, H)],
+                     lambda d: F.lstm_backward(*d, cache))
+
+    def rnn_step():
+        args = (r(N, D), r(N, H), r(D, H, scale=.5), r(H, H, scale=.5), r(H))
+        cache = F.rnn_step_forward(*args)[1]
+        return check(lambda **a: F.rnn_step_forward(**a)[0], ["x", "h_prev", "Wx", "Wh", "b"],
+                     args, r(N, H), lambda d: F.rnn_step_backward(d, cache))
+
+    def rnn_sequence():
+        args = (r(N, T, D), r(N, H), r(D, H, scale=.5), r(H, H, scale=.5), r(H))
+        cache = F.rnn_forward(*args, mask)[2]
+        return check(lambda **a: F.rnn_forward(mask=mask, **a)[:2], ["x", "h0", "Wx", "Wh", "b"],
+                     args, [r(N, T, H), r(N, H)], lambda d: F.rnn_backward(*d, cache))
+
+    def embedding():
+        ids = to_device(np.array([[1, 2, 2, 5], [0, 5, 5, 5], [3, 3, 1, 0]]))  # repeats accumulate
+        W = r(V, D)
+        cache = F.embedding_forward(ids, W)[1]
+        return check(lambda W: F.embedding_forward(ids, W)[0], ["W"], [W], r(N, T, D),
+                     lambda d: [F.embedding_backward(d, cache)])
+
+    def linear():
+        args = (r(N, T, D), r(D, V), r(V))
+        cache = F.linear_forward(*args)[1]
+        return check(lambda **a: F.linear_forward(**a)[0], ["x", "W", "b"], args, r(N, T, V),
+                     lambda d: F.linear_backward(d, cache))
+
+    def dropout():
+        x = r(N, D)
+        keep = F.dropout_forward(x, 0.3, current().random_generator(0))[1]
+        return check(lambda x: F.dropout_forward(x, 0.3, mask=keep)[0], ["x"], [x], r(N, D),
+                     lambda d: [F.dropout_backward(d, keep)])
+
+    def softmax_ce():
+        z, y = r(N, T, V, scale=3.0), to_device(np.array([[1, 2, 0, 0], [3, 4, 5, 0], [0, 1, 1, 1]]))
+        dz = F.softmax_cross_entropy(z, y, ignore_index=0)[1]
+        return check(lambda z: F.softmax_cross_entropy(z, y, 0)[0], ["z"], [z],
+                     to_device(np.array(1.0)), lambda d: [dz])
+
+    def randomised(module, scale=0.5):
+        for p in module.params.values():   # weights well away from zero: every term matters
+            p[...] = r(*p.shape, scale=scale)
+        return module
+
+    def layer(module, loss, backward):
+        class AsModel:   # what check_model needs: params, grads, backward()
+            params = property(lambda self: module.params)
+            grads = property(lambda self: module.grads)
+
+            def backward(self):
+                backward()
+        return check_model(AsModel(), loss)
+
+    def embedding_layer():
+        emb, ids, dout = Embedding(V, D, rng), to_device(np.array([[1, 2, 2, 5], [0, 5, 5, 5]])), r(2, 4, D)
+        return layer(emb, lambda: (emb.forward(ids) * dout).sum(), lambda: emb.backward(dout))
+
+    def linear_layer():
+        lin, x, dout = randomised(Linear(D, V, rng)), r(N, T, D), r(N, T, V)
+        return layer(lin, lambda: (lin.forward(x) * dout).sum(), lambda: lin.backward(dout))
+
+    def lstm_layer():
+        lstm = randomised(LSTM(D, H, rng, n_layers=2))
+        x, state = r(N, T, D), (r(2, N, H), r(2, N, H))
+        dhs, dstate = r(N, T, H), (r(2, N, H), r(2, N, H))
+
+        def loss():
+            hs, (hT, cT) = lstm.forward(x, state, mask)
+            return (hs * dhs).sum() + (hT * dstate[0]).sum() + (cT * dstate[1]).sum()
+        return layer(lstm, loss, lambda: lstm.backward(dhs, dstate))
+
+    src = np.array([[4, 5, 6, 7, 8], [5, 6, 0, 0, 0], [8, 3, 4, 0, 0]])
+    tgt = np.array([[1, 3, 4, 2, 0], [1, 5, 2, 0, 0], [1, 6, 7, 5, 2]])
+
+    def model(decoder):
+        def run():
+            # One layer (stacking is checked above): through a whole model the
+            # gradients of early encoder weights get small, and a deeper model
+            # brings them close to the float64 rounding floor of the numerical
+            # derivative (~1e-8 relative), leaving less margin below the tolerance.
+            m = randomised(Seq2Seq(9, 8, emb=3, hidden=4, decoder=decoder), scale=1.0)
+            return check_model(m, lambda: m.forward(src, tgt))
+        return run
+
+    return [("functional", "lstm_step_forward/backward", lstm_step),
+            ("functional", "lstm_forward/backward (masked)", lstm_sequence),
+            ("functional", "rnn_step_forward/backward", rnn_step),
+            ("functional", "rnn_forward/backward (masked)", rnn_sequence),
+            ("functional", "embedding_forward/backward", embedding),
+            ("functional", "linear_forward/backward", linear),
+            ("functional", "dropout_forward/backward", dropout),
+            ("functional", "softmax_cross_entropy", softmax_ce),
+            ("layer", "Embedding", embedding_layer),
+            ("layer", "Linear", linear_layer),
+            ("layer", "LSTM (2 layers, masked)", lstm_layer),
+            ("model", "Seq2Seq, plain decoder", model("plain")),
+            ("model", "Seq2Seq, peeky decoder", model("peeky"))]
+
+
+def cmd_gradcheck(args, command: str) -> int:
+    saved = (current().name, float_dtype())
+    use("numpy", dtype="float64")          # numerical gradients need float64
+    try:
+        print(f"{'':<11}{'check':<34}{'max rel. error':>14}  result")
+        failures = 0
+        cases = _gradcheck_cases()
+        for group, name, run in cases:
+            report = run()
+            failures += not report.passed
+            worst = ", ".join(report.failed)
+            result = "ok" if report.passed else f"FAIL ({worst})"
+            print(f"{group:<11}{name:<34}{report.max_error:>14.2e}  {result}", flush=True)
+    finally:
+        use(*saved)
+    tol = report.tol
+    if failures:
+        print(f"{failures} of {len(cases)} checks FAILED (tolerance {tol:.0e})")
+        return 1
+    print(f"all {len(cases)} checks passed (tolerance {tol:.0e}; a correct backward pass "
+          "scores around 1e-9 or below)")
+    return 0
+
+
+# ---------------------------------------------------------------------------- the parser
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _epoch_or_off(text: str):
+    if text.strip().lower() == "off":
+        return "off"
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an epoch >= 0 or 'off', got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minis2s", description="Sequence-to-sequence learning (Sutskever et al. 2014) in NumPy/CuPy.")
+    parser.add_argument("--version", action="version", version=f"minis2s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    D = TRAIN_DEFAULTS
+
+    t = sub.add_parser("train", help="train a model (default: the addition task, a few minutes on a CPU)",
+                       description="Train a seq2seq model. Every option has a default; "
+                                   "`minis2s train` alone trains the peeky, reversed model on the "
+                                   "generated addition task.")
+    src = t.add_mutually_exclusive_group()
+    src.add_argument("--task", help=f"a generated task: {', '.join(sorted(TASKS))} (default {D['task']})")
+    src.add_argument("--data", metavar="PATH", help="a data file: 'source<TAB>target' lines (word "
+                     "tokens, BLEU reported) or the book's 'question_answer' format (characters)")
+    t.add_argument("--model", choices=["plain", "peeky"], help=f"the decoder (default {D['model']})")
+    t.add_argument("--reverse", action=argparse.BooleanOptionalAction,
+                   help="reverse the source sentence (default: on)")
+    t.add_argument("--layers", type=_positive_int, help=f"stacked LSTM layers (default {D['layers']})")
+    t.add_argument("--emb", type=_positive_int, help=f"embedding size (default {D['emb']})")
+    t.add_argument("--hidden", type=_positive_int, help=f"LSTM size (default {D['hidden']})")
+    t.add_argument("--dropout", type=float, help=f"dropout probability (default {D['dropout']})")
+    t.add_argument("--epochs", type=_count,
+                   help=f"train until this many epochs in total (default {D['epochs']})")
+    t.add_argument("--batch-size", type=_positive_int,
+                   help=f"sentences per batch (default {D['batch_size']})")
+    t.add_argument("--optimizer", choices=["adam", "sgd"], help=f"(default {D['optimizer']})")
+    t.add_argument("--lr", type=float, help="learning rate (default: "
+                   + ", ".join(f"{k} {v}" for k, v in DEFAULT_LR.items()) + ")")
+    t.add_argument("--lr-decay-start", type=_epoch_or_off, metavar="EPOCH",
+                   help=f"from this epoch on, halve the learning rate at the end of every "
+                   f"--lr-decay-every epochs (default {D['lr_decay_start']:g}; 'off': a constant rate)")
+    t.add_argument("--lr-decay-every", type=_positive_float, metavar="EPOCHS",
+                   help="epochs between halvings (default: " + ", ".join(
+                       f"{k} {v:g}" for k, v in DEFAULT_DECAY_EVERY.items()) + ")")
+    t.add_argument("--clip", type=float, help=f"gradient clipping by global norm (default {D['clip']})")
+    t.add_argument("--teacher-forcing", type=float, metavar="RATIO",
+                   help="probability of feeding the true previous token (default 1.0)")
+    t.add_argument("--train-size", type=_positive_int, metavar="N",
+                   help=f"training pairs: generated for a task (default {TASK_TRAIN_SIZE}), a cap for --data")
+    t.add_argument("--val-size", type=_count, metavar="N",
+                   help=f"validation pairs (default {VAL_SIZE}; for --data at most 10 %% of the file)")
+    t.add_argument("--max-len", type=_positive_int, metavar="N",
+                   help="longest output decoded, in tokens (default: the longest training target + 1)")
+    t.add_argument("--backend", choices=["numpy", "cupy"], help="numpy (CPU, default) or cupy (GPU)")
+    t.add_argument("--dtype", choices=["float32", "float64"], help="default float32")
+    t.add_argument("--seed", type=int, help="seeds the data, the weights and the batch order (default 0)")
+    t.add_argument("--out", metavar="DIR", help="the run folder (default runs/<task>-<model>)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its checkpoint (other settings must match)")
+    t.add_argument("--fast", action="store_true", help="a tiny setting that runs in seconds (for "
+                   "trying the tool out; " + ", ".join(f"{k} {v}" for k, v in FAST.items()) + ")")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+
+    for name, help_text in (("eval", "measure a checkpoint on its validation split or a data file"),
+                            ("translate", "decode TEXT arguments, or lines from stdin")):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--checkpoint", required=True, metavar="FILE", help="a checkpoint.npz")
+        if name == "eval":
+            p.add_argument("--data", metavar="PATH", help="evaluate on this file (default: the "
+                           "validation split recorded in the checkpoint's settings)")
+        p.add_argument("--beam", type=_positive_int, default=1, metavar="K",
+                       help="beam size (default 1: greedy)")
+        p.add_argument("--max-len", type=_positive_int, metavar="N", help="longest output, in tokens")
+        p.add_argument("--batch-size", type=_positive_int, default=500, help="sentences decoded at once")
+        p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
+        if name == "translate":
+            p.add_argument("text", nargs="*", metavar="TEXT", help="sentences to translate")
+        p.set_defaults(func=cmd_eval if name == "eval" else cmd_translate)
+
+    g = sub.add_parser("gradcheck", help="check every backward pass against numerical gradients",
+                       description="Gradient-check every functional op, layer and both models "
+                                   "(float64, NumPy); exit status 0 only if all pass.")
+    g.set_defaults(func=cmd_gradcheck)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    command = shlex.join(["minis2s", *argv])
+    try:
+        return args.func(args, command)
+    except KeyboardInterrupt:
+        print("minis2s: interrupted", file=sys.stderr)
+        return 130
+    except (CheckpointError, TrainingDiverged, BackendError, ValueError, OSError) as e:
+        _error(str(e))
+        return 1
+
+
+if __name__ == "__main__":   # pragma: no cover
+    sys.exit(main())
