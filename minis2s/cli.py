@@ -175,7 +175,11 @@ def _build_trainer(config: dict, ckpt, progress: bool, command: str):
     else:   # a constant rate keeps jumping around the optimum; halving it settles the weights
         schedule = StepSchedule(optimizer, start_epoch=config["lr_decay_start"],
                                 every=config["lr_decay_every"])
-    batches = BatchIterator(src_tr, tgt_tr, config["batch_size"], seed=config["seed"])
+    # Bucketing by length saves padding on word-level corpora; on the character tasks the
+    # lengths hardly vary and a sorted batch is all one kind of problem (say, every 1-digit
+    # sum), which slowed learning by epochs in docs/results.md -- so shuffle those uniformly.
+    batches = BatchIterator(src_tr, tgt_tr, config["batch_size"], seed=config["seed"],
+                            bucket=kind == "word")
     trainer = Trainer(model, optimizer, batches, val_data, src_vocab, tgt_vocab,
                       src_tokenizer=kind, tgt_tokenizer=kind, clip=config["clip"], schedule=schedule,
                       out_dir=config["out"], progress=progress, bleu=kind == "word",
