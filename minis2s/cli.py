@@ -51,7 +51,7 @@ TRAIN_DEFAULTS = dict(
     task="addition", data=None, model="peeky", reverse=True, layers=1, emb=16, hidden=128,
     dropout=0.0, epochs=8, batch_size=128, optimizer="adam", lr=None, lr_decay_start=5.0,
     lr_decay_every=None, clip=5.0, teacher_forcing=1.0, train_size=None, val_size=None,
-    max_len=None, backend="numpy", dtype="float32", seed=0, out=None,
+    max_len=None, backend="numpy", dtype="float32", seed=0, out=None, init="uniform", swap=False,
 )
 TASK_TRAIN_SIZE = 45000      # generated training pairs for a task (a data file: all of it)
 VAL_SIZE = 2000              # validation pairs (a data file: at most 10 % of it)
@@ -90,6 +90,8 @@ def _split_pairs(config: dict) -> tuple[list, list]:
         pairs = load_pairs(config["data"])
         if config["val_size"] is None:
             config["val_size"] = min(VAL_SIZE, len(pairs) // 10)
+        if config.get("swap"):   # train the other direction: target -> source
+            pairs = [(t, s) for s, t in pairs]
         train, val, _ = split(pairs, config["val_size"], seed=seed)
         if config["train_size"] is not None:
             train = train[:config["train_size"]]
@@ -168,7 +170,7 @@ def _build_trainer(config: dict, ckpt, progress: bool, command: str):
     model = Seq2Seq(len(src_vocab), len(tgt_vocab), emb=config["emb"], hidden=config["hidden"],
                     n_layers=config["layers"], dropout=config["dropout"], decoder=config["model"],
                     reverse=config["reverse"], teacher_forcing_ratio=config["teacher_forcing"],
-                    seed=config["seed"])
+                    init=config.get("init", "uniform"), seed=config["seed"])
     optimizer = make_optimizer(config["optimizer"], model.params, lr=config["lr"])
     if config["lr_decay_start"] == "off":
         schedule = ConstantSchedule(optimizer)
@@ -521,6 +523,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", choices=["plain", "peeky"], help=f"the decoder (default {D['model']})")
     t.add_argument("--reverse", action=argparse.BooleanOptionalAction,
                    help="reverse the source sentence (default: on)")
+    t.add_argument("--swap", action="store_true", default=None,
+                   help="with --data: learn the other direction (target -> source)")
+    t.add_argument("--init", choices=["uniform", "scaled"],
+                   help="weights U(-0.08, 0.08) as in the paper, or U(-1/sqrt(H), 1/sqrt(H)) "
+                        f"(default {D['init']})")
     t.add_argument("--layers", type=_positive_int, help=f"stacked LSTM layers (default {D['layers']})")
     t.add_argument("--emb", type=_positive_int, help=f"embedding size (default {D['emb']})")
     t.add_argument("--hidden", type=_positive_int, help=f"LSTM size (default {D['hidden']})")

@@ -122,14 +122,17 @@ class GradcheckReport:
 
     @property
     def passed(self) -> bool:
+        """True when every input's error is within the tolerance."""
         return all(e <= self.tol for e in self.errors.values())
 
     @property
     def failed(self) -> list:
+        """The names of the inputs whose gradient is wrong."""
         return [k for k, e in self.errors.items() if not e <= self.tol]
 
     @property
     def max_error(self) -> float:
+        """The worst relative error over all inputs."""
         return max(self.errors.values(), default=0.0)
 
     def __str__(self) -> str:

@@ -91,6 +91,7 @@ class StrictArray(NDArrayOperatorsMixin):
         raise TypeError(_CONVERSION_ERROR)
 
     def get(self) -> np.ndarray:
+        """Device -> host copy (counted), as ``cupy.ndarray.get``."""
         transfers["to_cpu"] += 1
         return self._a.copy()
 
@@ -99,9 +100,11 @@ class StrictArray(NDArrayOperatorsMixin):
         return self._a
 
     def item(self):
+        """The value as a Python scalar (a counted sync)."""
         return self._sync().item()
 
     def tolist(self):
+        """The values as nested lists (a counted sync)."""
         return self._sync().tolist()
 
     def __float__(self):
@@ -206,6 +209,7 @@ class _StrictGenerator:
 
 
 def default_rng(seed=None):
+    """A seeded generator whose ``random(shape)`` returns device arrays."""
     return _StrictGenerator(seed)
 
 

@@ -194,6 +194,7 @@ class BatchIterator:
 
     @property
     def num_examples(self) -> int:
+        """Sentence pairs per epoch."""
         return len(self.src_ids)
 
     def set_epoch(self, epoch: int) -> None:

@@ -98,18 +98,22 @@ class Vocab:
     # ------------------------------------------------------------------ specials
     @property
     def pad_id(self) -> int:
+        """The id of <pad> (always the same: see the module docstring)."""
         return PAD
 
     @property
     def sos_id(self) -> int:
+        """The id of <sos> (always the same: see the module docstring)."""
         return SOS
 
     @property
     def eos_id(self) -> int:
+        """The id of <eos> (always the same: see the module docstring)."""
         return EOS
 
     @property
     def unk_id(self) -> int:
+        """The id of <unk> (always the same: see the module docstring)."""
         return UNK
 
     # ------------------------------------------------------------------ lookups

@@ -89,6 +89,7 @@ class ExerciseResult:
 
     @property
     def passed(self) -> bool:
+        """True when every output agrees with the numerical gradient."""
         return not self.problem and bool(self.errors) and not self.failed
 
     @property

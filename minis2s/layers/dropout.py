@@ -12,6 +12,8 @@ from .module import Module
 
 
 class Dropout(Module):
+    """Inverted dropout with probability ``p``; identity in eval mode."""
+
     def __init__(self, p: float):
         super().__init__()
         if not 0.0 <= p < 1.0:
@@ -22,6 +24,7 @@ class Dropout(Module):
         self._mask = None
 
     def forward(self, x):
+        """x -> x * mask (training) or x (eval)."""
         if not self.training or self.p == 0.0:
             self._mask = None
             return x
@@ -31,4 +34,5 @@ class Dropout(Module):
         return out
 
     def backward(self, dout):
+        """dout -> dout * the same mask."""
         return F.dropout_backward(dout, self._mask)

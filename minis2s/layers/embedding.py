@@ -15,8 +15,10 @@ class Embedding(Module):
         self._cache = None
 
     def forward(self, ids):
+        """ids (...) int -> vectors (..., E)."""
         out, self._cache = F.embedding_forward(ids, self._params["W"])
         return out
 
     def backward(self, dout) -> None:
+        """dout (..., E): fills grads["W"] (ids have no gradient)."""
         self.set_grad("W", F.embedding_backward(dout, self._cache))

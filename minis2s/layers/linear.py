@@ -16,10 +16,12 @@ class Linear(Module):
         self._cache = None
 
     def forward(self, x):
+        """x (..., D) -> (..., O)."""
         out, self._cache = F.linear_forward(x, self._params["W"], self._params["b"])
         return out
 
     def backward(self, dout):
+        """dout (..., O) -> dx (..., D); fills grads["W"], grads["b"]."""
         dx, dW, db = F.linear_backward(dout, self._cache)
         self.set_grad("W", dW)
         self.set_grad("b", db)

@@ -19,6 +19,8 @@ from .module import Module
 
 
 class LSTM(Module):
+    """``n_layers`` stacked LSTMs over whole sequences (see the module docstring)."""
+
     def __init__(self, input_size: int, hidden_size: int, rng, n_layers: int = 1,
                  dropout: float = 0.0, init: str = "uniform"):
         super().__init__()

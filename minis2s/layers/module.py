@@ -16,6 +16,8 @@ __all__ = ["Module"]
 
 
 class Module:
+    """Base class: ``params`` and ``grads`` dicts, children, train/eval mode, backends."""
+
     def __init__(self):
         self._params: dict = {}
         self._grads: dict = {}
@@ -31,6 +33,7 @@ class Module:
         return array
 
     def add_module(self, name: str, module: "Module") -> "Module":
+        """Register a child; its parameters appear as ``name.<its names>``."""
         self._children[name] = module
         return module
 
@@ -56,10 +59,12 @@ class Module:
         self._grads[name][...] = value
 
     def zero_grads(self) -> None:
+        """Set every gradient to 0, in place."""
         for g in self.grads.values():
             g[...] = 0.0
 
     def num_params(self) -> int:
+        """The number of scalar parameters."""
         return sum(int(p.size) for p in self.params.values())
 
     def modules(self):
@@ -70,12 +75,14 @@ class Module:
 
     # --- modes and backends ---------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
+        """Training mode (dropout active) for this module and its children."""
         self.training = mode
         for child in self._children.values():
             child.train(mode)
         return self
 
     def eval(self) -> "Module":
+        """Evaluation mode: dropout off."""
         return self.train(False)
 
     def to(self, backend=None, dtype=None) -> "Module":

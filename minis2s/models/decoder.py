@@ -26,6 +26,8 @@ from ..layers import LSTM, Dropout, Embedding, Linear, Module
 
 
 class Decoder(Module):
+    """The plain decoder: the context only starts the LSTM (see the module docstring)."""
+
     peeky = False
 
     def __init__(self, vocab_size: int, emb_dim: int, hidden: int, rng, n_layers: int = 1,

@@ -15,6 +15,8 @@ from ..layers import LSTM, Dropout, Embedding, Module
 
 
 class Encoder(Module):
+    """Embedding -> dropout -> stacked LSTM; returns the context (hT, cT)."""
+
     def __init__(self, vocab_size: int, emb_dim: int, hidden: int, rng, n_layers: int = 1,
                  dropout: float = 0.0, init: str = "uniform"):
         super().__init__()
