@@ -482,3 +482,9 @@ def test_word_level_pipeline_end_to_end(tmp_path):
         assert detokenize(tv.decode(ids), "word") == t.replace(" .", ".")
     s, t = next(iter(BatchIterator(src, tgt, batch_size=8)))
     assert s.shape[0] == t.shape[0] == 8
+
+
+def test_detokenize_glues_contractions():
+    from minis2s.data import detokenize, word_tokenize
+    for text in ["I'm a student.", "Don't go, Tom's dog!"]:
+        assert detokenize(word_tokenize(text), "word") == text

@@ -83,18 +83,21 @@ def get_tokenizer(kind: str) -> Callable[[str], list[str]]:
 def detokenize(tokens: Iterable[str], kind: str) -> str:
     """Tokens -> text: ``"char"`` joins with nothing; ``"word"`` with spaces, none before ``. , ! ? ; :``.
 
-    Word detokenization is not exact (``"don't"`` comes back as ``"don ' t"``);
+    An apostrophe between two words is glued to both (``I ' m`` -> ``I'm``, ``don ' t``
+    -> ``don't``). Word detokenization is still not exact (spacing around quotes, say);
     it is for showing output to people, not for scoring.
     """
     get_tokenizer(kind)  # the same error for a bad kind everywhere
     tokens = list(tokens)
     if kind == "char":
         return "".join(tokens)
+    # word ' word is a contraction or possessive: no spaces around that apostrophe
+    glue = {i for i in range(1, len(tokens) - 1)
+            if tokens[i] == "'" and tokens[i - 1].isalnum() and tokens[i + 1].isalnum()}
     out = ""
-    prev = None
-    for tok in tokens:
-        if prev is not None and tok not in _NO_SPACE_BEFORE and prev not in _NO_SPACE_AFTER:
+    for i, tok in enumerate(tokens):
+        if i > 0 and tok not in _NO_SPACE_BEFORE and tokens[i - 1] not in _NO_SPACE_AFTER \
+                and i not in glue and i - 1 not in glue:
             out += " "
         out += tok
-        prev = tok
     return out
