@@ -119,9 +119,13 @@ def evaluate(model, src_ids, tgt_ids, max_len: int, *, beam_size: int = 1,
                "token_accuracy": 100.0 * n_correct / n_tokens,
                "exact_match": 100.0 * sequence_accuracy(predictions, references)}
     if bleu:
-        # BLEU on vocabulary tokens: a word unknown to the vocabulary is <unk> on both sides.
-        metrics["bleu"] = corpus_bleu([tgt_vocab.decode(p) for p in predictions],
-                                      [tgt_vocab.decode(r) for r in references])
+        # A reference word unknown to the vocabulary is <unk> here; the model's own <unk>
+        # must not "match" it (it does not know the word), so each reference <unk> becomes a
+        # token nothing can match -- the score then equals BLEU against the original words.
+        unk = tgt_vocab.token(tgt_vocab.unk_id)
+        refs = [[t if t != unk else f"{unk}#{j}" for j, t in enumerate(tgt_vocab.decode(r))]
+                for r in references]
+        metrics["bleu"] = corpus_bleu([tgt_vocab.decode(p) for p in predictions], refs)
     return metrics, predictions
 
 
