@@ -22,7 +22,7 @@ def embedding_forward(ids, W):
     silently). The check costs one device->host sync of a single bool.
     """
     fn = "embedding_forward"
-    xp = get_array_module(ids=ids, W=W)
+    get_array_module(ids=ids, W=W)  # refuses ids and W on different backends
     check_int(fn, "ids", ids)
     check_shape(fn, "W", W, (None, None), "(V, E)")
     V = W.shape[0]

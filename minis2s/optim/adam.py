@@ -32,8 +32,8 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
-from .sgd import (buffers_from_host, buffers_to_host, check_grads,
-                  check_no_extra_keys, require_keys)
+from .state import (buffers_from_host, buffers_to_host, check_grads, check_no_extra_keys,
+                    require_keys)
 
 __all__ = ["Adam"]
 
