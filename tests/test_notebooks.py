@@ -4,7 +4,6 @@ The notebooks live as paired files: ``NN_name.py`` (jupytext percent format, the
 diff-friendly source) and ``NN_name.ipynb`` (the same cells, outputs stripped).
 The test executes the .py source and checks the .ipynb holds the same code.
 """
-import os
 from pathlib import Path
 
 import pytest
