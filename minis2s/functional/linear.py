@@ -22,7 +22,8 @@ def linear_forward(x, W, b):
     check_shape(fn, "W", W, (x.shape[-1], None), "(D, O)")
     check_shape(fn, "b", b, (W.shape[1],), "(O,)")
     D, O = W.shape
-    out = x.reshape(-1, D) @ W + b
+    out = x.reshape(-1, D) @ W
+    out += b                                    # in place: no second (M, O) array
     return out.reshape(x.shape[:-1] + (O,)), (x, W)
 
 

@@ -49,6 +49,14 @@ def sigmoid(x, xp=None):
 
 # --- the cell: shared by the step API and the sequence API ---------------------
 
+def _sigmoid_(xp, a):
+    """a <- sigmoid(a) in place, as 0.5 * tanh(a / 2) + 0.5 (see :func:`sigmoid`)."""
+    a *= 0.5
+    xp.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+
+
 def _cell_forward(xp, a, c_prev):
     """Gates and new state from the pre-activations ``a`` (N, 4H).
 
@@ -57,28 +65,49 @@ def _cell_forward(xp, a, c_prev):
     Returns (h, c, tanh_c).
     """
     H = c_prev.shape[1]
-    a[:, :2 * H] = sigmoid(a[:, :2 * H], xp)    # i, f
+    _sigmoid_(xp, a[:, :2 * H])                        # i, f
     xp.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])  # g
-    a[:, 3 * H:] = sigmoid(a[:, 3 * H:], xp)    # o
+    _sigmoid_(xp, a[:, 3 * H:])                        # o
     i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-    c = f * c_prev + i * g
+    c = f * c_prev
+    c += i * g
     tanh_c = xp.tanh(c)
-    h = o * tanh_c
-    return h, c, tanh_c
+    return o * tanh_c, c, tanh_c
 
 
 def _cell_backward(xp, dh, dc, gates, c_prev, tanh_c):
-    """Gradient of the pre-activations (N, 4H) and of c_prev, given dh and dc."""
+    """Gradient of the pre-activations (N, 4H) and of c_prev, given dh and dc.
+
+    Written with in-place ufuncs into the output blocks: each line computes the
+    formula in its comment without allocating temporaries.
+    """
     H = c_prev.shape[1]
     i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    dc_total = dc + dh * o * (1.0 - tanh_c * tanh_c)
+    dc_total = tanh_c * tanh_c                       # dc_total = dc + dh * o * (1 - tanh_c^2)
+    xp.subtract(1.0, dc_total, out=dc_total)
+    dc_total *= o
+    dc_total *= dh
+    dc_total += dc
     da = xp.empty_like(gates)
-    da[:, :H] = dc_total * g * i * (1.0 - i)                 # input gate
-    da[:, H:2 * H] = dc_total * c_prev * f * (1.0 - f)       # forget gate
-    da[:, 2 * H:3 * H] = dc_total * i * (1.0 - g * g)        # candidate
-    da[:, 3 * H:] = dh * tanh_c * o * (1.0 - o)              # output gate
-    dc_prev = dc_total * f
-    return da, dc_prev
+    da_i, da_f, da_g, da_o = da[:, :H], da[:, H:2 * H], da[:, 2 * H:3 * H], da[:, 3 * H:]
+    xp.subtract(1.0, i, out=da_i)                    # da_i = dc_total * g * i * (1 - i)
+    da_i *= i
+    da_i *= g
+    da_i *= dc_total
+    xp.subtract(1.0, f, out=da_f)                    # da_f = dc_total * c_prev * f * (1 - f)
+    da_f *= f
+    da_f *= c_prev
+    da_f *= dc_total
+    xp.multiply(g, g, out=da_g)                      # da_g = dc_total * i * (1 - g^2)
+    xp.subtract(1.0, da_g, out=da_g)
+    da_g *= i
+    da_g *= dc_total
+    xp.subtract(1.0, o, out=da_o)                    # da_o = dh * tanh_c * o * (1 - o)
+    da_o *= o
+    da_o *= tanh_c
+    da_o *= dh
+    dc_total *= f                                    # dc_prev = dc_total * f
+    return da, dc_total
 
 
 def _check_weights(fn, D, H, Wx, Wh, b):
@@ -166,8 +195,8 @@ def lstm_forward(x, h0, c0, Wx, Wh, b, mask=None):
         gates[t] += h @ Wh
         h_new, c_new, tanh_cs[t] = _cell_forward(xp, gates[t], c)
         if mask is not None:  # padded rows keep their previous state
-            h_new = m[t] * h_new + (1.0 - m[t]) * h
-            c_new = m[t] * c_new + (1.0 - m[t]) * c
+            real = m[t] > 0                              # (N, 1)
+            h_new, c_new = xp.where(real, h_new, h), xp.where(real, c_new, c)
         hs[t], cs[t] = h_new, c_new
         h, c = hs[t], cs[t]
 
@@ -199,8 +228,9 @@ def lstm_backward(dhs, dhT, dcT, cache):
         dc = dc_next
         c_prev = cs[t - 1] if t > 0 else c0
         if m is not None:  # a padded step passed its state through: route the gradient past the cell
-            dh_carry, dc_carry = (1.0 - m[t]) * dh, (1.0 - m[t]) * dc
-            dh, dc = m[t] * dh, m[t] * dc
+            real = m[t] > 0
+            dh_carry, dc_carry = xp.where(real, 0.0, dh), xp.where(real, 0.0, dc)
+            dh, dc = xp.where(real, dh, 0.0), xp.where(real, dc, 0.0)
         da[t], dc_next = _cell_backward(xp, dh, dc, gates[t], c_prev, tanh_cs[t])
         dh_next = da[t] @ Wh.T
         if m is not None:

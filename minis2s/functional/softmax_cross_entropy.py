@@ -48,12 +48,17 @@ def softmax_cross_entropy(logits, targets, ignore_index=None):
     y_safe = xp.where(real, y, 0)               # any valid index; these rows are zeroed below
     weight = real.astype(z.dtype)
     count = xp.maximum(weight.sum(), 1.0)
-
-    logp = log_softmax(z)
     rows = xp.arange(y.shape[0])
-    loss = -(logp[rows, y_safe] * weight).sum() / count
 
-    dz = xp.exp(logp)                           # softmax probabilities
-    dz[rows, y_safe] -= 1.0
-    dz *= (weight / count)[:, None]
-    return loss, dz.reshape(logits.shape)
+    # One pass of exp over the (M, V) logits: p = exp(z - max) / sum, and
+    # log p[y] = (z - max)[y] - log(sum) needs only the row sums, not log p everywhere.
+    p = z - z.max(axis=1, keepdims=True)        # shifted logits (a new array: z is the caller's)
+    picked = p[rows, y_safe]                    # (M,) shifted logit of each target
+    xp.exp(p, out=p)
+    sums = p.sum(axis=1)
+    loss = -((picked - xp.log(sums)) * weight).sum() / count
+
+    p /= sums[:, None]                          # softmax probabilities
+    p[rows, y_safe] -= 1.0                      # p - onehot(y)
+    p *= (weight / count)[:, None]              # ignored rows -> 0; mean over real rows
+    return loss, p.reshape(logits.shape)

@@ -97,12 +97,14 @@ def beam_search(decoder, state, ctx, max_len: int, beam_size: int, sos_id: int, 
         logp, new_state = decoder.step(tokens, state, ctx)
         V = logp.shape[1]
         logp = _forbid(xp, logp, [pad_id, sos_id]).reshape(N, k, V)
-        # finished hypotheses may only "extend" with <pad>, at no cost
-        frozen = xp.full((V,), NEG_INF, dtype=logp.dtype)
-        frozen[pad_id] = 0.0
+        if t == 0:  # finished hypotheses may only "extend" with <pad>, at no cost
+            frozen = xp.full((V,), NEG_INF, dtype=logp.dtype)
+            frozen[pad_id] = 0.0
         logp = xp.where(finished[:, :, None], frozen, logp)
         cand = (scores[:, :, None] + logp).reshape(N, k * V)
-        top = xp.argsort(-cand, axis=1, kind="stable")[:, :k]          # (N, k)
+        # the k best of k*V candidates: partition (linear time), then order those k
+        top = xp.argpartition(-cand, k - 1, axis=1)[:, :k]
+        top = xp.take_along_axis(top, xp.argsort(-xp.take_along_axis(cand, top, axis=1), axis=1), axis=1)
         scores = xp.take_along_axis(cand, top, axis=1)
         parent, tok = top // V, top % V
         was_finished = xp.take_along_axis(finished, parent, axis=1)
@@ -118,24 +120,26 @@ def beam_search(decoder, state, ctx, max_len: int, beam_size: int, sos_id: int, 
 
 
 def _backtrack(history, scores, lengths, eos_id, pad_id, n_best, alpha):
-    """Follow parent pointers back from the final beams; rank; keep n_best per source."""
-    toks = [to_cpu(t) for t, _ in history]
-    parents = [to_cpu(p) for _, p in history]
-    N, k = scores.shape
+    """Follow parent pointers back from the final beams; rank; keep n_best per source.
+
+    history: per step, (token, parent beam), each (N, k). All N*k hypotheses are
+    rebuilt at once, one array operation per step, walking from the last step back.
+    """
+    toks = np.stack([to_cpu(t) for t, _ in history])        # (T, N, k)
+    parents = np.stack([to_cpu(p) for _, p in history])     # (T, N, k)
+    T, N, k = toks.shape
+    rows = np.arange(N)[:, None]
+    beam = np.broadcast_to(np.arange(k), (N, k))
+    seqs = np.empty((N, k, T), dtype=toks.dtype)
+    for t in reversed(range(T)):
+        seqs[:, :, t] = toks[t][rows, beam]
+        beam = parents[t][rows, beam]
+    # GNMT length normalisation; placeholders that never became hypotheses (-inf) sort last
+    normalised = scores / ((5.0 + lengths) / 6.0) ** alpha
+    order = np.argsort(-normalised, axis=1, kind="stable")[:, :n_best]
     hyps, out_scores = [], []
     for n in range(N):
-        ranked = []
-        for b in range(k):
-            if not np.isfinite(scores[n, b]):
-                continue  # a placeholder that never became a real hypothesis
-            seq, beam = [], b
-            for t in reversed(range(len(toks))):
-                seq.append(int(toks[t][n, beam]))
-                beam = parents[t][n, beam]
-            seq = [s for s in reversed(seq) if s != pad_id]
-            lp = ((5.0 + lengths[n, b]) / 6.0) ** alpha
-            ranked.append((float(scores[n, b]) / lp, _strip(seq, eos_id)))
-        ranked.sort(key=lambda r: -r[0])
-        hyps.append([r[1] for r in ranked[:n_best]])
-        out_scores.append([r[0] for r in ranked[:n_best]])
+        best = [b for b in order[n] if np.isfinite(normalised[n, b])]
+        hyps.append([_strip([t for t in seqs[n, b].tolist() if t != pad_id], eos_id) for b in best])
+        out_scores.append([float(normalised[n, b]) for b in best])
     return hyps, out_scores

@@ -22,9 +22,10 @@ work: with ``step_size = lr / (1 - b1^t)``,
     denom = sqrt(v) / sqrt(1 - b2^t) + eps      (= sqrt(v_hat) + eps)
     p    <- p - step_size * m / denom
 
-Every array operation is an in-place ufunc (``out=``) into one scratch array per
-parameter, so a step allocates one temporary per parameter rather than one per
-operation. The in-place/``state_dict`` contract is :mod:`minis2s.optim.sgd`'s;
+Every array operation is an in-place ufunc (``out=``) into one scratch buffer,
+made once (as large as the largest parameter) and reused by every parameter at
+every step: a step allocates nothing. (Fresh multi-megabyte arrays are not
+free: the operating system hands out their pages on first touch.) The in-place/``state_dict`` contract is :mod:`minis2s.optim.sgd`'s;
 the state adds the step count ``t`` and the buffers ``m.<name>``, ``v.<name>``.
 """
 from __future__ import annotations
@@ -69,6 +70,8 @@ class Adam:
         self.t = 0  # steps taken; the bias corrections depend on it
         self.m = {k: get_array_module(p).zeros_like(p) for k, p in self.params.items()}
         self.v = {k: get_array_module(p).zeros_like(p) for k, p in self.params.items()}
+        self._scratch = None                      # made at the first step, on the params' backend
+        self._scratch_size = max((p.size for p in self.params.values()), default=0)
 
     def step(self, grads: dict) -> None:
         """One Adam update of every parameter, in place (no host <-> device traffic)."""
@@ -82,7 +85,7 @@ class Adam:
         for name, p in self.params.items():
             g, m, v = grads[name], self.m[name], self.v[name]
             xp = get_array_module(p)
-            tmp = xp.empty_like(p)  # the one scratch array, reused below
+            tmp = self._scratch_for(p)
 
             # m <- b1 m + (1 - b1) g
             m *= b1
@@ -101,6 +104,14 @@ class Adam:
             xp.divide(m, tmp, out=tmp)
             tmp *= step_size
             p -= tmp  # in place: the model holds this very array
+
+    def _scratch_for(self, p):
+        """A view of the shared scratch buffer with p's shape and dtype."""
+        xp = get_array_module(p)
+        if self._scratch is None or self._scratch.dtype != p.dtype \
+                or get_array_module(self._scratch) is not xp:
+            self._scratch = xp.empty(self._scratch_size, dtype=p.dtype)
+        return self._scratch[:p.size].reshape(p.shape)
 
     # --- checkpointing ---------------------------------------------------------
     def state_dict(self) -> dict:
