@@ -93,3 +93,30 @@ def test_cupy_unavailable_is_one_clear_error():
     with pytest.raises(minis2s.BackendError, match="cupy"):
         minis2s.use("cupy")
     assert minis2s.current().name in ("numpy", "strict")
+
+
+def _backend_in_subprocess(env_value):
+    import os
+    import subprocess
+    import sys
+    code = ("import minis2s\n"
+            "try:\n    print(minis2s.current().name)\n"
+            "except minis2s.BackendError as e:\n    print('BackendError:', e)\n")
+    env = dict(os.environ, MINIS2S_BACKEND=env_value)
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_backend_from_the_environment():
+    assert _backend_in_subprocess("strict") == "strict"
+    assert _backend_in_subprocess(" NumPy ") == "numpy"
+
+
+def test_cupy_from_the_environment_without_a_gpu_is_one_clear_error():
+    try:
+        import cupy
+        if cupy.is_available():
+            pytest.skip("a GPU is present")
+    except ImportError:
+        pass
+    assert _backend_in_subprocess("cupy").startswith("BackendError: backend 'cupy'")
