@@ -207,7 +207,8 @@ def lstm_forward(x, h0, c0, Wx, Wh, b, mask=None):
 def lstm_backward(dhs, dhT, dcT, cache):
     """Backpropagation through time for :func:`lstm_forward`.
 
-    dhs (N, T, H): gradient of the loss w.r.t. every output h_t;
+    dhs (N, T, H): gradient of the loss w.r.t. every output h_t, or None when
+    only the final state matters (an encoder: no loss reads its outputs);
     dhT, dcT (N, H) or None: gradient w.r.t. the final state (e.g. from a decoder).
     Returns (dx (N, T, D), dh0 (N, H), dc0 (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,)).
 
@@ -218,13 +219,14 @@ def lstm_backward(dhs, dhT, dcT, cache):
     T, N, H = hs.shape
     D = Wx.shape[0]
     xp = get_array_module(dhs=dhs, dhT=dhT, dcT=dcT, Wx=Wx)
-    check_shape("lstm_backward", "dhs", dhs, (N, T, H), "(N, T, H)")
+    if dhs is not None:
+        check_shape("lstm_backward", "dhs", dhs, (N, T, H), "(N, T, H)")
     dh_next = xp.zeros((N, H), dtype=hs.dtype) if dhT is None else dhT
     dc_next = xp.zeros((N, H), dtype=hs.dtype) if dcT is None else dcT
-    dhs_tm = dhs.transpose(1, 0, 2)
+    dhs_tm = None if dhs is None else dhs.transpose(1, 0, 2)
     da = xp.empty_like(gates)                            # (T, N, 4H)
     for t in reversed(range(T)):
-        dh = dhs_tm[t] + dh_next
+        dh = dh_next if dhs_tm is None else dhs_tm[t] + dh_next
         dc = dc_next
         c_prev = cs[t - 1] if t > 0 else c0
         if m is not None:  # a padded step passed its state through: route the gradient past the cell

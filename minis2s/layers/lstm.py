@@ -62,11 +62,12 @@ class LSTM(Module):
         return x, (xp.stack(hTs), xp.stack(cTs))
 
     def backward(self, dhs, dstate=None):
-        """dhs (N, T, H) for the top layer's outputs; dstate (dhT, dcT) each (L, N, H) or None.
+        """dhs (N, T, H) for the top layer's outputs (None: no gradient there); dstate (dhT, dcT)
+        each (L, N, H) or None (not both None).
 
         Fills the weight gradients; returns dx (N, T, D) and (dh0, dc0), each (L, N, H).
         """
-        xp = get_array_module(dhs)
+        xp = get_array_module(dhs, *(dstate or ()))
         dh0s, dc0s = [None] * self.n_layers, [None] * self.n_layers
         dx = dhs
         for l in reversed(range(self.n_layers)):

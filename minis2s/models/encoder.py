@@ -10,7 +10,6 @@ padded steps, so each sentence's context is its state at its own last token.
 """
 from __future__ import annotations
 
-from ..backend import get_array_module
 from ..layers import LSTM, Dropout, Embedding, Module
 
 
@@ -28,14 +27,11 @@ class Encoder(Module):
     def forward(self, src, mask):
         """src (N, S) int, mask (N, S) bool -> context (hT, cT), each (L, N, H)."""
         x = self.drop.forward(self.embed.forward(src))
-        hs, context = self.lstm.forward(x, None, mask)
-        self._hs_shape = hs.shape
+        _, context = self.lstm.forward(x, None, mask)
         return context
 
     def backward(self, dcontext) -> None:
         """dcontext (dhT, dcT), each (L, N, H): the decoder's gradient w.r.t. the context."""
-        xp = get_array_module(dcontext[0])
         # Only the final state feeds the decoder: the per-step outputs get no gradient.
-        dhs = xp.zeros(self._hs_shape, dtype=dcontext[0].dtype)
-        dx, _ = self.lstm.backward(dhs, dcontext)
+        dx, _ = self.lstm.backward(None, dcontext)
         self.embed.backward(self.drop.backward(dx))
