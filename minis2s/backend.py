@@ -33,6 +33,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import strict_device
+
 __all__ = [
     "BackendError", "Backend", "use", "current", "get_array_module", "xp",
     "float_dtype", "to_device", "to_cpu", "available_backends", "backend_of",
@@ -49,8 +51,8 @@ class Backend:
 
     ``xp`` is the NumPy-compatible module; ``array_type`` the class of its arrays;
     ``asarray`` moves a host (NumPy) array onto the device and ``asnumpy`` moves
-    a device array back. ``transfers`` counts both directions; the strict double
-    also counts implicit syncs such as ``float(device_scalar)``.
+    a device array back; both count themselves in ``transfers`` (the strict
+    double also counts implicit syncs such as ``float(device_scalar)``).
     """
     name: str
     xp: Any
@@ -74,8 +76,15 @@ def _make_numpy() -> Backend:
                    lambda seed: np.random.default_rng(seed))
 
 
+def _counted(move, transfers: dict, key: str):
+    """``move`` (a host <-> device copy) that also counts itself in ``transfers[key]``."""
+    def counted(array):
+        transfers[key] += 1
+        return move(array)
+    return counted
+
+
 def _make_strict() -> Backend:
-    from . import strict_device
     b = Backend("strict", strict_device.xp, strict_device.StrictArray,
                 strict_device.from_host, strict_device.to_host,
                 strict_device.default_rng)
@@ -101,8 +110,10 @@ def _make_cupy() -> Backend:
             "backend 'cupy': CuPy is installed but no CUDA GPU is usable here "
             "(cupy.is_available() is False: no GPU, no driver, or a CUDA version mismatch). "
             "Check `nvidia-smi`, or use the 'numpy' backend.")
-    return Backend("cupy", cupy, cupy.ndarray, cupy.asarray, cupy.asnumpy,
-                   lambda seed: cupy.random.default_rng(seed))
+    transfers = {"to_device": 0, "to_cpu": 0}
+    return Backend("cupy", cupy, cupy.ndarray, _counted(cupy.asarray, transfers, "to_device"),
+                   _counted(cupy.asnumpy, transfers, "to_cpu"),
+                   lambda seed: cupy.random.default_rng(seed), transfers)
 
 
 _FACTORIES = {"numpy": _make_numpy, "strict": _make_strict, "cupy": _make_cupy}
@@ -167,16 +178,11 @@ def backend_of(array) -> Backend | None:
     """The backend an array belongs to, or None for scalars and non-arrays."""
     if isinstance(array, np.ndarray):
         return _get("numpy")
-    from .strict_device import StrictArray
-    if isinstance(array, StrictArray):
+    if isinstance(array, strict_device.StrictArray):
         return _get("strict")
-    for b in list(_backends.values()):
-        if isinstance(array, b.array_type):
-            return b
-    if "cupy" in sys.modules and "cupy" not in _backends:
-        cupy = sys.modules["cupy"]
-        if isinstance(array, cupy.ndarray):
-            return _get("cupy")
+    cupy = sys.modules.get("cupy")  # a CuPy array can only exist if CuPy was imported
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return _get("cupy")
     return None
 
 
@@ -218,21 +224,10 @@ def to_device(array, backend: Backend | str | None = None):
     other = backend_of(array)
     if other is not None and other is not _get("numpy"):
         array = to_cpu(array)
-    host = np.asarray(array)
-    if b.name == "numpy":
-        return host
-    if b.name != "strict":  # the strict double counts its own transfers
-        b.transfers["to_device"] += 1
-    return b.asarray(host)
+    return b.asarray(np.asarray(array))
 
 
 def to_cpu(array) -> np.ndarray:
     """Move an array of any backend to the host as a NumPy array."""
     b = backend_of(array)
-    if b is None:
-        return np.asarray(array)
-    if b.name == "numpy":
-        return array
-    if b.name != "strict":
-        b.transfers["to_cpu"] += 1
-    return b.asnumpy(array)
+    return np.asarray(array) if b is None else b.asnumpy(array)

@@ -39,6 +39,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .backend import get_array_module, to_cpu
 
 __all__ = ["numerical_gradient", "rel_error", "check_gradients", "check_model",
@@ -181,8 +183,6 @@ def check_model(model, loss_fn, tol: float = DEFAULT_TOL, h: float = 1e-5,
     (all of them when None). Dropout must be off or its masks fixed, so that
     every call computes the same function.
     """
-    import numpy as np
-
     params = model.params
     names = list(params) if names is None else list(names)
     for n in names:

@@ -229,12 +229,15 @@ class _Namespace(types.ModuleType):
     def __getattr__(self, name):
         attr = getattr(np, name)
         if isinstance(attr, np.ufunc):
-            return _StrictUfunc(attr)
-        if isinstance(attr, type) or isinstance(attr, (numbers.Number, np.dtype)) or attr is None:
-            return attr  # dtypes (xp.float32), constants (xp.pi), newaxis
-        if callable(attr):
-            return _creation(attr)
-        raise AttributeError(f"strict device namespace has no attribute {name!r}")
+            wrapped = _StrictUfunc(attr)
+        elif isinstance(attr, type) or isinstance(attr, (numbers.Number, np.dtype)) or attr is None:
+            wrapped = attr  # dtypes (xp.float32), constants (xp.pi), newaxis
+        elif callable(attr):
+            wrapped = _creation(attr)
+        else:
+            raise AttributeError(f"strict device namespace has no attribute {name!r}")
+        setattr(self, name, wrapped)  # wrap once: later lookups skip __getattr__
+        return wrapped
 
     # Explicit host <-> device moves, as cupy.asarray / cupy.asnumpy.
     @staticmethod

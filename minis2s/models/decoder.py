@@ -21,7 +21,7 @@ and added to the gradient of hT[-1] -- see :meth:`Decoder.backward`.
 from __future__ import annotations
 
 from ..backend import get_array_module
-from ..functional import log_softmax
+from ..functional import linear_forward, log_softmax
 from ..layers import LSTM, Dropout, Embedding, Linear, Module
 
 
@@ -81,10 +81,12 @@ class Decoder(Module):
 
         Returns (log-probabilities (N, V), new state). No dropout, nothing cached.
         """
+        # A plain lookup, not embedding_forward: the tokens are the model's own
+        # choices, always in range, and its range check would cost a sync per step.
         e = self.embed.params["W"][tokens]
         h, state = self.lstm.step(self._join(e, ctx), state)
-        fc = self.fc.params
-        return log_softmax(self._join(h, ctx) @ fc["W"] + fc["b"]), state
+        logits, _ = linear_forward(self._join(h, ctx), self.fc.params["W"], self.fc.params["b"])
+        return log_softmax(logits), state
 
 
 class PeekyDecoder(Decoder):

@@ -31,7 +31,7 @@ __all__ = ["greedy_search", "beam_search"]
 NEG_INF = -np.inf
 
 
-def _forbid(xp, logp, ids):
+def _forbid(logp, ids):
     """Set the log-probabilities of tokens the decoder may not emit to -inf."""
     for i in ids:  # one integer index at a time: works on every backend
         logp[..., i] = NEG_INF
@@ -58,7 +58,7 @@ def greedy_search(decoder, state, ctx, max_len: int, sos_id: int, eos_id: int, p
     rows = xp.arange(N)
     for t in range(max_len):
         logp, state = decoder.step(tokens, state, ctx)
-        _forbid(xp, logp, [pad_id, sos_id])
+        _forbid(logp, [pad_id, sos_id])
         tokens = logp.argmax(axis=1)
         scores += xp.where(finished, 0.0, logp[rows, tokens])
         tokens = xp.where(finished, pad_id, tokens)
@@ -96,7 +96,7 @@ def beam_search(decoder, state, ctx, max_len: int, beam_size: int, sos_id: int, 
     for t in range(max_len):
         logp, new_state = decoder.step(tokens, state, ctx)
         V = logp.shape[1]
-        logp = _forbid(xp, logp, [pad_id, sos_id]).reshape(N, k, V)
+        logp = _forbid(logp, [pad_id, sos_id]).reshape(N, k, V)
         if t == 0:  # finished hypotheses may only "extend" with <pad>, at no cost
             frozen = xp.full((V,), NEG_INF, dtype=logp.dtype)
             frozen[pad_id] = 0.0
