@@ -26,6 +26,8 @@ Three backends are known:
 """
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -37,7 +39,7 @@ from . import strict_device
 
 __all__ = [
     "BackendError", "Backend", "use", "current", "get_array_module", "xp",
-    "float_dtype", "to_device", "to_cpu", "available_backends", "backend_of",
+    "float_dtype", "to_device", "to_cpu", "available_backends", "backend_of", "get_kernels",
 ]
 
 
@@ -61,6 +63,12 @@ class Backend:
     asnumpy: Callable[[Any], np.ndarray]
     random_generator: Callable[[int | None], Any]
     transfers: dict = field(default_factory=lambda: {"to_device": 0, "to_cpu": 0})
+    kernels_module: str = "minis2s.kernels.ufunc"
+
+    @functools.cached_property
+    def kernels(self):
+        """The module of elementwise kernels for this backend (see :mod:`minis2s.kernels`)."""
+        return importlib.import_module(self.kernels_module)
 
     def __repr__(self) -> str:
         return f"Backend({self.name!r})"
@@ -113,7 +121,8 @@ def _make_cupy() -> Backend:
     transfers = {"to_device": 0, "to_cpu": 0}
     return Backend("cupy", cupy, cupy.ndarray, _counted(cupy.asarray, transfers, "to_device"),
                    _counted(cupy.asnumpy, transfers, "to_cpu"),
-                   lambda seed: cupy.random.default_rng(seed), transfers)
+                   lambda seed: cupy.random.default_rng(seed), transfers,
+                   kernels_module="minis2s.kernels.cuda")
 
 
 _FACTORIES = {"numpy": _make_numpy, "strict": _make_strict, "cupy": _make_cupy}
@@ -186,14 +195,7 @@ def backend_of(array) -> Backend | None:
     return None
 
 
-def get_array_module(*arrays, **named):
-    """The array module (numpy, cupy, ...) of the given arrays.
-
-    Pass arrays by keyword to get error messages that name them. Mixing arrays of
-    two backends (say a NumPy mask with CuPy activations) raises ``TypeError`` here,
-    with the argument named, instead of deep inside a kernel. With no arrays,
-    returns the current backend's module.
-    """
+def _backend_of_args(arrays, named) -> Backend:
     found = None
     found_name = None
     items = [(f"argument {i}", a) for i, a in enumerate(arrays)] + list(named.items())
@@ -209,7 +211,28 @@ def get_array_module(*arrays, **named):
             raise TypeError(
                 f"{arg_name} is a {b.name} array but {found_name} is a {found.name} array: "
                 f"move both to one backend with minis2s.to_device / minis2s.to_cpu")
-    return (found or current()).xp
+    return found or current()
+
+
+def get_array_module(*arrays, **named):
+    """The array module (numpy, cupy, ...) of the given arrays.
+
+    Pass arrays by keyword to get error messages that name them. Mixing arrays of
+    two backends (say a NumPy mask with CuPy activations) raises ``TypeError`` here,
+    with the argument named, instead of deep inside a kernel. With no arrays,
+    returns the current backend's module.
+    """
+    return _backend_of_args(arrays, named).xp
+
+
+def get_kernels(*arrays, **named):
+    """The elementwise kernels (:mod:`minis2s.kernels`) that go with the given arrays.
+
+    Like :func:`get_array_module`: same argument rules, same error when
+    backends are mixed. NumPy and the strict double get the in-place ufunc
+    kernels, CuPy the fused CUDA ones.
+    """
+    return _backend_of_args(arrays, named).kernels
 
 
 def to_device(array, backend: Backend | str | None = None):

@@ -10,11 +10,13 @@ from .embedding import embedding_backward, embedding_forward
 from .linear import linear_backward, linear_forward
 from .lstm import (lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward,
                    sigmoid)
+from .lstm_fast import lstm_backward_fast, lstm_forward_fast
 from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 from .softmax_cross_entropy import log_softmax, softmax_cross_entropy
 
 __all__ = [
     "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "sigmoid",
+    "lstm_forward_fast", "lstm_backward_fast",
     "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
     "embedding_forward", "embedding_backward", "linear_forward", "linear_backward",
     "dropout_forward", "dropout_backward", "softmax_cross_entropy", "log_softmax",

@@ -31,7 +31,7 @@ its last real token -- the encoder's context is then right for every length.
 """
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend import get_array_module, get_kernels
 from ._checks import check_float, check_shape
 
 __all__ = ["sigmoid", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"]
@@ -48,66 +48,27 @@ def sigmoid(x, xp=None):
 
 
 # --- the cell: shared by the step API and the sequence API ---------------------
+# The elementwise formulas above live in minis2s/kernels/ufunc.py (one fused
+# CUDA kernel each on CuPy); here the gate blocks are column slices (axis 1).
 
-def _sigmoid_(xp, a):
-    """a <- sigmoid(a) in place, as 0.5 * tanh(a / 2) + 0.5 (see :func:`sigmoid`)."""
-    a *= 0.5
-    xp.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
-
-
-def _cell_forward(xp, a, c_prev):
+def _cell_forward(a, c_prev):
     """Gates and new state from the pre-activations ``a`` (N, 4H).
 
-    Applies the nonlinearities *in place*, so on return ``a`` holds the
-    activated gates [i, f, g, o] that the backward pass needs.
-    Returns (h, c, tanh_c).
+    Activates the gates *in place*, so on return ``a`` holds [i, f, g, o], which
+    the backward pass needs. Returns (h, c, tanh_c), each (N, H).
     """
-    H = c_prev.shape[1]
-    _sigmoid_(xp, a[:, :2 * H])                        # i, f
-    xp.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])  # g
-    _sigmoid_(xp, a[:, 3 * H:])                        # o
-    i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-    c = f * c_prev
-    c += i * g
-    tanh_c = xp.tanh(c)
-    return o * tanh_c, c, tanh_c
+    xp = get_array_module(a)
+    h, c, tanh_c = xp.empty_like(c_prev), xp.empty_like(c_prev), xp.empty_like(c_prev)
+    get_kernels(a).lstm_cell_forward(a, c_prev, c, tanh_c, h, gate_axis=1)
+    return h, c, tanh_c
 
 
-def _cell_backward(xp, dh, dc, gates, c_prev, tanh_c):
-    """Gradient of the pre-activations (N, 4H) and of c_prev, given dh and dc.
-
-    Written with in-place ufuncs into the output blocks: each line computes the
-    formula in its comment without allocating temporaries.
-    """
-    H = c_prev.shape[1]
-    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    dc_total = tanh_c * tanh_c                       # dc_total = dc + dh * o * (1 - tanh_c^2)
-    xp.subtract(1.0, dc_total, out=dc_total)
-    dc_total *= o
-    dc_total *= dh
-    dc_total += dc
-    da = xp.empty_like(gates)
-    da_i, da_f, da_g, da_o = da[:, :H], da[:, H:2 * H], da[:, 2 * H:3 * H], da[:, 3 * H:]
-    xp.subtract(1.0, i, out=da_i)                    # da_i = dc_total * g * i * (1 - i)
-    da_i *= i
-    da_i *= g
-    da_i *= dc_total
-    xp.subtract(1.0, f, out=da_f)                    # da_f = dc_total * c_prev * f * (1 - f)
-    da_f *= f
-    da_f *= c_prev
-    da_f *= dc_total
-    xp.multiply(g, g, out=da_g)                      # da_g = dc_total * i * (1 - g^2)
-    xp.subtract(1.0, da_g, out=da_g)
-    da_g *= i
-    da_g *= dc_total
-    xp.subtract(1.0, o, out=da_o)                    # da_o = dh * tanh_c * o * (1 - o)
-    da_o *= o
-    da_o *= tanh_c
-    da_o *= dh
-    dc_total *= f                                    # dc_prev = dc_total * f
-    return da, dc_total
+def _cell_backward(dh, dc, gates, c_prev, tanh_c):
+    """Gradient of the pre-activations (N, 4H) and of c_prev (N, H), given dh and dc."""
+    xp = get_array_module(gates)
+    da, dc_prev = xp.empty_like(gates), xp.empty_like(c_prev)
+    get_kernels(gates).lstm_cell_backward(dh, dc, gates, c_prev, tanh_c, da, dc_prev, gate_axis=1)
+    return da, dc_prev
 
 
 def _check_weights(fn, D, H, Wx, Wh, b):
@@ -126,7 +87,7 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
     Returns (h (N, H), c (N, H), cache).
     """
     fn = "lstm_step_forward"
-    xp = get_array_module(x=x, h_prev=h_prev, c_prev=c_prev, Wx=Wx, Wh=Wh, b=b)
+    get_array_module(x=x, h_prev=h_prev, c_prev=c_prev, Wx=Wx, Wh=Wh, b=b)  # one backend, or a named error
     check_shape(fn, "x", x, (None, None), "(N, D)")
     N, D = x.shape
     check_shape(fn, "h_prev", h_prev, (N, None), "(N, H)")
@@ -135,7 +96,7 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
     _check_weights(fn, D, H, Wx, Wh, b)
 
     a = x @ Wx + h_prev @ Wh + b
-    h, c, tanh_c = _cell_forward(xp, a, c_prev)
+    h, c, tanh_c = _cell_forward(a, c_prev)
     cache = (x, h_prev, c_prev, Wx, Wh, a, tanh_c)
     return h, c, cache
 
@@ -147,10 +108,10 @@ def lstm_step_backward(dh, dc, cache):
     Returns (dx (N, D), dh_prev (N, H), dc_prev (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,)).
     """
     x, h_prev, c_prev, Wx, Wh, gates, tanh_c = cache
-    xp = get_array_module(dh=dh, dc=dc, x=x)
+    get_array_module(dh=dh, dc=dc, x=x)  # one backend, or a named error
     check_shape("lstm_step_backward", "dh", dh, h_prev.shape, "(N, H)")
     check_shape("lstm_step_backward", "dc", dc, c_prev.shape, "(N, H)")
-    da, dc_prev = _cell_backward(xp, dh, dc, gates, c_prev, tanh_c)
+    da, dc_prev = _cell_backward(dh, dc, gates, c_prev, tanh_c)
     dx = da @ Wx.T
     dh_prev = da @ Wh.T
     dWx = x.T @ da
@@ -193,7 +154,7 @@ def lstm_forward(x, h0, c0, Wx, Wh, b, mask=None):
     h, c = h0, c0
     for t in range(T):
         gates[t] += h @ Wh
-        h_new, c_new, tanh_cs[t] = _cell_forward(xp, gates[t], c)
+        h_new, c_new, tanh_cs[t] = _cell_forward(gates[t], c)
         if mask is not None:  # padded rows keep their previous state
             real = m[t] > 0                              # (N, 1)
             h_new, c_new = xp.where(real, h_new, h), xp.where(real, c_new, c)
@@ -233,7 +194,7 @@ def lstm_backward(dhs, dhT, dcT, cache):
             real = m[t] > 0
             dh_carry, dc_carry = xp.where(real, 0.0, dh), xp.where(real, 0.0, dc)
             dh, dc = xp.where(real, dh, 0.0), xp.where(real, dc, 0.0)
-        da[t], dc_next = _cell_backward(xp, dh, dc, gates[t], c_prev, tanh_cs[t])
+        da[t], dc_next = _cell_backward(dh, dc, gates[t], c_prev, tanh_cs[t])
         dh_next = da[t] @ Wh.T
         if m is not None:
             dh_next += dh_carry

@@ -1,5 +1,9 @@
 """Stacked LSTM layer over whole sequences. Maths in functional/lstm.py.
 
+Training runs :func:`~minis2s.functional.lstm_forward_fast` (the same function
+as the teaching ``lstm_forward``, laid out for speed: functional/lstm_fast.py);
+decoding runs :func:`~minis2s.functional.lstm_step_forward` one step at a time.
+
 Layer l reads the outputs of layer l-1 (the input for l = 0); dropout, when
 p > 0, sits between layers (not after the last -- as in torch.nn.LSTM).
 Parameters per layer l, gate order i, f, g, o::
@@ -14,6 +18,7 @@ from .. import functional as F
 from ..backend import get_array_module
 from ..functional._checks import check_shape
 from ..init import init_param
+from ..workspace import Workspace
 from .dropout import Dropout
 from .module import Module
 
@@ -35,6 +40,8 @@ class LSTM(Module):
             self.add_param(f"{l}.b", init_param(rng, (4 * H,), init, fan=H))
         self.dropouts = [self.add_module(f"dropout{l}", Dropout(dropout)) for l in range(n_layers - 1)]
         self._caches = []
+        # One workspace per layer: each training step reuses last step's buffers.
+        self._workspaces = [Workspace() for _ in range(n_layers)]
 
     def forward(self, x, state=None, mask=None):
         """x (N, T, D), state (h0, c0) each (L, N, H) or None (zeros), mask (N, T) or None.
@@ -54,8 +61,8 @@ class LSTM(Module):
             if l > 0:
                 x = self.dropouts[l - 1].forward(x)
             p = self._params
-            x, (hT, cT), cache = F.lstm_forward(x, h0[l], c0[l], p[f"{l}.Wx"], p[f"{l}.Wh"],
-                                                p[f"{l}.b"], mask)
+            x, (hT, cT), cache = F.lstm_forward_fast(x, h0[l], c0[l], p[f"{l}.Wx"], p[f"{l}.Wh"],
+                                                p[f"{l}.b"], mask, self._workspaces[l])
             hTs.append(hT)
             cTs.append(cT)
             self._caches.append(cache)
@@ -72,7 +79,7 @@ class LSTM(Module):
         dx = dhs
         for l in reversed(range(self.n_layers)):
             dhT, dcT = (None, None) if dstate is None else (dstate[0][l], dstate[1][l])
-            dx, dh0s[l], dc0s[l], dWx, dWh, db = F.lstm_backward(dx, dhT, dcT, self._caches[l])
+            dx, dh0s[l], dc0s[l], dWx, dWh, db = F.lstm_backward_fast(dx, dhT, dcT, self._caches[l])
             self.set_grad(f"{l}.Wx", dWx)
             self.set_grad(f"{l}.Wh", dWh)
             self.set_grad(f"{l}.b", db)

@@ -16,23 +16,25 @@ bias correction -- exactly as ``torch.optim.Adam`` does, so the two agree to
 rounding. (Placing it elsewhere, ``sqrt(v_hat + eps)`` or ``sqrt(v) + eps``
 before correction, gives a slightly different optimiser whose early steps differ.)
 
-The code computes the same thing in the order PyTorch does, which also saves
-work: with ``step_size = lr / (1 - b1^t)``,
+The code computes the same thing with the bias corrections folded into two
+scalars, so that they cost nothing per element: with ``step_size = lr / (1 - b1^t)``
+and ``s2 = sqrt(1 - b2^t)``,
 
-    denom = sqrt(v) / sqrt(1 - b2^t) + eps      (= sqrt(v_hat) + eps)
-    p    <- p - step_size * m / denom
+    sqrt(v_hat) + eps = (sqrt(v) + eps * s2) / s2
+    p    <- p - (step_size * s2) * m / (sqrt(v) + eps * s2)
 
-Every array operation is an in-place ufunc (``out=``) into one scratch buffer,
-made once (as large as the largest parameter) and reused by every parameter at
-every step: a step allocates nothing. (Fresh multi-megabyte arrays are not
-free: the operating system hands out their pages on first touch.) The in-place/``state_dict`` contract is :mod:`minis2s.optim.sgd`'s;
-the state adds the step count ``t`` and the buffers ``m.<name>``, ``v.<name>``.
+The elementwise work is :func:`minis2s.kernels.ufunc.adam_update` on NumPy --
+in-place ufuncs over cache-sized chunks, into one shared scratch buffer, so a
+step allocates nothing -- and a single fused kernel on CuPy. The
+in-place/``state_dict`` contract is :mod:`minis2s.optim.sgd`'s; the state adds
+the step count ``t`` and the buffers ``m.<name>``, ``v.<name>``.
 """
 from __future__ import annotations
 
 import math
 
-from ..backend import get_array_module
+from ..backend import get_array_module, get_kernels
+from ..kernels.ufunc import CHUNK
 from .state import (buffers_from_host, buffers_to_host, check_grads, check_no_extra_keys,
                     require_keys)
 
@@ -66,52 +68,41 @@ class Adam:
         if eps < 0:
             raise ValueError(f"eps must be >= 0, got {eps!r}")
         self.params = dict(params)  # our own key set; the arrays are shared
+        for name, p in self.params.items():
+            if not p.flags.c_contiguous:
+                raise ValueError(f"Adam: params[{name!r}] is not C-contiguous (a transposed or "
+                                 "sliced view?); Adam updates parameters in place through flat "
+                                 "views, so pass the array itself (or a contiguous copy)")
         self.lr, self.beta1, self.beta2, self.eps = float(lr), float(beta1), float(beta2), float(eps)
         self.t = 0  # steps taken; the bias corrections depend on it
         self.m = {k: get_array_module(p).zeros_like(p) for k, p in self.params.items()}
         self.v = {k: get_array_module(p).zeros_like(p) for k, p in self.params.items()}
         self._scratch = None                      # made at the first step, on the params' backend
-        self._scratch_size = max((p.size for p in self.params.values()), default=0)
+        self._scratch_size = min(max((p.size for p in self.params.values()), default=0), CHUNK)
 
     def step(self, grads: dict) -> None:
         """One Adam update of every parameter, in place (no host <-> device traffic)."""
         check_grads(self.params, grads)
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        # Python floats: the bias corrections are the same for every element.
+        # Python floats: the bias corrections are the same for every element. Folding
+        # sqrt(1 - b2^t) into both scalars saves a pass over every parameter:
+        #   step_size * m / (sqrt(v) / s2 + eps) = (step_size * s2) * m / (sqrt(v) + eps * s2)
         step_size = self.lr / (1.0 - b1 ** self.t)
-        sqrt_bias2 = math.sqrt(1.0 - b2 ** self.t)
-
+        s2 = math.sqrt(1.0 - b2 ** self.t)
         for name, p in self.params.items():
-            g, m, v = grads[name], self.m[name], self.v[name]
-            xp = get_array_module(p)
-            tmp = self._scratch_for(p)
-
-            # m <- b1 m + (1 - b1) g
-            m *= b1
-            xp.multiply(g, 1.0 - b1, out=tmp)
-            m += tmp
-            # v <- b2 v + (1 - b2) g^2
-            v *= b2
-            xp.multiply(g, g, out=tmp)
-            tmp *= 1.0 - b2
-            v += tmp
-            # tmp <- sqrt(v_hat) + eps, computed as sqrt(v) / sqrt(1 - b2^t) + eps
-            xp.sqrt(v, out=tmp)
-            tmp /= sqrt_bias2
-            tmp += self.eps
-            # p <- p - lr m_hat / (sqrt(v_hat) + eps) = p - step_size * m / tmp
-            xp.divide(m, tmp, out=tmp)
-            tmp *= step_size
-            p -= tmp  # in place: the model holds this very array
+            # NumPy: chunked in-place ufuncs; CuPy: one fused kernel (minis2s.kernels)
+            get_kernels(p).adam_update(p, grads[name], self.m[name], self.v[name],
+                                       self._scratch_for(p), b1, b2, self.eps * s2,
+                                       step_size * s2)
 
     def _scratch_for(self, p):
-        """A view of the shared scratch buffer with p's shape and dtype."""
+        """The shared scratch buffer (flat), made on first use on the parameters' backend."""
         xp = get_array_module(p)
         if self._scratch is None or self._scratch.dtype != p.dtype \
                 or get_array_module(self._scratch) is not xp:
             self._scratch = xp.empty(self._scratch_size, dtype=p.dtype)
-        return self._scratch[:p.size].reshape(p.shape)
+        return self._scratch
 
     # --- checkpointing ---------------------------------------------------------
     def state_dict(self) -> dict:
