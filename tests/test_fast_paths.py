@@ -157,3 +157,30 @@ def test_sum_of_squares_over_chunks(backend, rng):
     g = rng.standard_normal((CHUNK + 7, 2))
     got = get_kernels(minis2s.to_device(g)).sum_of_squares(minis2s.to_device(g))
     assert float(got) == pytest.approx(float((g ** 2).sum()), rel=1e-13)
+
+
+@pytest.mark.parametrize("decoder", ["plain", "peeky"])
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_stepper_equals_decoder_step(backend, rng, decoder, n_layers):
+    """The prepared decoding step (models/stepper.py) against the readable Decoder.step,
+    over several steps and a beam-style reordering of the rows."""
+    from minis2s.models import Seq2Seq
+    from minis2s.models.stepper import Stepper
+    model = Seq2Seq(9, 8, emb=3, hidden=5, n_layers=n_layers, decoder=decoder, seed=1)
+    for p in model.params.values():
+        p[...] = minis2s.to_device(rng.standard_normal(p.shape) * 0.5)
+    model.eval()
+    src = minis2s.to_device(np.array([[4, 5, 6], [5, 6, 0], [8, 3, 4], [7, 0, 0]]))
+    state = model.encode(src)
+    ctx = state[0][-1]
+    step = Stepper(model.decoder, state, ctx)
+    for t, order in enumerate(([0, 1, 2, 3], [2, 2, 0, 1], [3, 0, 0, 2])):
+        tokens = minis2s.to_device(rng.integers(3, 8, size=4))
+        want, state = model.decoder.step(tokens, state, ctx)
+        got = step(tokens)
+        np.testing.assert_allclose(host(got), host(want), rtol=0, atol=1e-12)
+        for a, b_ in zip(step.state, state):
+            np.testing.assert_allclose(host(a), host(b_), rtol=0, atol=1e-12)
+        idx = minis2s.to_device(np.array(order))
+        step.reorder(idx)
+        state, ctx = (state[0][:, idx], state[1][:, idx]), ctx[idx]

@@ -22,9 +22,12 @@ greedy search, token for token and score for score.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..backend import get_array_module, to_cpu
+from .stepper import Stepper
 
 __all__ = ["greedy_search", "beam_search"]
 
@@ -38,9 +41,8 @@ def _forbid(logp, ids):
     return logp
 
 
-def _strip(row, eos_id):
+def _strip(row: list, eos_id: int) -> list:
     """Token ids up to (not including) the first <eos>."""
-    row = list(row)
     return row[:row.index(eos_id)] if eos_id in row else row
 
 
@@ -56,8 +58,9 @@ def greedy_search(decoder, state, ctx, max_len: int, sos_id: int, eos_id: int, p
     scores = xp.zeros((N,), dtype=ctx.dtype)
     out = xp.full((N, max_len), pad_id, dtype=xp.int64)
     rows = xp.arange(N)
+    step = Stepper(decoder, state, ctx)     # decoder.step, prepared once (stepper.py)
     for t in range(max_len):
-        logp, state = decoder.step(tokens, state, ctx)
+        logp = step(tokens)
         _forbid(logp, [pad_id, sos_id])
         tokens = logp.argmax(axis=1)
         scores += xp.where(finished, 0.0, logp[rows, tokens])
@@ -84,8 +87,7 @@ def beam_search(decoder, state, ctx, max_len: int, beam_size: int, sos_id: int, 
     # Every source gets k copies of its state; only copy 0 is live at first
     # (the others start at -inf), so step 0 expands one hypothesis, not k equal ones.
     rep = xp.repeat(xp.arange(N), k)
-    state = (state[0][:, rep], state[1][:, rep])
-    ctx = ctx[rep]
+    step = Stepper(decoder, (state[0][:, rep], state[1][:, rep]), ctx[rep])
     scores = xp.zeros((N, k), dtype=ctx.dtype)
     scores[:, 1:] = NEG_INF
     finished = xp.zeros((N, k), dtype=bool)
@@ -94,7 +96,7 @@ def beam_search(decoder, state, ctx, max_len: int, beam_size: int, sos_id: int, 
     history = []                                   # (token, parent beam) per step, each (N, k)
     base = (xp.arange(N) * k)[:, None]
     for t in range(max_len):
-        logp, new_state = decoder.step(tokens, state, ctx)
+        logp = step(tokens)                        # decoder.step, prepared once (stepper.py)
         V = logp.shape[1]
         logp = _forbid(logp, [pad_id, sos_id]).reshape(N, k, V)
         if t == 0:  # finished hypotheses may only "extend" with <pad>, at no cost
@@ -111,22 +113,22 @@ def beam_search(decoder, state, ctx, max_len: int, beam_size: int, sos_id: int, 
         lengths = xp.take_along_axis(lengths, parent, axis=1) + (~was_finished)
         finished = was_finished | (tok == eos_id)
         history.append((tok, parent))
-        flat = (base + parent).reshape(-1)
-        state = (new_state[0][:, flat], new_state[1][:, flat])
+        step.reorder((base + parent).reshape(-1))   # each hypothesis continues its parent's state
         tokens = tok.reshape(-1)
         if bool(finished.all()):
             break
-    return _backtrack(history, to_cpu(scores), to_cpu(lengths), eos_id, pad_id, n_best, alpha)
+    return _backtrack(history, to_cpu(scores), to_cpu(lengths), eos_id, n_best, alpha)
 
 
-def _backtrack(history, scores, lengths, eos_id, pad_id, n_best, alpha):
+def _backtrack(history, scores, lengths, eos_id, n_best, alpha):
     """Follow parent pointers back from the final beams; rank; keep n_best per source.
 
     history: per step, (token, parent beam), each (N, k). All N*k hypotheses are
     rebuilt at once, one array operation per step, walking from the last step back.
     """
-    toks = np.stack([to_cpu(t) for t, _ in history])        # (T, N, k)
-    parents = np.stack([to_cpu(p) for _, p in history])     # (T, N, k)
+    xp = get_array_module(*history[0])
+    toks = to_cpu(xp.stack([t for t, _ in history]))         # (T, N, k): one transfer each
+    parents = to_cpu(xp.stack([p for _, p in history]))
     T, N, k = toks.shape
     rows = np.arange(N)[:, None]
     beam = np.broadcast_to(np.arange(k), (N, k))
@@ -136,10 +138,12 @@ def _backtrack(history, scores, lengths, eos_id, pad_id, n_best, alpha):
         beam = parents[t][rows, beam]
     # GNMT length normalisation; placeholders that never became hypotheses (-inf) sort last
     normalised = scores / ((5.0 + lengths) / 6.0) ** alpha
-    order = np.argsort(-normalised, axis=1, kind="stable")[:, :n_best]
-    hyps, out_scores = [], []
-    for n in range(N):
-        best = [b for b in order[n] if np.isfinite(normalised[n, b])]
-        hyps.append([_strip([t for t in seqs[n, b].tolist() if t != pad_id], eos_id) for b in best])
-        out_scores.append([float(normalised[n, b]) for b in best])
+    order = np.argsort(-normalised, axis=1, kind="stable")[:, :n_best]           # (N, n_best)
+    best = np.take_along_axis(seqs, order[:, :, None], axis=1).tolist()          # (N, n_best, T)
+    best_scores = np.take_along_axis(normalised, order, axis=1).tolist()
+    # <pad> only ever follows <eos> (it is forbidden otherwise), so cutting at the
+    # first <eos> also drops the padding of hypotheses that finished early.
+    hyps = [[_strip(seq, eos_id) for seq, s in zip(seqs_n, scores_n) if math.isfinite(s)]
+            for seqs_n, scores_n in zip(best, best_scores)]
+    out_scores = [[s for s in scores_n if math.isfinite(s)] for scores_n in best_scores]
     return hyps, out_scores

@@ -36,6 +36,7 @@ from ..layers import Dropout, Module
 from .decoder import Decoder, PeekyDecoder
 from .encoder import Encoder
 from .search import beam_search, greedy_search
+from .stepper import Stepper
 
 __all__ = ["Seq2Seq", "PeekySeq2Seq", "reverse_padded"]
 
@@ -188,9 +189,9 @@ class Seq2Seq(Module):
         N, T = y_in.shape
         use_truth = self._rng.random((N, T)) < self.teacher_forcing_ratio
         fed = y_in.copy()
-        state, ctx = context, context[0][-1]
+        step = Stepper(self.decoder, context, context[0][-1])   # decoder.step, prepared once
         for t in range(T - 1):
-            logp, state = self.decoder.step(fed[:, t], state, ctx)
+            logp = step(fed[:, t])
             fed[:, t + 1] = xp.where(use_truth[:, t + 1], y_in[:, t + 1], logp.argmax(axis=1))
         return fed
 
