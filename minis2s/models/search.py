@@ -84,24 +84,29 @@ def beam_search(decoder, state, ctx, max_len: int, beam_size: int, sos_id: int, 
     N, k = ctx.shape[0], beam_size
     if n_best > k:
         raise ValueError(f"n_best ({n_best}) cannot exceed beam_size ({k})")
-    # Every source gets k copies of its state; only copy 0 is live at first
-    # (the others start at -inf), so step 0 expands one hypothesis, not k equal ones.
-    rep = xp.repeat(xp.arange(N), k)
-    step = Stepper(decoder, (state[0][:, rep], state[1][:, rep]), ctx[rep])
+    # Every source gets k hypotheses. At step 0 they would all be the same one (same
+    # state, same <sos>), so step 0 runs once per source; its result goes to copy 0
+    # and the other k-1 copies start at -inf, so that step 0 expands one hypothesis,
+    # not k equal ones. Then the state is copied k times, one per hypothesis.
+    step = Stepper(decoder, state, ctx)            # decoder.step, prepared once (stepper.py)
     scores = xp.zeros((N, k), dtype=ctx.dtype)
-    scores[:, 1:] = NEG_INF
     finished = xp.zeros((N, k), dtype=bool)
     lengths = xp.zeros((N, k), dtype=xp.int64)
-    tokens = xp.full((N * k,), sos_id, dtype=xp.int64)
+    tokens = xp.full((N,), sos_id, dtype=xp.int64)
     history = []                                   # (token, parent beam) per step, each (N, k)
     base = (xp.arange(N) * k)[:, None]
     for t in range(max_len):
-        logp = step(tokens)                        # decoder.step, prepared once (stepper.py)
+        logp = _forbid(step(tokens), [pad_id, sos_id])
         V = logp.shape[1]
-        logp = _forbid(logp, [pad_id, sos_id]).reshape(N, k, V)
-        if t == 0:  # finished hypotheses may only "extend" with <pad>, at no cost
+        if t == 0:
+            first = xp.full((N, k, V), NEG_INF, dtype=logp.dtype)
+            first[:, 0] = logp
+            logp = first
+            step.reorder(xp.repeat(xp.arange(N), k))   # N rows -> N*k rows
+            # finished hypotheses may only "extend" with <pad>, at no cost
             frozen = xp.full((V,), NEG_INF, dtype=logp.dtype)
             frozen[pad_id] = 0.0
+        logp = logp.reshape(N, k, V)
         logp = xp.where(finished[:, :, None], frozen, logp)
         cand = (scores[:, :, None] + logp).reshape(N, k * V)
         # the k best of k*V candidates: partition (linear time), then order those k

@@ -43,7 +43,7 @@ class Stepper:
         self.L, self.H = lstm.n_layers, lstm.hidden_size
         self.E_W = decoder.embed.params["W"]                 # (V_in, E)
         E = self.E_W.shape[1]
-        self.M, self.dt, self.peeky = ctx.shape[0], ctx.dtype, decoder.peeky
+        self.dt, self.peeky = ctx.dtype, decoder.peeky
 
         # Each layer's step is one GEMM, A_t = [Wx; Wh]^T [x_t; h_{t-1}] + const: the two
         # products of the step share their output, so stacking them costs one call, not
@@ -76,7 +76,8 @@ class Stepper:
         return self.h.transpose(0, 2, 1), self.c.transpose(0, 2, 1)
 
     def reorder(self, idx) -> None:
-        """Row j becomes old row idx[j] (idx (M,) int on the state's backend): the state and,
+        """Row j becomes old row idx[j] (idx (M',) int on the state's backend; M' may differ
+        from M, e.g. to copy each row k times at the start of a beam search): the state and,
         for the peeky decoder, the context terms (beam search keeps each hypothesis with
         its own sentence, so those are unchanged there, but nothing here relies on it)."""
         # take, not h[:, :, idx]: NumPy's fancy indexing on the last axis returns a
@@ -89,7 +90,8 @@ class Stepper:
 
     def __call__(self, tokens):
         """tokens (M,) int -> log-probabilities (M, V) of the next token; advances the state."""
-        xp, ws, H, M, dt = self.xp, self.ws, self.H, self.M, self.dt
+        xp, ws, H, dt = self.xp, self.ws, self.H, self.dt
+        M = self.h.shape[2]
         h_new = xp.empty_like(self.h)                        # fresh: `state` hands out views
         c_new = xp.empty_like(self.c)
         a = ws.empty("a", (4 * H, M), dt, xp)
