@@ -173,6 +173,24 @@ def test_training_step_stays_on_the_device():
     assert counts[0]["to_cpu"] <= 5, counts               # id-range checks, the loss, the norm
 
 
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_decoding_stays_on_the_device(beam):
+    """Under the strict double, decoding moves the batch once and syncs once per step
+    (the early-stop check) plus a fixed few at the end, whatever the sentence length."""
+    minis2s.use("strict", dtype="float32")
+    from minis2s import strict_device
+    model = Seq2Seq(9, 8, emb=4, hidden=6, n_layers=2, decoder="peeky")
+    counts = []
+    for S in (5, 12):
+        src = np.random.default_rng(0).integers(3, 9, size=(4, S))
+        before = dict(strict_device.transfers)
+        model.generate(src, max_len=6, beam_size=beam)       # random weights: runs all 6 steps
+        counts.append({k: strict_device.transfers[k] - before[k] for k in before})
+    assert counts[0] == counts[1], counts
+    assert counts[0]["to_device"] == 1                        # the source batch
+    assert counts[0]["to_cpu"] <= 6 + 4, counts               # one per step, then the results
+
 # --- bad input ----------------------------------------------------------------------
 
 @pytest.fixture
