@@ -353,6 +353,16 @@ def _gradcheck_cases():
         return check(f, ["x", "h0", "c0", "Wx", "Wh", "b"], args, [r(N, T, H), r(N, H), r(N, H)],
                      lambda d: F.lstm_backward(*d, cache))
 
+    def lstm_sequence_fast():
+        args = (r(N, T, D), r(N, H), r(N, H), r(D, 4 * H, scale=.5), r(H, 4 * H, scale=.5), r(4 * H))
+        cache = F.lstm_forward_fast(*args, mask)[2]
+
+        def f(**a):
+            hs, (hT, cT), _ = F.lstm_forward_fast(mask=mask, **a)
+            return hs, hT, cT
+        return check(f, ["x", "h0", "c0", "Wx", "Wh", "b"], args, [r(N, T, H), r(N, H), r(N, H)],
+                     lambda d: F.lstm_backward_fast(*d, cache))
+
     def rnn_step():
         args = (r(N, D), r(N, H), r(D, H, scale=.5), r(H, H, scale=.5), r(H))
         cache = F.rnn_step_forward(*args)[1]
@@ -437,6 +447,7 @@ def _gradcheck_cases():
 
     return [("functional", "lstm_step_forward/backward", lstm_step),
             ("functional", "lstm_forward/backward (masked)", lstm_sequence),
+            ("functional", "lstm_forward_fast/backward_fast (masked)", lstm_sequence_fast),
             ("functional", "rnn_step_forward/backward", rnn_step),
             ("functional", "rnn_forward/backward (masked)", rnn_sequence),
             ("functional", "embedding_forward/backward", embedding),
@@ -454,7 +465,7 @@ def cmd_gradcheck(args, command: str) -> int:
     saved = (current().name, float_dtype())
     use("numpy", dtype="float64")          # numerical gradients need float64
     try:
-        print(f"{'':<11}{'check':<34}{'max rel. error':>14}  result")
+        print(f"{'':<11}{'check':<42}{'max rel. error':>14}  result")
         failures = 0
         cases = _gradcheck_cases()
         for group, name, run in cases:
@@ -462,7 +473,7 @@ def cmd_gradcheck(args, command: str) -> int:
             failures += not report.passed
             worst = ", ".join(report.failed)
             result = "ok" if report.passed else f"FAIL ({worst})"
-            print(f"{group:<11}{name:<34}{report.max_error:>14.2e}  {result}", flush=True)
+            print(f"{group:<11}{name:<42}{report.max_error:>14.2e}  {result}", flush=True)
     finally:
         use(*saved)
     tol = report.tol
