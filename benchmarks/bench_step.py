@@ -69,7 +69,7 @@ Profile (``--profile``, run on config B in the full benchmark)
 ---------------------------------------------------------------
 cProfile of a few minis2s steps gives the time per function. Matrix products
 (``@``) are not calls cProfile can see: their time is inside the self-time of
-the function that runs them (lstm_forward/backward, linear_forward/backward). So
+the function that runs them (lstm_forward_fast/backward_fast, linear_forward/backward). So
 the GEMMs of a step are replayed alone with the same shapes and layouts (transposed
 views included) and their time is moved from those functions to a "GEMM" row.
 """
@@ -544,25 +544,27 @@ def _replay_gemms(c: dict, reps: int = 3) -> dict:
     N, S, Td, E, H, L, V = c["N"], c["S"], c["T"] - 1, c["E"], c["H"], c["L"], c["V"]
     r = lambda *s: rng.standard_normal(s, dtype=f32)     # noqa: E731
 
+    # the layouts of minis2s/functional/lstm_fast.py (feature-major, bias row in the input GEMM)
     def lstm_fwd(T, D):
-        x, Wx, Wh, h = r(T * N, D), r(D, 4 * H), r(H, 4 * H), r(T, N, H)
+        X, Wb, Wh, Hs, G = r(D + 1, T * N), r(D + 1, 4 * H), r(H, 4 * H), r(T, H, N), r(T, 4 * H, N)
+        P = np.empty((4 * H, T * N), f32)
 
         def run():
-            x @ Wx
+            np.matmul(Wb.T, X, out=P)
             for t in range(T):
-                h[t] @ Wh
+                np.matmul(Wh.T, Hs[t], out=G[t])
         return run
 
     def lstm_bwd(T, D):
-        x, Wx, Wh, h, da = r(T * N, D), r(D, 4 * H), r(H, 4 * H), r(T * N, H), r(T, N, 4 * H)
+        X, Wx, Wh, H_prev = r(D + 1, T * N), r(D, 4 * H), r(H, 4 * H), r(H, T * N)
+        dA, dA2, dh = r(T, 4 * H, N), r(4 * H, T * N), np.empty((H, N), f32)
 
         def run():
             for t in range(T):
-                da[t] @ Wh.T
-            d2 = da.reshape(T * N, 4 * H)
-            x.T @ d2
-            h.T @ d2
-            d2 @ Wx.T
+                np.matmul(Wh, dA[t], out=dh)
+            X @ dA2.T
+            H_prev @ dA2.T
+            Wx @ dA2
         return run
 
     M = N * Td
@@ -613,17 +615,18 @@ def profile_minis2s(shape: str, steps: int) -> dict:
 # Breakdown categories: whole call subtrees (cumulative time) of minis2s functions that
 # run no GEMM, matched by the end of "file:function". They do not nest in one another.
 CATEGORIES = [
-    ("LSTM gate/cell elementwise (_cell_forward/_backward)",
-     ["functional/lstm.py:_cell_forward", "functional/lstm.py:_cell_backward"]),
+    ("LSTM gate/cell elementwise (kernels lstm_cell_forward/backward)",
+     ["kernels/ufunc.py:lstm_cell_forward", "kernels/ufunc.py:lstm_cell_backward"]),
     ("softmax + cross-entropy (forward and gradient)",
      ["functional/softmax_cross_entropy.py:softmax_cross_entropy"]),
     ("Adam update", ["optim/adam.py:step"]),
     ("grad-norm clipping", ["optim/clip.py:clip_grad_norm"]),
-    ("embedding gather + scatter-add (np.add.at)",
+    ("embedding gather + scatter-add (add.at)",
      ["functional/embedding.py:embedding_forward", "functional/embedding.py:embedding_backward"]),
 ]
 # Functions that run GEMMs: their subtree minus the replayed GEMMs minus nested categories.
-GEMM_FUNCS = {"lstm": ["functional/lstm.py:lstm_forward", "functional/lstm.py:lstm_backward"],
+GEMM_FUNCS = {"lstm": ["functional/lstm_fast.py:lstm_forward_fast",
+                       "functional/lstm_fast.py:lstm_backward_fast"],
               "linear": ["functional/linear.py:linear_forward", "functional/linear.py:linear_backward"]}
 
 
@@ -641,7 +644,7 @@ def summarize_profile(p: dict) -> list[tuple[str, float]]:
     lstm = sum(_cum(p, k) for k in GEMM_FUNCS["lstm"]) - g["lstm_forward"] - g["lstm_backward"] - cell
     lin = sum(_cum(p, k) for k in GEMM_FUNCS["linear"]) - g["linear_forward"] - g["linear_backward"]
     rows += cats
-    rows.append(("LSTM loops minus GEMMs and cell (masking, copies, buffers, db)", lstm))
+    rows.append(("LSTM loops minus GEMMs and cell (masking, transposing copies)", lstm))
     rows.append(("linear minus GEMMs (bias add, bias grad, reshapes)", lin))
     rows.append(("everything else (Seq2Seq glue, input checks, reversal, loss read)",
                  total - sum(v for _, v in rows)))
