@@ -18,6 +18,8 @@ OUT = Path(__file__).with_name("api.md")
 MODULES = [
     ("minis2s.backend", "choosing NumPy or CuPy; the only host <-> device moves"),
     ("minis2s.functional", "every forward and backward pass, as functions"),
+    ("minis2s.kernels.ufunc", "the elementwise kernels on NumPy (fused CUDA ones in minis2s/kernels/cuda.py)"),
+    ("minis2s.workspace", "buffers reused from one training step to the next"),
     ("minis2s.gradcheck", "numerical gradients and gradient-check reports"),
     ("minis2s.layers", "layer objects with named parameters and gradients"),
     ("minis2s.models", "encoder, decoders, Seq2Seq, decoding"),

@@ -343,25 +343,18 @@ def _gradcheck_cases():
                      ["x", "h_prev", "c_prev", "Wx", "Wh", "b"], args, [r(N, H), r(N, H)],
                      lambda d: F.lstm_step_backward(*d, cache))
 
-    def lstm_sequence():
-        args = (r(N, T, D), r(N, H), r(N, H), r(D, 4 * H, scale=.5), r(H, 4 * H, scale=.5), r(4 * H))
-        cache = F.lstm_forward(*args, mask)[2]
+    def lstm_sequence(forward, backward):
+        def run():
+            args = (r(N, T, D), r(N, H), r(N, H), r(D, 4 * H, scale=.5), r(H, 4 * H, scale=.5),
+                    r(4 * H))
+            cache = forward(*args, mask)[2]
 
-        def f(**a):
-            hs, (hT, cT), _ = F.lstm_forward(mask=mask, **a)
-            return hs, hT, cT
-        return check(f, ["x", "h0", "c0", "Wx", "Wh", "b"], args, [r(N, T, H), r(N, H), r(N, H)],
-                     lambda d: F.lstm_backward(*d, cache))
-
-    def lstm_sequence_fast():
-        args = (r(N, T, D), r(N, H), r(N, H), r(D, 4 * H, scale=.5), r(H, 4 * H, scale=.5), r(4 * H))
-        cache = F.lstm_forward_fast(*args, mask)[2]
-
-        def f(**a):
-            hs, (hT, cT), _ = F.lstm_forward_fast(mask=mask, **a)
-            return hs, hT, cT
-        return check(f, ["x", "h0", "c0", "Wx", "Wh", "b"], args, [r(N, T, H), r(N, H), r(N, H)],
-                     lambda d: F.lstm_backward_fast(*d, cache))
+            def f(**a):
+                hs, (hT, cT), _ = forward(mask=mask, **a)
+                return hs, hT, cT
+            return check(f, ["x", "h0", "c0", "Wx", "Wh", "b"], args, [r(N, T, H), r(N, H), r(N, H)],
+                         lambda d: backward(*d, cache))
+        return run
 
     def rnn_step():
         args = (r(N, D), r(N, H), r(D, H, scale=.5), r(H, H, scale=.5), r(H))
@@ -446,8 +439,10 @@ def _gradcheck_cases():
         return run
 
     return [("functional", "lstm_step_forward/backward", lstm_step),
-            ("functional", "lstm_forward/backward (masked)", lstm_sequence),
-            ("functional", "lstm_forward_fast/backward_fast (masked)", lstm_sequence_fast),
+            ("functional", "lstm_forward/backward (masked)",
+             lstm_sequence(F.lstm_forward, F.lstm_backward)),
+            ("functional", "lstm_forward_fast/backward_fast (masked)",
+             lstm_sequence(F.lstm_forward_fast, F.lstm_backward_fast)),
             ("functional", "rnn_step_forward/backward", rnn_step),
             ("functional", "rnn_forward/backward (masked)", rnn_sequence),
             ("functional", "embedding_forward/backward", embedding),

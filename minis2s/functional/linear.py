@@ -22,18 +22,19 @@ def linear_forward(x, W, b):
     check_shape(fn, "W", W, (x.shape[-1], None), "(D, O)")
     check_shape(fn, "b", b, (W.shape[1],), "(O,)")
     D, O = W.shape
-    out = x.reshape(-1, D) @ W
+    x2 = x.reshape(-1, D)                       # (M, D); a copy if x is a non-contiguous view
+    out = x2 @ W
     out += b                                    # in place: no second (M, O) array
-    return out.reshape(x.shape[:-1] + (O,)), (x, W)
+    return out.reshape(x.shape[:-1] + (O,)), (x2, x.shape, W)   # x2: the backward reuses it
 
 
 def linear_backward(dout, cache):
     """dout (..., O) -> (dx (..., D), dW (D, O), db (O,))."""
-    x, W = cache
-    D, O = W.shape
-    check_shape("linear_backward", "dout", dout, x.shape[:-1] + (O,), "(..., O)")
+    x2, x_shape, W = cache
+    O = W.shape[1]
+    check_shape("linear_backward", "dout", dout, x_shape[:-1] + (O,), "(..., O)")
     d2 = dout.reshape(-1, O)
-    dx = (d2 @ W.T).reshape(x.shape)
-    dW = x.reshape(-1, D).T @ d2
+    dx = (d2 @ W.T).reshape(x_shape)
+    dW = x2.T @ d2
     db = d2.sum(axis=0)
     return dx, dW, db

@@ -78,6 +78,20 @@ def _check_weights(fn, D, H, Wx, Wh, b):
     check_shape(fn, "b", b, (4 * H,), "(4H,)")
 
 
+def _check_sequence(fn, x, h0, c0, Wx, Wh, b, mask):
+    """The argument checks of a sequence function; returns (N, T, D, H)."""
+    check_float(fn, "x", x)
+    check_shape(fn, "x", x, (None, None, None), "(N, T, D)")
+    N, T, D = x.shape
+    check_shape(fn, "h0", h0, (N, None), "(N, H)")
+    H = h0.shape[1]
+    check_shape(fn, "c0", c0, (N, H), "(N, H)")
+    _check_weights(fn, D, H, Wx, Wh, b)
+    if mask is not None:
+        check_shape(fn, "mask", mask, (N, T), "(N, T)")
+    return N, T, D, H
+
+
 # --- one step -----------------------------------------------------------------
 
 def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
@@ -133,17 +147,9 @@ def lstm_forward(x, h0, c0, Wx, Wh, b, mask=None):
     before the loop; only ``h @ Wh`` has to wait for the previous step. Internal
     buffers are time-major (T, N, .) so each step reads a contiguous block.
     """
-    fn = "lstm_forward"
     xp = get_array_module(x=x, h0=h0, c0=c0, Wx=Wx, Wh=Wh, b=b, mask=mask)
-    check_float(fn, "x", x)
-    check_shape(fn, "x", x, (None, None, None), "(N, T, D)")
-    N, T, D = x.shape
-    check_shape(fn, "h0", h0, (N, None), "(N, H)")
-    H = h0.shape[1]
-    check_shape(fn, "c0", c0, (N, H), "(N, H)")
-    _check_weights(fn, D, H, Wx, Wh, b)
+    N, T, D, H = _check_sequence("lstm_forward", x, h0, c0, Wx, Wh, b, mask)
     if mask is not None:
-        check_shape(fn, "mask", mask, (N, T), "(N, T)")
         m = mask.T.astype(x.dtype)[:, :, None]          # (T, N, 1)
 
     x_tm = x.transpose(1, 0, 2).reshape(T * N, D)       # time-major copy

@@ -38,8 +38,8 @@ from __future__ import annotations
 
 from ..backend import get_array_module, get_kernels
 from ..workspace import Workspace
-from ._checks import check_float, check_shape
-from .lstm import _check_weights
+from ._checks import check_shape
+from .lstm import _check_sequence
 
 __all__ = ["lstm_forward_fast", "lstm_backward_fast"]
 
@@ -57,21 +57,13 @@ def lstm_forward_fast(x, h0, c0, Wx, Wh, b, mask=None, ws: Workspace | None = No
     Returns (hs (N, T, H), (hT (N, H), cT (N, H)), cache); hs and hT are
     transposed views of a fresh buffer (not C-contiguous), never workspace memory.
     """
-    fn = "lstm_forward_fast"
     xp = get_array_module(x=x, h0=h0, c0=c0, Wx=Wx, Wh=Wh, b=b, mask=mask)
     cell = get_kernels(x).lstm_cell_forward
-    check_float(fn, "x", x)
-    check_shape(fn, "x", x, (None, None, None), "(N, T, D)")
-    N, T, D = x.shape
-    check_shape(fn, "h0", h0, (N, None), "(N, H)")
-    H = h0.shape[1]
-    check_shape(fn, "c0", c0, (N, H), "(N, H)")
-    _check_weights(fn, D, H, Wx, Wh, b)
+    N, T, D, H = _check_sequence("lstm_forward_fast", x, h0, c0, Wx, Wh, b, mask)
     ws = ws or Workspace()
     dt = x.dtype
     keep = pad = None
     if mask is not None:
-        check_shape(fn, "mask", mask, (N, T), "(N, T)")
         keep = (mask.T != 0).astype(dt)[:, None, :]       # (T, 1, N): 1 real step, 0 padded
         pad = 1.0 - keep
 

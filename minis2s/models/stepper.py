@@ -33,6 +33,8 @@ class Stepper:
     Call ``stepper(tokens)`` with tokens (M,) int to get log-probabilities (M, V)
     and advance the state; ``reorder(idx)`` makes row j the old row idx[j] (beam
     search); ``state`` gives (h, c) back in the batch-first (L, M, H) layout.
+    The weights are read (and stacked) when the Stepper is made: make a new one
+    after the parameters change.
     """
 
     def __init__(self, decoder, state, ctx):
