@@ -208,3 +208,26 @@ def test_seq2seq_finds_the_shortest_source_on_the_host():
     assert first_pad == 2
     _, _, first_pad = model._prepare(np.array([[4, 5], [5, 6]]))
     assert first_pad == 2
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, np.uint64])
+def test_embedding_gradient_for_any_integer_ids(backend, rng, dtype):
+    """ids * E must not wrap around in a small integer type (the flat scatter-add)."""
+    V, E = 250, 16
+    ids_host = np.array([[5, 200, 249], [200, 0, 5]], dtype=dtype)
+    dout = rng.standard_normal((2, 3, E))
+    _, cache = F.embedding_forward(minis2s.to_device(ids_host), dev(rng, V, E))
+    dW = host(F.embedding_backward(minis2s.to_device(dout), cache))
+    want = np.zeros((V, E))
+    np.add.at(want, ids_host.astype(np.int64).reshape(-1), dout.reshape(-1, E))
+    np.testing.assert_allclose(dW, want, rtol=1e-14)
+
+
+def test_norm_of_float32_gradients_over_a_wide_range():
+    """Chunked float32 dots summed in float64: accurate from tiny to very large entries."""
+    from minis2s.optim.clip import global_norm
+    rng = np.random.default_rng(3)
+    for scale in (1e-15, 1.0, 1e15):
+        g = (rng.standard_normal(3 * CHUNK + 5) * scale).astype(np.float32)
+        want = np.sqrt((g.astype(np.float64) ** 2).sum())
+        assert global_norm({"g": g}) == pytest.approx(want, rel=1e-6)

@@ -24,7 +24,9 @@ The other choices, each for speed and none changing the maths:
   (``out=``): a time step allocates nothing;
 * a padded step (mask 0) keeps the previous state through products with 0/1
   masks, in place (NumPy's masked copies, ``copyto(..., where=)``, are about
-  5x slower on these shapes);
+  5x slower on these shapes). The one difference from ``where``: an inf or NaN
+  computed by the cell at a padded step would leak through 0 * inf = NaN, where
+  the teaching version drops it; with finite inputs the two agree exactly;
 * after the loop the weight gradients are one GEMM each over all T*N columns.
 
 Buffers kept for the backward pass (T steps, N sentences)::
@@ -64,7 +66,7 @@ def lstm_forward_fast(x, h0, c0, Wx, Wh, b, mask=None, ws: Workspace | None = No
     dt = x.dtype
     keep = pad = None
     if mask is not None:
-        keep = (mask.T != 0).astype(dt)[:, None, :]       # (T, 1, N): 1 real step, 0 padded
+        keep = (mask.T > 0).astype(dt)[:, None, :]        # (T, 1, N): 1 real step, 0 padded
         pad = 1.0 - keep
 
     # Every step's input part Wx^T X_t + b in one GEMM, the bias as the weight of a
@@ -88,8 +90,8 @@ def lstm_forward_fast(x, h0, c0, Wx, Wh, b, mask=None, ws: Workspace | None = No
         cell(G[t], Cs[t], Cs[t + 1], TC[t], Hs[t + 1], gate_axis=0)
         if keep is not None and t >= first_pad:         # padded sentences keep their state:
             for S in (Hs, Cs):                          # S_t <- keep * S_t + pad * S_{t-1}
-                S[t + 1] *= keep[t]                     # (products with 0/1, so exact; a
-                xp.multiply(S[t], pad[t], out=tmp)      # masked copy is 5x slower in NumPy)
+                S[t + 1] *= keep[t]                     # (products with 0/1: exact for finite
+                xp.multiply(S[t], pad[t], out=tmp)      # values; a masked copy is 5x slower)
                 S[t + 1] += tmp
 
     cache = (X, Wx, Wh, G, Hs, Cs, TC, keep, pad, first_pad, ws)

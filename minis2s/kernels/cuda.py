@@ -9,6 +9,8 @@ step one per parameter instead of 13. The CUDA sources are in
 :mod:`minis2s.kernels.cuda_source`.
 
 Nothing here leaves the device: no function returns a host value or syncs.
+The float arrays given to one call must share one dtype (``T`` in the sources):
+unlike NumPy, CuPy's kernels refuse, say, float64 gradients for float32 parameters.
 Imported only when the CuPy backend asks for its kernels (``get_kernels``).
 """
 from __future__ import annotations
@@ -54,6 +56,7 @@ def softmax_cross_entropy_rows(z, y, scale, dz):
     V = z.shape[1]
     m = z.max(axis=1, keepdims=True)                                    # (M, 1)
     s = _REDUCTION["minis2s_sum_exp"](z, m, axis=1, keepdims=True)      # (M, 1)
+    y = y.astype(cupy.int64, copy=False)          # the kernel's y is int64: CuPy does not cast
     _ELEMENTWISE["minis2s_softmax_xent_grad"](z, m, s, y[:, None], scale[:, None], V, dz)
     picked = z[cupy.arange(z.shape[0]), y]                              # target logits (M,)
     return ((cupy.log(s[:, 0]) - (picked - m[:, 0])) * scale).sum()

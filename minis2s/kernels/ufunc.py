@@ -160,10 +160,15 @@ def adam_update(p, g, m, v, scratch, beta1: float, beta2: float, eps_hat: float,
 
 
 def sum_of_squares(g):
-    """sum(g ** 2) as a 0-d float64 array, with no temporary the size of g.
+    """sum(g ** 2) as a 0-d float64 array, with no temporary the size of g (if g is contiguous).
 
-    Each chunk's sum is a BLAS dot product in g's precision (64 k terms: a
-    relative error around 1e-7 in float32); the chunks add up in float64.
+    Each chunk's sum of squares is a BLAS dot product in g's own precision, and the
+    chunks add up in float64. In float32 that keeps the relative error near 1e-7
+    (64 k terms per dot, not millions) at a fifth of the cost of converting every
+    chunk to float64 (1.1 ms against 5.8 ms for 7 M gradients). The price: a chunk
+    whose squares sum past float32's range (entries around 1e17 and up) makes the
+    total inf, and clip_grad_norm then reports a non-finite norm, as for any
+    diverged step. (The CUDA kernel squares in float64 and does not overflow.)
     """
     xp = get_array_module(g)
     flat = g.reshape(-1)

@@ -18,7 +18,8 @@ hypotheses are ranked at the end::
 
 ``alpha = 0`` (the default) ranks by raw log-probability, which favours short
 outputs; ``alpha`` around 0.6-1.0 compensates. With k = 1 beam search is
-greedy search, token for token and score for score.
+greedy search, token for token and score for score (up to exact ties between
+two tokens' log-probabilities, which the two may break differently).
 """
 from __future__ import annotations
 
@@ -82,6 +83,8 @@ def beam_search(decoder, state, ctx, max_len: int, beam_size: int, sos_id: int, 
     """
     xp = get_array_module(ctx)
     N, k = ctx.shape[0], beam_size
+    if max_len < 1:
+        raise ValueError(f"max_len must be >= 1, got {max_len}")
     if n_best > k:
         raise ValueError(f"n_best ({n_best}) cannot exceed beam_size ({k})")
     # Every source gets k hypotheses. At step 0 they would all be the same one (same

@@ -45,7 +45,9 @@ def global_norm(grads: dict) -> float:
 
     ``grads`` maps names to arrays of any shape (all on one backend). The sum of
     squares is accumulated in float64 even for float32 gradients, so that
-    millions of small terms do not lose precision. Costs exactly one
+    millions of small terms do not lose precision (on NumPy, over chunks of 64 k
+    squares each summed in the gradients' precision: see
+    :func:`minis2s.kernels.ufunc.sum_of_squares`). Costs exactly one
     device -> host sync (the final ``float``); an empty dict gives 0.0.
     """
     if not grads:
