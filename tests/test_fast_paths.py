@@ -231,3 +231,41 @@ def test_norm_of_float32_gradients_over_a_wide_range():
         g = (rng.standard_normal(3 * CHUNK + 5) * scale).astype(np.float32)
         want = np.sqrt((g.astype(np.float64) ** 2).sum())
         assert global_norm({"g": g}) == pytest.approx(want, rel=1e-6)
+
+
+def test_backward_into_out_arrays_equals_fresh_arrays(backend, rng):
+    """out= writes the weight gradients into the caller's arrays: same numbers, same objects."""
+    xp = minis2s.current().xp
+    x, W, b = dev(rng, 3, 4, 5), dev(rng, 5, 6), dev(rng, 6)
+    _, cache = F.linear_forward(x, W, b)
+    dout = dev(rng, 3, 4, 6)
+    dW, db = xp.empty((5, 6)), xp.empty(6)
+    fresh = F.linear_backward(dout, cache)
+    into = F.linear_backward(dout, cache, out=(dW, db))
+    assert into[1] is dW and into[2] is db
+    for a, b_ in zip(fresh, into):
+        np.testing.assert_array_equal(host(a), host(b_))
+
+    ids = minis2s.to_device(np.array([[1, 2, 2], [0, 4, 4]]))
+    _, cache = F.embedding_forward(ids, dev(rng, 5, 3))
+    dE = minis2s.to_device(np.full((5, 3), 7.0))                 # stale values must not survive
+    d = dev(rng, 2, 3, 3)
+    assert F.embedding_backward(d, cache, out=dE) is dE
+    np.testing.assert_array_equal(host(dE), host(F.embedding_backward(d, cache)))
+
+    inputs = lstm_inputs(rng, 3, 4, 2, 5)
+    _, _, cache = F.lstm_forward_fast(mask=ragged_mask(rng, 3, 4), **inputs)
+    upstream = (dev(rng, 3, 4, 5), dev(rng, 3, 5), dev(rng, 3, 5))
+    out = (xp.empty((2, 20)), xp.empty((5, 20)), xp.empty(20))
+    fresh = F.lstm_backward_fast(*upstream, cache)
+    into = F.lstm_backward_fast(*upstream, cache, out=out)
+    assert all(a is b_ for a, b_ in zip(into[3:], out))
+    for a, b_ in zip(fresh, into):
+        np.testing.assert_array_equal(host(a), host(b_))
+
+
+def test_out_arrays_of_the_wrong_shape_are_named(rng):
+    x, W, b = rng.standard_normal((3, 5)), rng.standard_normal((5, 6)), rng.standard_normal(6)
+    _, cache = F.linear_forward(x, W, b)
+    with pytest.raises(ValueError, match=r"out\[0\] \(dW\)"):
+        F.linear_backward(rng.standard_normal((3, 6)), cache, out=(np.empty((6, 5)), np.empty(6)))

@@ -33,13 +33,22 @@ def embedding_forward(ids, W):
     return W[ids], (ids, V)
 
 
-def embedding_backward(dout, cache):
-    """dout (..., E) -> dW (V, E)."""
+def embedding_backward(dout, cache, out=None):
+    """dout (..., E) -> dW (V, E).
+
+    out: a C-contiguous (V, E) array to write dW into (a layer passes its
+    preallocated gradient: no new array, no copy); None: a fresh array.
+    """
     ids, V = cache
-    xp = get_array_module(dout=dout, ids=ids)
+    xp = get_array_module(dout=dout, ids=ids, out=out)
     check_shape("embedding_backward", "dout", dout, ids.shape + (None,), "(..., E)")
     E = dout.shape[-1]
-    dW = xp.zeros((V, E), dtype=dout.dtype)
+    if out is None:
+        dW = xp.zeros((V, E), dtype=dout.dtype)
+    else:
+        check_shape("embedding_backward", "out", out, (V, E), "(V, E)")
+        dW = out
+        dW[...] = 0.0
     # The scatter-add by element, not by row: element (n, e) of dout goes to flat
     # position ids[n] * E + e of dW. The same sums (in the same order on NumPy; CuPy's
     # add.at uses atomics, in no fixed order), but NumPy's add.at has a fast path for one

@@ -28,13 +28,22 @@ def linear_forward(x, W, b):
     return out.reshape(x.shape[:-1] + (O,)), (x2, x.shape, W)   # x2: the backward reuses it
 
 
-def linear_backward(dout, cache):
-    """dout (..., O) -> (dx (..., D), dW (D, O), db (O,))."""
+def linear_backward(dout, cache, out=None):
+    """dout (..., O) -> (dx (..., D), dW (D, O), db (O,)).
+
+    out: (dW, db) arrays to write the weight gradients into (a layer passes its
+    preallocated gradients: no new arrays, no copies); None: fresh arrays.
+    """
     x2, x_shape, W = cache
     O = W.shape[1]
     check_shape("linear_backward", "dout", dout, x_shape[:-1] + (O,), "(..., O)")
     d2 = dout.reshape(-1, O)
     dx = (d2 @ W.T).reshape(x_shape)
-    dW = x2.T @ d2
-    db = d2.sum(axis=0)
+    if out is None:
+        return dx, x2.T @ d2, d2.sum(axis=0)
+    dW, db = out
+    check_shape("linear_backward", "out[0] (dW)", dW, W.shape, "(D, O)")
+    check_shape("linear_backward", "out[1] (db)", db, (O,), "(O,)")
+    get_array_module(dout=dout, dW=dW, db=db).matmul(x2.T, d2, out=dW)
+    d2.sum(axis=0, out=db)
     return dx, dW, db

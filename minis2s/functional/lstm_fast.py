@@ -98,12 +98,14 @@ def lstm_forward_fast(x, h0, c0, Wx, Wh, b, mask=None, ws: Workspace | None = No
     return Hs[1:].transpose(2, 0, 1), (Hs[T].T, Cs[T].T.copy()), cache
 
 
-def lstm_backward_fast(dhs, dhT, dcT, cache):
+def lstm_backward_fast(dhs, dhT, dcT, cache, out=None):
     """:func:`minis2s.functional.lstm_backward` for :func:`lstm_forward_fast`; same arguments and results.
 
     dhs (N, T, H) or None (no loss reads the outputs); dhT, dcT (N, H) or None.
+    out: (dWx, dWh, db) arrays to write the weight gradients into (a layer passes its
+    preallocated gradients); None: fresh arrays.
     Returns (dx (N, T, D), dh0 (N, H), dc0 (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,)),
-    all fresh arrays. Uses the forward's workspace for its own buffers.
+    never workspace memory. Uses the forward's workspace for its own buffers.
     """
     X, Wx, Wh, G, Hs, Cs, TC, keep, pad, first_pad, ws = cache
     T, H, N = TC.shape
@@ -150,8 +152,14 @@ def lstm_backward_fast(dhs, dhT, dcT, cache):
     dA2.reshape(4 * H, T, N)[...] = dA.transpose(1, 0, 2)     # column t*N + n, as in X
     H_prev = ws.empty("H_prev", (H, T * N), dt, xp)
     H_prev.reshape(H, T, N)[...] = Hs[:T].transpose(1, 0, 2)  # H_{t-1} in the same columns
-    dWb = X @ dA2.T                                            # [dWx; db]: X's last row is 1
-    dWx, db = dWb[:D], dWb[D]
-    dWh = H_prev @ dA2.T
     dx = (Wx @ dA2).reshape(D, T, N).transpose(2, 1, 0)
+    if out is None:
+        dWb = X @ dA2.T                                        # [dWx; db]: X's last row is 1
+        return dx, dh0, dc0, dWb[:D], H_prev @ dA2.T, dWb[D]
+    dWx, dWh, db = out
+    for name, a, shape in (("dWx", dWx, (D, 4 * H)), ("dWh", dWh, (H, 4 * H)), ("db", db, (4 * H,))):
+        check_shape("lstm_backward_fast", f"out ({name})", a, shape, str(shape))
+    dWb = xp.matmul(X, dA2.T, out=ws.empty("dWb", (D + 1, 4 * H), dt, xp))
+    dWx[...], db[...] = dWb[:D], dWb[D]
+    xp.matmul(H_prev, dA2.T, out=dWh)
     return dx, dh0, dc0, dWx, dWh, db

@@ -21,4 +21,4 @@ class Embedding(Module):
 
     def backward(self, dout) -> None:
         """dout (..., E): fills grads["W"] (ids have no gradient)."""
-        self.set_grad("W", F.embedding_backward(dout, self._cache))
+        F.embedding_backward(dout, self._cache, out=self._grads["W"])   # in place

@@ -22,7 +22,6 @@ class Linear(Module):
 
     def backward(self, dout):
         """dout (..., O) -> dx (..., D); fills grads["W"], grads["b"]."""
-        dx, dW, db = F.linear_backward(dout, self._cache)
-        self.set_grad("W", dW)
-        self.set_grad("b", db)
+        g = self._grads
+        dx, _, _ = F.linear_backward(dout, self._cache, out=(g["W"], g["b"]))   # in place
         return dx

@@ -81,10 +81,9 @@ class LSTM(Module):
         dx = dhs
         for l in reversed(range(self.n_layers)):
             dhT, dcT = (None, None) if dstate is None else (dstate[0][l], dstate[1][l])
-            dx, dh0s[l], dc0s[l], dWx, dWh, db = F.lstm_backward_fast(dx, dhT, dcT, self._caches[l])
-            self.set_grad(f"{l}.Wx", dWx)
-            self.set_grad(f"{l}.Wh", dWh)
-            self.set_grad(f"{l}.b", db)
+            g = self._grads                                  # written in place, no copies
+            dx, dh0s[l], dc0s[l], _, _, _ = F.lstm_backward_fast(
+                dx, dhT, dcT, self._caches[l], out=(g[f"{l}.Wx"], g[f"{l}.Wh"], g[f"{l}.b"]))
             if l > 0:
                 dx = self.dropouts[l - 1].backward(dx)
         return dx, (xp.stack(dh0s), xp.stack(dc0s))
