@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -96,6 +98,21 @@ minis2s.use("numpy")
 # The strict double is slower than NumPy (it checks every operation); it exists to catch bugs,
 # not to be fast. On a GPU, small models like this one are limited by kernel launches, not by
 # arithmetic: the benefit grows with the batch and the hidden size (see `docs/benchmarks.md`).
+#
+# ## One kernel per formula, or one per cell
+# The layer code asks for its elementwise kernels the way it asks for its array module:
+# `get_kernels(array)` gives in-place NumPy ufuncs on the CPU (`minis2s/kernels/ufunc.py`, one
+# pass over memory per formula) and fused CUDA kernels on CuPy (`minis2s/kernels/cuda.py`: one
+# kernel computes a whole LSTM cell step, another a whole Adam update). Both have the same
+# signature, so the model code has no `if gpu:`. The CUDA sources are plain strings; the tests
+# compile them on the CPU and compare them with the NumPy versions, so a wrong formula shows
+# up even on a machine without a GPU.
+
+# %%
+from minis2s.kernels import cuda_source, get_kernels
+
+print(get_kernels(np.zeros(1)).__name__)          # the NumPy kernels
+print(cuda_source.ELEMENTWISE["minis2s_lstm_cell_forward"][2])
 #
 # ## Checkpoints cross backends
 # A checkpoint always stores host (NumPy) arrays, so a model trained on a GPU loads on a laptop
