@@ -38,12 +38,14 @@ def linear_backward(dout, cache, out=None):
     O = W.shape[1]
     check_shape("linear_backward", "dout", dout, x_shape[:-1] + (O,), "(..., O)")
     d2 = dout.reshape(-1, O)
-    dx = (d2 @ W.T).reshape(x_shape)
+    xp = get_array_module(dout=dout, W=W)
     if out is None:
-        return dx, x2.T @ d2, d2.sum(axis=0)
+        out = (xp.empty(W.shape, dtype=dout.dtype), xp.empty((O,), dtype=dout.dtype))
     dW, db = out
+    get_array_module(dout=dout, dW=dW, db=db)             # out on the same backend, or a named error
     check_shape("linear_backward", "out[0] (dW)", dW, W.shape, "(D, O)")
     check_shape("linear_backward", "out[1] (db)", db, (O,), "(O,)")
-    get_array_module(dout=dout, dW=dW, db=db).matmul(x2.T, d2, out=dW)
+    dx = (d2 @ W.T).reshape(x_shape)
+    xp.matmul(x2.T, d2, out=dW)
     d2.sum(axis=0, out=db)
     return dx, dW, db

@@ -153,13 +153,13 @@ def lstm_backward_fast(dhs, dhT, dcT, cache, out=None):
     H_prev = ws.empty("H_prev", (H, T * N), dt, xp)
     H_prev.reshape(H, T, N)[...] = Hs[:T].transpose(1, 0, 2)  # H_{t-1} in the same columns
     dx = (Wx @ dA2).reshape(D, T, N).transpose(2, 1, 0)
+    shapes = {"dWx": (D, 4 * H), "dWh": (H, 4 * H), "db": (4 * H,)}
     if out is None:
-        dWb = X @ dA2.T                                        # [dWx; db]: X's last row is 1
-        return dx, dh0, dc0, dWb[:D], H_prev @ dA2.T, dWb[D]
-    dWx, dWh, db = out
-    for name, a, shape in (("dWx", dWx, (D, 4 * H)), ("dWh", dWh, (H, 4 * H)), ("db", db, (4 * H,))):
+        out = tuple(xp.empty(shape, dtype=dt) for shape in shapes.values())
+    for (name, shape), a in zip(shapes.items(), out):
         check_shape("lstm_backward_fast", f"out ({name})", a, shape, str(shape))
+    dWx, dWh, db = out
     dWb = xp.matmul(X, dA2.T, out=ws.empty("dWb", (D + 1, 4 * H), dt, xp))
-    dWx[...], db[...] = dWb[:D], dWb[D]
+    dWx[...], db[...] = dWb[:D], dWb[D]                        # [dWx; db]: X's last row is 1
     xp.matmul(H_prev, dA2.T, out=dWh)
     return dx, dh0, dc0, dWx, dWh, db

@@ -1,8 +1,8 @@
 r"""Elementwise kernels as in-place NumPy ufuncs (NumPy and the strict double).
 
 The LSTM cell (forward and backward), the Adam update, the sum of squares of
-the gradient-norm clip and the softmax cross-entropy over rows. :mod:`minis2s.kernels.cuda` has the same functions
-as fused CUDA kernels.
+the gradient-norm clip and the softmax cross-entropy over rows.
+:mod:`minis2s.kernels.cuda` has the same functions as fused CUDA kernels.
 
 The cell, for pre-activations ``a`` split into four gate blocks (order i, f, g, o)::
 

@@ -22,6 +22,7 @@ every backend. Dropout is off: decoding is evaluation.
 from __future__ import annotations
 
 from ..backend import get_array_module, get_kernels
+from ..functional import log_softmax
 from ..workspace import Workspace
 
 __all__ = ["Stepper"]
@@ -110,11 +111,4 @@ class Stepper:
         self.h, self.c = h_new, c_new
         logits = x.T @ self.W_h                              # (M, V): batch-first for the search
         logits += self.out_const
-        return _log_softmax_(xp, logits)
-
-
-def _log_softmax_(xp, z):
-    """z <- log_softmax(z) along the last axis, in place; returns z."""
-    z -= z.max(axis=1, keepdims=True)
-    z -= xp.log(xp.exp(z).sum(axis=1, keepdims=True))
-    return z
+        return log_softmax(logits)
