@@ -269,3 +269,11 @@ def test_out_arrays_of_the_wrong_shape_are_named(rng):
     _, cache = F.linear_forward(x, W, b)
     with pytest.raises(ValueError, match=r"out\[0\] \(dW\)"):
         F.linear_backward(rng.standard_normal((3, 6)), cache, out=(np.empty((6, 5)), np.empty(6)))
+
+
+def test_beam_search_refuses_a_zero_length():
+    from minis2s.models import Seq2Seq, beam_search
+    model = Seq2Seq(9, 8, emb=3, hidden=4)
+    context = model.encode(np.array([[4, 5, 6]]))
+    with pytest.raises(ValueError, match="max_len must be >= 1"):
+        beam_search(model.decoder, context, context[0][-1], 0, 3, 1, 2, 0)
