@@ -1,0 +1,332 @@
+r"""Attention: the decoder looks back at every encoder output, at every step.
+
+Shapes (batch first): N batch, T decoder steps, S source positions, H the
+decoder's hidden size, He the size of an encoder output (H, or [forward;
+backward] of a bidirectional encoder), A the additive score's hidden size.
+
+Names, as in docs/derivations.md, section "Attention"::
+
+    h        (N, T, H)    the decoder LSTM's outputs: one query per step
+    hs       (N, S, He)   the encoder's outputs: the values that get averaged
+    keys     (N, S, K)    what the scores compare the queries with (see below)
+    scores   (N, T, S)    how well step t matches source position s
+    alpha    (N, T, S)    attention weights: softmax of the scores over s
+    ctx      (N, T, He)   context vectors: sum_s alpha[t, s] hs[s]
+    h_tilde  (N, T, H)    the attentional hidden state, fed to the output layer
+
+Three scores (Luong et al. 2015, sec. 3.1; Bahdanau et al. 2015)::
+
+    dot       keys = hs              scores = h @ keys^T
+    general   keys = hs              scores = (h @ Wa) @ keys^T          Wa (H, He)
+    additive  keys = hs @ Wk         scores = tanh(h @ Wq (+) keys) @ v  Wq (H, A), Wk (He, A), v (A,)
+
+where ``(+)`` adds every query (N, T, 1, A) to every key (N, 1, S, A). The keys
+depend only on the source, so a decoder computes them once per sentence (for
+the additive score this is Bahdanau's remark that U_a h_j can be precomputed),
+then scores all T steps -- or, decoding, one step at a time -- against them.
+
+    alpha   = masked_softmax(scores, mask)        padding gets weight exactly 0
+    ctx     = alpha @ hs
+    h_tilde = tanh([ctx ; h] @ Wc)                Wc (He + H, H)   (Luong's eq. 5)
+
+Every function returns ``(out, cache)`` and has a ``*_backward(dout, cache)``,
+cs231n style; :func:`attention_forward` / :func:`attention_backward` chain the
+pieces. All of it is plain array expressions on fresh arrays, on NumPy or CuPy.
+"""
+from __future__ import annotations
+
+from ..backend import get_array_module
+from ._checks import check_float, check_shape
+
+__all__ = [
+    "SCORES",
+    "dot_score_forward", "dot_score_backward",
+    "general_score_forward", "general_score_backward",
+    "additive_keys_forward", "additive_keys_backward",
+    "additive_score_forward", "additive_score_backward",
+    "masked_softmax_forward", "masked_softmax_backward",
+    "context_forward", "context_backward",
+    "attention_output_forward", "attention_output_backward",
+    "attention_keys_forward", "attention_keys_backward",
+    "attention_forward", "attention_backward",
+]
+
+SCORES = ("dot", "general", "additive")
+
+
+def _swap(x):
+    """(N, A, B) -> (N, B, A): the batched transpose."""
+    return x.transpose(0, 2, 1)
+
+
+def _rows(x):
+    """(N, T, K) -> (N*T, K): every (sentence, step) pair as one row of a matrix product."""
+    return x.reshape(-1, x.shape[-1])
+
+
+# --- scores -------------------------------------------------------------------
+
+def dot_score_forward(h, keys):
+    """Luong's dot score. h (N, T, H), keys (N, S, H) -> (scores (N, T, S), cache).
+
+    scores[n, t, s] = h[n, t] . keys[n, s]
+    """
+    fn = "dot_score_forward"
+    get_array_module(h=h, keys=keys)
+    check_float(fn, "h", h)
+    check_shape(fn, "h", h, (None, None, None), "(N, T, H)")
+    N, T, H = h.shape
+    check_shape(fn, "keys", keys, (N, None, H), "(N, S, H) -- the dot score needs He == H")
+    scores = h @ _swap(keys)
+    return scores, (h, keys)
+
+
+def dot_score_backward(dscores, cache):
+    """dscores (N, T, S) -> (dh (N, T, H), dkeys (N, S, H))."""
+    h, keys = cache
+    dh = dscores @ keys
+    dkeys = _swap(dscores) @ h
+    return dh, dkeys
+
+
+def general_score_forward(h, keys, Wa):
+    """Luong's general (bilinear) score. h (N, T, H), keys (N, S, He), Wa (H, He).
+
+    scores[n, t, s] = h[n, t] Wa keys[n, s]^T. Returns (scores (N, T, S), cache).
+    The query is projected (q = h @ Wa), not the keys: a decoding step then
+    costs N*H*He for the projection, not N*S*H*He.
+    """
+    fn = "general_score_forward"
+    get_array_module(h=h, keys=keys, Wa=Wa)
+    check_float(fn, "h", h)
+    check_shape(fn, "h", h, (None, None, None), "(N, T, H)")
+    N, T, H = h.shape
+    check_shape(fn, "keys", keys, (N, None, None), "(N, S, He)")
+    check_shape(fn, "Wa", Wa, (H, keys.shape[2]), "(H, He)")
+    q = h @ Wa                                    # (N, T, He)
+    scores = q @ _swap(keys)
+    return scores, (h, keys, Wa, q)
+
+
+def general_score_backward(dscores, cache):
+    """dscores (N, T, S) -> (dh (N, T, H), dkeys (N, S, He), dWa (H, He))."""
+    h, keys, Wa, q = cache
+    dq = dscores @ keys                           # (N, T, He)
+    dkeys = _swap(dscores) @ q                    # (N, S, He)
+    dh = dq @ Wa.T
+    dWa = _rows(h).T @ _rows(dq)                  # summed over every (n, t)
+    return dh, dkeys, dWa
+
+
+def additive_keys_forward(hs, Wk):
+    """The source half of the additive score, computed once per sentence.
+
+    hs (N, S, He), Wk (He, A) -> (keys (N, S, A), cache).
+    """
+    fn = "additive_keys_forward"
+    get_array_module(hs=hs, Wk=Wk)
+    check_float(fn, "hs", hs)
+    check_shape(fn, "hs", hs, (None, None, None), "(N, S, He)")
+    check_shape(fn, "Wk", Wk, (hs.shape[2], None), "(He, A)")
+    keys = hs @ Wk
+    return keys, (hs, Wk)
+
+
+def additive_keys_backward(dkeys, cache):
+    """dkeys (N, S, A) -> (dhs (N, S, He), dWk (He, A))."""
+    hs, Wk = cache
+    dhs = dkeys @ Wk.T
+    dWk = _rows(hs).T @ _rows(dkeys)
+    return dhs, dWk
+
+
+def additive_score_forward(h, keys, Wq, v):
+    """Bahdanau's additive score (Luong's "concat"), given the precomputed keys.
+
+    h (N, T, H), keys (N, S, A), Wq (H, A), v (A,) -> (scores (N, T, S), cache)::
+
+        q      = h @ Wq                                 (N, T, A)
+        u      = tanh(q[:, :, None, :] + keys[:, None, :, :])   (N, T, S, A)
+        scores = u @ v                                  (N, T, S)
+    """
+    fn = "additive_score_forward"
+    get_array_module(h=h, keys=keys, Wq=Wq, v=v)
+    check_float(fn, "h", h)
+    check_shape(fn, "h", h, (None, None, None), "(N, T, H)")
+    N, T, H = h.shape
+    check_shape(fn, "keys", keys, (N, None, None), "(N, S, A)")
+    A = keys.shape[2]
+    check_shape(fn, "Wq", Wq, (H, A), "(H, A)")
+    check_shape(fn, "v", v, (A,), "(A,)")
+    xp = get_array_module(h)
+    q = h @ Wq
+    u = xp.tanh(q[:, :, None, :] + keys[:, None, :, :])
+    scores = u @ v
+    return scores, (h, Wq, v, u)
+
+
+def additive_score_backward(dscores, cache):
+    """dscores (N, T, S) -> (dh (N, T, H), dkeys (N, S, A), dWq (H, A), dv (A,))."""
+    h, Wq, v, u = cache
+    A = v.shape[0]
+    du = dscores[..., None] * v                   # (N, T, S, A)
+    dz = du * (1.0 - u * u)                       # through tanh
+    dq = dz.sum(axis=2)                           # each query met S keys
+    dkeys = dz.sum(axis=1)                        # each key met T queries
+    dv = u.reshape(-1, A).T @ dscores.reshape(-1)
+    dh = dq @ Wq.T
+    dWq = _rows(h).T @ _rows(dq)
+    return dh, dkeys, dWq, dv
+
+
+# --- weights, context, output -----------------------------------------------------
+
+def masked_softmax_forward(scores, mask):
+    """Softmax over the source positions; padding gets weight exactly 0.
+
+    scores (N, T, S); mask (N, S), 1/True = real token (every row needs one).
+    Returns (alpha (N, T, S), cache); alpha sums to 1 over s.
+
+    Padded scores become -inf before the softmax, so their exp is exactly 0 --
+    not merely small, as with a large negative number -- and the maximum that
+    keeps exp from overflowing is taken over the real positions only.
+    """
+    fn = "masked_softmax_forward"
+    xp = get_array_module(scores=scores, mask=mask)
+    check_float(fn, "scores", scores)
+    check_shape(fn, "scores", scores, (None, None, None), "(N, T, S)")
+    N, T, S = scores.shape
+    check_shape(fn, "mask", mask, (N, S), "(N, S)")
+    real = (mask > 0)[:, None, :]                 # (N, 1, S): the same for every step t
+    masked = xp.where(real, scores, float("-inf"))
+    shifted = masked - masked.max(axis=2, keepdims=True)
+    e = xp.exp(shifted)                           # exp(-inf) = 0 at padding
+    alpha = e / e.sum(axis=2, keepdims=True)
+    return alpha, alpha
+
+
+def masked_softmax_backward(dalpha, cache):
+    """dalpha (N, T, S) -> dscores (N, T, S); exactly 0 at padding (alpha is 0 there).
+
+    The softmax Jacobian applied to dalpha:
+    dscores = alpha * (dalpha - sum_s(dalpha * alpha)).
+    """
+    alpha = cache
+    dscores = alpha * (dalpha - (dalpha * alpha).sum(axis=2, keepdims=True))
+    return dscores
+
+
+def context_forward(alpha, hs):
+    """ctx = alpha @ hs: the weighted average of the encoder outputs.
+
+    alpha (N, T, S), hs (N, S, He) -> (ctx (N, T, He), cache).
+    """
+    fn = "context_forward"
+    get_array_module(alpha=alpha, hs=hs)
+    check_shape(fn, "alpha", alpha, (None, None, None), "(N, T, S)")
+    N, T, S = alpha.shape
+    check_shape(fn, "hs", hs, (N, S, None), "(N, S, He)")
+    ctx = alpha @ hs
+    return ctx, (alpha, hs)
+
+
+def context_backward(dctx, cache):
+    """dctx (N, T, He) -> (dalpha (N, T, S), dhs (N, S, He))."""
+    alpha, hs = cache
+    dalpha = dctx @ _swap(hs)
+    dhs = _swap(alpha) @ dctx
+    return dalpha, dhs
+
+
+def attention_output_forward(ctx, h, Wc):
+    """Luong's attentional hidden state: h_tilde = tanh([ctx ; h] @ Wc).
+
+    ctx (N, T, He), h (N, T, H), Wc (He + H, H) -> (h_tilde (N, T, H), cache).
+    """
+    fn = "attention_output_forward"
+    xp = get_array_module(ctx=ctx, h=h, Wc=Wc)
+    check_shape(fn, "h", h, (None, None, None), "(N, T, H)")
+    check_shape(fn, "ctx", ctx, h.shape[:2] + (None,), "(N, T, He)")
+    check_shape(fn, "Wc", Wc, (ctx.shape[2] + h.shape[2], None), "(He + H, H)")
+    ctx_h = xp.concatenate([ctx, h], axis=2)      # (N, T, He + H)
+    h_tilde = xp.tanh(ctx_h @ Wc)
+    return h_tilde, (ctx_h, Wc, h_tilde, ctx.shape[2])
+
+
+def attention_output_backward(dh_tilde, cache):
+    """dh_tilde (N, T, H) -> (dctx (N, T, He), dh (N, T, H), dWc (He + H, H))."""
+    ctx_h, Wc, h_tilde, He = cache
+    dpre = dh_tilde * (1.0 - h_tilde * h_tilde)   # through tanh
+    dctx_h = dpre @ Wc.T
+    dWc = _rows(ctx_h).T @ _rows(dpre)
+    return dctx_h[..., :He], dctx_h[..., He:], dWc
+
+
+# --- the whole attention layer ------------------------------------------------------
+
+def _check_score(score):
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {', '.join(SCORES)}; got {score!r}")
+
+
+def attention_keys_forward(hs, params, score):
+    """The keys for ``score``, once per source: hs itself, or hs @ Wk (additive).
+
+    hs (N, S, He); params: {"Wk": (He, A)} for the additive score.
+    Returns (keys (N, S, K), cache).
+    """
+    _check_score(score)
+    if score == "additive":
+        return additive_keys_forward(hs, params["Wk"])
+    return hs, None
+
+
+def attention_keys_backward(dkeys, cache, score):
+    """dkeys (N, S, K) -> (dhs (N, S, He), grads dict: {"Wk": ...} for additive, else {})."""
+    if score == "additive":
+        dhs, dWk = additive_keys_backward(dkeys, cache)
+        return dhs, {"Wk": dWk}
+    return dkeys, {}
+
+
+def attention_forward(h, hs, keys, mask, params, score):
+    """One attention layer over all T queries.
+
+    h (N, T, H) queries; hs (N, S, He) values; keys (N, S, K) from
+    :func:`attention_keys_forward`; mask (N, S); params: "Wc" and the score's
+    weights ("Wa" for general; "Wq", "v" for additive); score: dot|general|additive.
+    Returns (h_tilde (N, T, H), alpha (N, T, S), cache).
+    """
+    _check_score(score)
+    if score == "dot":
+        scores, score_cache = dot_score_forward(h, keys)
+    elif score == "general":
+        scores, score_cache = general_score_forward(h, keys, params["Wa"])
+    else:
+        scores, score_cache = additive_score_forward(h, keys, params["Wq"], params["v"])
+    alpha, softmax_cache = masked_softmax_forward(scores, mask)
+    ctx, ctx_cache = context_forward(alpha, hs)
+    h_tilde, out_cache = attention_output_forward(ctx, h, params["Wc"])
+    return h_tilde, alpha, (score, score_cache, softmax_cache, ctx_cache, out_cache)
+
+
+def attention_backward(dh_tilde, cache):
+    """dh_tilde (N, T, H) -> (dh (N, T, H), dhs (N, S, He), dkeys (N, S, K), grads).
+
+    grads: {"Wc": ..., plus "Wa" or "Wq" and "v"}. h reaches h_tilde twice --
+    through the scores and directly in [ctx ; h] -- so its two gradients add;
+    so do hs's (as values here, and as keys through attention_keys_backward).
+    """
+    score, score_cache, softmax_cache, ctx_cache, out_cache = cache
+    dctx, dh_direct, dWc = attention_output_backward(dh_tilde, out_cache)
+    dalpha, dhs = context_backward(dctx, ctx_cache)
+    dscores = masked_softmax_backward(dalpha, softmax_cache)
+    grads = {"Wc": dWc}
+    if score == "dot":
+        dh_score, dkeys = dot_score_backward(dscores, score_cache)
+    elif score == "general":
+        dh_score, dkeys, grads["Wa"] = general_score_backward(dscores, score_cache)
+    else:
+        dh_score, dkeys, grads["Wq"], grads["v"] = additive_score_backward(dscores, score_cache)
+    dh = dh_direct + dh_score
+    return dh, dhs, dkeys, grads
