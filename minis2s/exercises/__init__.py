@@ -1,42 +1,45 @@
-r"""Gradient-check exercises: write a backward pass, and let the checker judge it.
+r"""Exercises: write the maths of a seq2seq model yourself, and let the checker judge it.
 
-Each exercise is a function to write, with a stub in this package that raises
-``NotImplementedError`` and a hint. Write your own version and check it::
+A ladder of functions to write, from a loss to beam search and BLEU
+(``ladder()`` prints it with difficulty and expected time). Each has a stub here
+(its signature and a docstring with every shape; the body raises
+``NotImplementedError``) and a checker::
 
-    from minis2s.exercises import check, list_exercises
-    list_exercises()            # ['lstm_step_backward', 'lstm_backward', ...]
-
+    from minis2s.exercises import check, hint, ladder
+    ladder()                                  # the exercises, in order
     def my_lstm_step_backward(dh, dc, cache):
         ...
-    check("lstm_step_backward", my_lstm_step_backward)
+    check("lstm_step_backward", my_lstm_step_backward)      # prints a report
+    assert check("lstm_step_backward", my_lstm_step_backward, verbose=False)
+    hint("lstm_step_backward")                # what each hint level reveals
+    hint("lstm_step_backward", 1)             # 1 concept, 2 shapes, 3 formula
 
-``check`` builds a fresh random float64 problem (``seed`` picks it), calls your
-function, and compares every output with a central-difference numerical
-gradient of the given forward pass (:mod:`minis2s.gradcheck`) -- not with a
-stored answer. It prints one line per output and a final PASS or FAIL naming
-the wrong outputs, and returns the result (``.passed``, ``.errors``, ``.failed``).
+``check`` builds a fresh random float64 problem (``seed`` picks it, sizes
+included), calls your function, and compares every output with a numerical
+gradient of the given forward pass (:mod:`minis2s.exercises.given`) or with
+what the library computes. The result is truthy only if every output agrees.
 
-The exercises (``EXERCISES[name].signature`` spells each one out):
+Hints are never printed unless you ask: the stubs raise a bare
+``NotImplementedError``. ``template()`` writes a submission file with every
+stub, for the autograder (``minis2s grade submission.py``).
 
-* ``lstm_step_backward`` -- one LSTM step (:mod:`minis2s.exercises.lstm`)
-* ``lstm_backward``      -- BPTT over a padded batch (:mod:`minis2s.exercises.lstm`)
-* ``embedding_backward`` -- the scatter-add (:mod:`minis2s.exercises.embedding`)
-* ``softmax_cross_entropy`` -- loss and gradient with padding ignored (:mod:`minis2s.exercises.softmax`)
-* ``peeky_concat``       -- the peeky decoder's concatenation (:mod:`minis2s.exercises.peeky`)
-* ``adam_update``        -- one bias-corrected Adam step, checked against
-  :class:`minis2s.optim.Adam` to 1e-12 (:mod:`minis2s.exercises.adam`)
-
-Reference solutions are in :mod:`minis2s.exercises.solutions` -- try first.
-docs/exercises.md walks through an example; docs/derivations.md has the maths.
+The solutions are not part of the package: instructors keep them (instructor/
+in the repository). docs/exercises.md walks through an example;
+docs/derivations.md has the maths.
 """
 from __future__ import annotations
 
-from . import adam, embedding, lstm, peeky, softmax, solutions
-from .checker import Exercise, ExerciseResult, run_exercise
+import inspect
 
-__all__ = ["check", "list_exercises", "EXERCISES", "Exercise", "ExerciseResult", "solutions"]
+from . import adam, bleu, clip, embedding, given, lstm, peeky, rnn, search, softmax
+from .checker import DIFFICULTY, Exercise, ExerciseResult, format_hint, run_exercise
 
-EXERCISES: dict = {ex.name: ex for module in (lstm, embedding, softmax, peeky, adam)
+__all__ = ["check", "hint", "ladder", "list_exercises", "template", "EXERCISES",
+           "Exercise", "ExerciseResult", "given"]
+
+#: The exercises, in the order of the course.
+EXERCISES: dict = {ex.name: ex for module in (softmax, embedding, rnn, lstm, peeky, clip,
+                                               adam, search, bleu)
                    for ex in module.EXERCISES}
 
 
@@ -45,17 +48,72 @@ def list_exercises() -> list:
     return list(EXERCISES)
 
 
+def _get(name: str) -> Exercise:
+    if name not in EXERCISES:
+        raise KeyError(f"no exercise named {name!r}; the exercises are {list_exercises()}")
+    return EXERCISES[name]
+
+
 def check(name: str, student_fn, seed: int = 0, verbose: bool = True) -> ExerciseResult:
     """Check ``student_fn`` on exercise ``name`` with a fresh random case.
 
-    seed: picks the random case (try a few). verbose: print the report.
-    Returns an :class:`ExerciseResult`: ``.passed`` (bool), ``.errors``
-    ({output: max relative error}), ``.failed`` (the wrong outputs), ``.problem``
-    (why nothing could be compared, if so); ``print(result)`` shows the report.
-    A mistake in ``student_fn`` -- an exception, ``None``, the wrong number or
-    shape of outputs -- is a FAIL, never an exception. An unknown ``name`` raises
-    ``KeyError`` listing the exercises.
+    seed: picks the random case, sizes included (try a few). verbose: print the report.
+    Returns an :class:`ExerciseResult`, truthy only when every output agrees:
+    ``.passed``, ``.errors`` ({output: error}), ``.failed`` (the wrong outputs),
+    ``.problem`` (why nothing could be compared, if so); ``print(result)`` shows
+    the report. A mistake in ``student_fn`` -- an exception, ``None``, the wrong
+    number or shape of outputs, a call into minis2s's own code -- is a FAIL,
+    never an exception. An unknown ``name`` raises ``KeyError``.
     """
-    if name not in EXERCISES:
-        raise KeyError(f"no exercise named {name!r}; the exercises are {list_exercises()}")
-    return run_exercise(EXERCISES[name], student_fn, seed=seed, verbose=verbose)
+    return run_exercise(_get(name), student_fn, seed=seed, verbose=verbose)
+
+
+def hint(name: str, level: int | None = None) -> None:
+    """Print a hint for exercise ``name``: level 1 the concept, 2 the shapes, 3 the formula.
+
+    Without a level, print what each level reveals. Each level tells more than
+    the one before; level 3 is the last step before the answer.
+    """
+    print(format_hint(_get(name), level))
+
+
+def ladder() -> str:
+    """The exercises in order, with difficulty, expected time and signature (printed and returned)."""
+    rows = [f"{k:>2}. {ex.name:<24}{DIFFICULTY[ex.level]:<17}~{ex.minutes:>3} min   {ex.signature}"
+            for k, ex in enumerate(EXERCISES.values(), 1)]
+    total = sum(ex.minutes for ex in EXERCISES.values())
+    text = "\n".join(rows + [f"    total ~{total / 60:.1f} h"])
+    print(text)
+    return text
+
+
+def template(names=None) -> str:
+    """The text of a submission file holding the stubs of ``names`` (default: all).
+
+    Save it as ``submission.py``, fill in the bodies, check each function with
+    ``check`` (below ``if __name__ == "__main__":``, which the grader skips) and
+    grade it with ``minis2s grade submission.py``.
+    """
+    names = list_exercises() if names is None else list(names)
+    parts = ['"""My solutions to the minis2s exercises (minis2s grade submission.py).\n\n'
+             'Only NumPy and minis2s.exercises.given may be imported: the grader runs this file\n'
+             'where the rest of minis2s cannot be imported."""\n'
+             "import numpy as np\n\nfrom minis2s.exercises import given\n"]
+    for name in names:
+        ex = _get(name)
+        parts.append(f"\n# --- {ex.name}: {DIFFICULTY[ex.level]}, ~{ex.minutes} min "
+                     + "-" * max(0, 60 - len(ex.name)) + "\n\n" + inspect.getsource(ex.stub))
+    parts.append('\n\nif __name__ == "__main__":   # your own checks; the grader does not run them\n'
+                 "    from minis2s.exercises import check\n"
+                 + "".join(f"    # check({n!r}, {_get(n).stub.__name__})\n" for n in names))
+    return "".join(parts)
+
+
+def _doc_table() -> str:
+    """The ladder as a Markdown table (docs/exercises.md holds a copy, checked by a test)."""
+    lines = ["| # | exercise | difficulty | time | you write | checked against |",
+             "|---|---|---|---|---|---|"]
+    for k, ex in enumerate(EXERCISES.values(), 1):
+        lines.append(f"| {k} | `{ex.name}` | {DIFFICULTY[ex.level]} | {ex.minutes} min | "
+                     f"`{ex.signature}` | {ex.oracle} |")
+    return "\n".join(lines)

@@ -1,15 +1,17 @@
-r"""Exercise: one Adam update, with bias correction.
+r"""Extra exercise: one Adam update, with bias correction.
 
 Write the update of one parameter array (all the arithmetic of
 :class:`minis2s.optim.Adam`, none of the bookkeeping) and check it with
 ``check("adam_update", my_adam_update)``. There is no forward pass to
 differentiate here: the outputs are compared with the values
 :class:`minis2s.optim.Adam` computes (it agrees with ``torch.optim.Adam``), to a
-relative error of 1e-12. The maths is in docs/derivations.md, section "Adam".
+relative error of 1e-12.
+The maths is in docs/derivations.md, section "Adam".
 """
 from __future__ import annotations
 
 from ..optim import Adam
+from . import _cases
 from .checker import Case, Exercise
 
 __all__ = ["adam_update", "EXERCISES"]
@@ -26,14 +28,29 @@ def adam_update(p, g, m, v, t, lr, beta1, beta2, eps):
     Returns (p_new, m_new, v_new); m_new and v_new are the moments *without*
     bias correction (the next step continues from them).
     """
-    raise NotImplementedError(
-        "adam_update is yours to write. Hint: update m and v as running averages of g and g**2; "
-        "divide them by (1 - beta1**t) and (1 - beta2**t) to get m_hat and v_hat; "
-        "then p_new = p - lr * m_hat / (sqrt(v_hat) + eps).")
+    raise NotImplementedError
+
+
+HINTS = (
+    """
+    Adam keeps two running averages per parameter, of the gradient and of its square, and
+    steps along the first divided by the root of the second. Both averages start at zero, so
+    early on they are too small: a bias correction divides that out.
+    """,
+    """
+    Everything is elementwise: m, v, m_hat, v_hat and p_new all have p's shape. t is a number
+    (1 on the first step); beta1**t and beta2**t are numbers.
+    """,
+    """
+    m = beta1*m + (1-beta1)*g;   v = beta2*v + (1-beta2)*g**2
+    m_hat = m / (1 - beta1**t);   v_hat = v / (1 - beta2**t)
+    p_new = p - lr * m_hat / (sqrt(v_hat) + eps)        (return m and v, not m_hat, v_hat)
+    """,
+)
 
 
 def _case(rng) -> Case:
-    shape = (4, 3)
+    shape = tuple(_cases.sizes(rng, "AB", 2, 6).values())
     p = rng.standard_normal(shape)
     g = rng.standard_normal(shape)
     m = rng.standard_normal(shape) * 0.1
@@ -60,6 +77,6 @@ EXERCISES = [
         name="adam_update",
         signature="adam_update(p, g, m, v, t, lr, beta1, beta2, eps) -> (p_new, m_new, v_new)",
         outputs={"p_new": "p.shape", "m_new": "p.shape", "v_new": "p.shape"},
-        make_case=_case, stub=adam_update,
+        make_case=_case, stub=adam_update, hints=HINTS, level=1, minutes=20,
         oracle="minis2s.optim.Adam", tol=1e-12),
 ]

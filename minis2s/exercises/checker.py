@@ -2,23 +2,28 @@ r"""The exercise checker: run a student's function on a fresh random case and ju
 
 An :class:`Exercise` is a function to write (its stub), the names and shapes of
 its outputs, and ``make_case(rng)``, which builds one random float64 problem --
-odd sizes that are all different, non-zero biases, padding in the masks -- and
-the *oracle* each output must match:
+sizes drawn from ``rng`` (odd, all different from each other), non-zero
+biases, padding in the masks -- and the *oracle* each output must match:
 
 * for a backward pass, the central-difference numerical gradient
-  (:func:`minis2s.gradcheck.numerical_gradient`) of the *given* forward pass,
-  taken against a random upstream gradient. The reference solutions in
-  :mod:`minis2s.exercises.solutions` play no part: an answer passes only if it
-  really is the derivative of the forward pass;
-* for a value (a loss, an optimiser step), the value computed by the given
-  forward pass or by :class:`minis2s.optim.Adam`.
+  (:func:`minis2s.gradcheck.numerical_gradient`) of the *given* forward pass
+  (:mod:`minis2s.exercises.given`), taken against a random upstream gradient.
+  No stored answer plays a part: an answer passes only if it really is the
+  derivative of the forward pass;
+* for a value (a loss, a search, BLEU, an optimiser step), what the library
+  computes: ``Seq2Seq.generate``, :mod:`minis2s.metrics`, :mod:`minis2s.optim`.
 
 The checker cannot be fooled by in-place tricks: the oracle is computed before
 the student's function runs, and the function gets deep copies of its
-arguments. It prints one line per output (relative error, ``ok`` or ``WRONG``)
-and a final ``PASS`` or ``FAIL`` line naming every wrong output. A function that
-raises, returns ``None`` (a stub not written yet), returns the wrong number of
-outputs, or outputs of the wrong shape, fails with a message saying so.
+arguments. Nor by the library: the exercises' caches have their own layout
+(the library's backward passes cannot read them), and a function that uses
+minis2s's own code (anything but :mod:`minis2s.exercises.given`) is refused
+with a FAIL that names what it used. The autograder (:mod:`minis2s.grading`)
+goes further and runs submissions where minis2s cannot be imported at all.
+
+It prints one line per output and a final ``PASS`` or ``FAIL`` line naming
+every wrong output. The result is truthy only when the attempt passed, so
+``assert check(...)`` works.
 """
 from __future__ import annotations
 
@@ -26,23 +31,28 @@ import copy
 import math
 import textwrap
 import traceback
+import types
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from ..backend import to_cpu
 from ..gradcheck import DEFAULT_TOL, rel_error
+from . import given
 
-__all__ = ["Case", "Exercise", "ExerciseResult", "run_exercise"]
+__all__ = ["Case", "Exercise", "ExerciseResult", "run_exercise", "judge", "library_uses",
+           "DIFFICULTY"]
+
+DIFFICULTY = {1: "* (warm-up)", 2: "** (core)", 3: "*** (challenge)"}
 
 
 @dataclass
 class Case:
     """One random problem: what the student's function is called with, and the answers.
 
-    args: the student's function is called as ``fn(*deepcopy(args))``.
-    oracle: {output name: the array (or 0-d array) that output must match}, in return order.
+    args: plain data (arrays, numbers, lists, dicts); the function is called as
+        ``fn(*given.prepare(name, deepcopy(args)))``.
+    oracle: {output name: what that output must match}, in return order.
     sizes: the sizes, spelled for the header line, e.g. ``"N=3, D=5, H=4"``.
     """
     args: tuple
@@ -52,34 +62,47 @@ class Case:
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: the function to write and how to check it.
+    """One exercise: the function to write, how to check it, how hard it is.
 
     name: the key in :data:`minis2s.exercises.EXERCISES`.
     signature: how the student's function is called and what it returns.
     outputs: {output name: its shape in symbols, e.g. "(H, 4H)"}, in return order.
+        A shape written in brackets, e.g. "[N id lists]", is a list of token-id
+        lists, compared exactly (its error is the fraction of lists that differ).
     make_case: ``rng -> Case``, a fresh random problem with its oracle.
-    stub: the function to fill in (it raises NotImplementedError with a hint).
+    stub: the function to fill in (it raises NotImplementedError, with no hint).
+    hints: (concept, shapes, formula): what ``hint(name, 1..3)`` prints.
+    level: 1, 2 or 3 (see DIFFICULTY). minutes: the expected time.
     oracle: what the outputs are compared with, for the header line.
     tol: the largest relative error that counts as right.
+    points: what the autograder gives for the whole exercise (shared by its outputs).
     """
     name: str
     signature: str
     outputs: dict
     make_case: Callable
     stub: Callable
+    hints: tuple
+    level: int
+    minutes: int
     oracle: str = "a numerical gradient"
     tol: float = DEFAULT_TOL
+    points: float = 0.0
+
+    @property
+    def max_points(self) -> float:
+        return self.points or 2.0 * self.level
 
 
 @dataclass
 class ExerciseResult:
-    """The verdict on one attempt.
+    """The verdict on one attempt; ``bool(result)`` is the verdict.
 
-    errors: {output name: max relative error against the oracle}; ``inf`` for an
-        output of the wrong shape or that is not an array; empty when the
-        outputs could not be compared at all (see ``problem``).
+    errors: {output name: error against the oracle}; ``inf`` for an output of
+        the wrong shape or kind; empty when the outputs could not be compared at
+        all (see ``problem``).
     problem: why nothing could be compared (an exception, ``None`` returned, the
-        wrong number of outputs), or "" when the outputs were compared.
+        wrong number of outputs, the library used), or "" when they were compared.
     """
     name: str
     errors: dict
@@ -89,8 +112,11 @@ class ExerciseResult:
 
     @property
     def passed(self) -> bool:
-        """True when every output agrees with the numerical gradient."""
+        """True when every output agrees with its oracle."""
         return not self.problem and bool(self.errors) and not self.failed
+
+    def __bool__(self) -> bool:
+        return self.passed
 
     @property
     def failed(self) -> list:
@@ -107,91 +133,215 @@ class ExerciseResult:
         return self
 
 
+# --- the library may not do the exercise ---------------------------------------------
+
+def _is_library(obj) -> str:
+    """The dotted name of ``obj`` if it is minis2s's own code (not the exercises' package)."""
+    if isinstance(obj, types.ModuleType):
+        name = obj.__name__
+    else:
+        name = getattr(obj, "__module__", None) or ""
+        if not isinstance(name, str) or not name:
+            return ""
+        name = f"{name}.{getattr(obj, '__qualname__', getattr(obj, '__name__', '?'))}"
+    allowed = "minis2s.exercises"       # the stubs, the given forward passes, check and hint
+    if (name == "minis2s" or name.startswith("minis2s.")) and not name.startswith(allowed):
+        return name
+    return ""
+
+
+def _code_names(code) -> set:
+    names = set(code.co_names) | set(code.co_freevars)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def library_uses(fn, _seen=None) -> list:
+    """The minis2s objects (outside :mod:`minis2s.exercises.given`) that ``fn`` reaches.
+
+    Looks at ``fn`` itself, the globals and closure variables its code names, and,
+    one level at a time, the student's own functions it calls. A static look: it
+    catches ``F.lstm_step_backward(...)`` and ``from minis2s... import x``, not
+    code that goes out of its way to hide (the autograder's sandbox catches that).
+    """
+    seen = set() if _seen is None else _seen
+    if id(fn) in seen:
+        return []
+    seen.add(id(fn))
+    own = _is_library(fn)
+    if own:
+        return [own]
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        call = getattr(type(fn), "__call__", None)     # a callable object: look at its __call__
+        return library_uses(call, seen) if isinstance(call, types.FunctionType) else []
+    scope = dict(getattr(fn, "__globals__", {}))
+    if fn.__closure__:
+        for name, cell in zip(code.co_freevars, fn.__closure__):
+            try:
+                scope[name] = cell.cell_contents
+            except ValueError:                          # an empty cell
+                pass
+    found = []
+    for name in sorted(_code_names(code)):
+        if name not in scope:
+            continue
+        obj = scope[name]
+        lib = _is_library(obj)
+        if lib:
+            found.append(lib)
+        elif isinstance(obj, types.FunctionType) and getattr(obj, "__module__", "") != "minis2s.exercises.given":
+            found += library_uses(obj, seen)
+    return sorted(set(found))
+
+
+# --- judging outputs -------------------------------------------------------------------
+
 def _as_host_array(value):
     """The output as a float64 NumPy array, or an error message saying why it is not one."""
     if value is None:
         return None, "is None"
+    if hasattr(value, "get") and not isinstance(value, (dict, np.ndarray)):  # a CuPy array
+        value = value.get()
     try:
-        a = np.asarray(to_cpu(value), dtype=np.float64)
+        a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as e:
         return None, f"is not an array of numbers (got {type(value).__name__}: {e})"
     return a, ""
 
 
-def _student_traceback(e: BaseException) -> str:
-    """The traceback without this module's frame: it starts in the student's code."""
-    tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
+def _as_id_lists(value):
+    """The output as a list of lists of ints, or an error message."""
+    try:
+        return [[int(t) for t in row] for row in value], ""
+    except (TypeError, ValueError) as e:
+        return None, f"is not a list of token-id lists (got {type(value).__name__}: {e})"
+
+
+def _student_traceback(e: BaseException, skip: int = 1) -> str:
+    """The traceback without the checker's frames: it starts in the student's code."""
+    tb = e.__traceback__
+    for _ in range(skip):
+        tb = tb.tb_next if tb is not None else None
     return "".join(traceback.format_exception(type(e), e, tb)).rstrip()
 
 
-def run_exercise(ex: Exercise, student_fn: Callable, seed: int = 0,
-                 verbose: bool = True) -> ExerciseResult:
-    """Build the case for ``seed``, call ``student_fn`` on it and judge every output."""
-    case = ex.make_case(np.random.default_rng(seed))
+def _header(ex: Exercise, case: Case, seed) -> str:
+    return f"{ex.name} (seed {seed}; {case.sizes}): outputs compared with {ex.oracle}"
+
+
+def judge(ex: Exercise, case: Case, out, seed=0, lines=None) -> ExerciseResult:
+    """Compare the outputs ``out`` of one call with the case's oracle."""
+    lines = [_header(ex, case, seed)] if lines is None else lines
     names = list(ex.outputs)
-    lines = [f"{ex.name} (seed {seed}; {case.sizes}): outputs compared with {ex.oracle}"]
 
-    def finish(errors, problem=""):
-        if problem:
-            lines.append(f"FAIL: {problem}")
-        result = ExerciseResult(ex.name, errors, ex.tol, problem, lines)
-        if verbose:
-            print(result)
-        return result
+    def fail(problem):
+        lines.append(f"FAIL: {problem}")
+        return ExerciseResult(ex.name, {}, ex.tol, problem, lines)
 
-    # 1. Call it -- on copies, so it cannot change the case.
-    try:
-        out = student_fn(*copy.deepcopy(case.args))
-    except NotImplementedError as e:
-        if str(e):
-            lines.append(textwrap.fill(str(e), 88, initial_indent="  ", subsequent_indent="  "))
-        return finish({}, f"{ex.name} is not implemented yet (it raised NotImplementedError)")
-    except Exception as e:  # any bug in the student's code is a FAIL, never a crash
-        lines.append(_student_traceback(e))
-        return finish({}, f"your function raised {type(e).__name__}: {e}")
     if out is None:
-        return finish({}, "not implemented yet: the function returned None "
-                          "(write its body -- and check it ends with a `return`)")
-
-    # 2. The right number of outputs.
-    if len(names) == 1 and not isinstance(out, (tuple, list)):
+        return fail("not implemented yet: the function returned None "
+                    "(write its body -- and check it ends with a `return`)")
+    if len(names) == 1 and not isinstance(out, tuple):
         out = (out,)
     expected = ", ".join(f"{n} {ex.outputs[n]}" for n in names)
     if not isinstance(out, (tuple, list)):
-        return finish({}, f"expected a tuple of {len(names)} outputs ({expected}), "
-                          f"got one {type(out).__name__}")
+        return fail(f"expected a tuple of {len(names)} outputs ({expected}), "
+                    f"got one {type(out).__name__}")
     if len(out) != len(names):
-        return finish({}, f"expected {len(names)} output{'s' * (len(names) > 1)} "
-                          f"({expected}), got {len(out)}")
+        return fail(f"expected {len(names)} output{'s' * (len(names) > 1)} ({expected}), "
+                    f"got {len(out)}")
 
-    # 3. Each output: the right shape, then the right values.
     width = max(len(n) for n in names)
-    errors, unusable = {}, {}  # unusable: output name -> what is wrong with it
+    errors, unusable = {}, {}             # unusable: output name -> what is wrong with it
     for name, value in zip(names, out):
         want = case.oracle[name]
+        if ex.outputs[name].startswith("["):                    # token-id lists, exact
+            got, why = _as_id_lists(value)
+            if got is not None and len(got) != len(want):
+                why = f"holds {len(got)} lists, expected {len(want)}"
+            if why:
+                errors[name], unusable[name] = math.inf, f"{name} {why}"
+                lines.append(f"  {name:<{width}}  {why}  WRONG")
+                continue
+            wrong = [k for k, (a, b) in enumerate(zip(got, want)) if a != b]
+            errors[name] = len(wrong) / max(len(want), 1)
+            detail = (f"{len(want) - len(wrong)}/{len(want)} sequences equal" +
+                      (f" (first wrong: #{wrong[0]}: {got[wrong[0]]} != {want[wrong[0]]})" if wrong else ""))
+            lines.append(f"  {name:<{width}}  {detail}  {'WRONG' if wrong else 'ok'}")
+            continue
+        want = np.asarray(want, dtype=np.float64)
         a, why = _as_host_array(value)
         if a is not None and a.shape != want.shape:
             why = f"has shape {a.shape}, expected {ex.outputs[name]} = {want.shape}"
         if why:
-            errors[name] = math.inf
-            unusable[name] = f"{name} {why}"
+            errors[name], unusable[name] = math.inf, f"{name} {why}"
             lines.append(f"  {name:<{width}}  {why}  WRONG")
             continue
-        errors[name] = rel_error(a, want)
+        if np.array_equal(np.isinf(a), np.isinf(want)) and np.all(a[np.isinf(a)] == want[np.isinf(want)]):
+            finite = ~np.isinf(want)                            # -inf scores compare as equal
+            errors[name] = rel_error(a[finite], want[finite]) if finite.any() else 0.0
+        else:
+            errors[name] = math.inf
         verdict = "ok" if errors[name] <= ex.tol else "WRONG"
         lines.append(f"  {name:<{width}}  {str(want.shape):<12} rel. error {errors[name]:9.2e}  {verdict}")
 
     result = ExerciseResult(ex.name, errors, ex.tol, "", lines)
     if result.passed:
         what = f"all {len(names)} outputs agree" if len(names) > 1 else f"{names[0]} agrees"
-        lines.append(f"PASS: {what} with {ex.oracle} "
-                     f"(max rel. error {max(errors.values()):.1e} <= {ex.tol:.0e})")
+        worst = max(errors.values())
+        lines.append(f"PASS: {what} with {ex.oracle} (max error {worst:.1e} <= {ex.tol:.0e})")
     else:
         parts = list(unusable.values())
         wrong_values = [n for n in result.failed if n not in unusable]
         if wrong_values:
             parts.append(f"wrong values in {', '.join(wrong_values)} (tolerance {ex.tol:.0e})")
         lines.append(f"FAIL: {'; '.join(parts)}")
-    if verbose:
-        print(result)
     return result
+
+
+def run_exercise(ex: Exercise, student_fn: Callable, seed: int = 0,
+                 verbose: bool = True) -> ExerciseResult:
+    """Build the case for ``seed``, call ``student_fn`` on it and judge every output."""
+    case = ex.make_case(np.random.default_rng(seed))
+    lines = [_header(ex, case, seed)]
+
+    def finish(result):
+        if verbose:
+            print(result)
+        return result
+
+    def fail(problem):
+        lines.append(f"FAIL: {problem}")
+        return finish(ExerciseResult(ex.name, {}, ex.tol, problem, lines))
+
+    used = library_uses(student_fn)
+    if used:
+        return fail(f"your function uses minis2s's own code ({', '.join(used)}); the exercise "
+                    "is to write it yourself, with NumPy and minis2s.exercises.given only")
+    try:
+        out = student_fn(*given.prepare(ex.name, copy.deepcopy(case.args)))
+    except NotImplementedError:
+        return fail(f"{ex.name} is not implemented yet (it raised NotImplementedError). "
+                    f"Stuck? hint({ex.name!r}) lists the hint levels.")
+    except Exception as e:  # any bug in the student's code is a FAIL, never a crash
+        lines.append(_student_traceback(e))
+        return fail(f"your function raised {type(e).__name__}: {e}")
+    return finish(judge(ex, case, out, seed, lines))
+
+
+def format_hint(ex: Exercise, level: int | None) -> str:
+    """The text ``hint(name, level)`` prints (level None: the menu)."""
+    what = ("1: the concept (the idea, no shapes, no formula)",
+            "2: the shapes (what each intermediate array is, and its shape)",
+            "3: the formula (the equations to turn into code -- the last step before the answer)")
+    if level is None:
+        return (f"{ex.name}: {len(ex.hints)} hint levels; each reveals more than the one before.\n  "
+                + "\n  ".join(what[:len(ex.hints)])
+                + f"\nAsk for one with hint({ex.name!r}, 1).")
+    if level not in range(1, len(ex.hints) + 1):
+        raise ValueError(f"hint level must be 1, 2 or 3, got {level!r}")
+    return f"{ex.name}, hint {what[level - 1]}:\n" + textwrap.indent(
+        textwrap.dedent(ex.hints[level - 1]).strip(), "  ")

@@ -1,15 +1,15 @@
-r"""Exercise: the embedding's backward pass -- a scatter-add.
+r"""Exercise 2: the embedding's backward pass -- a scatter-add.
 
-The forward pass is given, :func:`minis2s.functional.embedding_forward`::
+The forward pass is given, :func:`minis2s.exercises.given.embedding_forward`::
 
     out[n, t] = W[ids[n, t]]          ids (N, T) int, W (V, E) -> out (N, T, E)
 
 Check your backward with ``check("embedding_backward", my_embedding_backward)``.
-The maths is in docs/derivations.md, section "Embedding".
 """
 from __future__ import annotations
 
 from ..gradcheck import numerical_gradient
+from . import _cases
 from .checker import Case, Exercise
 
 __all__ = ["embedding_backward", "EXERCISES"]
@@ -23,22 +23,36 @@ def embedding_backward(dout, ids, V):
     V: the vocabulary size (the number of rows of W).
     Returns dW (V, E).
     """
-    raise NotImplementedError(
-        "embedding_backward is yours to write. Hint: row W[v] was copied to every position "
-        "where ids == v, so dW[v] is the *sum* of dout over those positions; rows no id "
-        "points at get 0. Careful: dW[ids] += dout does not add up repeated ids (np.add.at does).")
+    raise NotImplementedError
+
+
+HINTS = (
+    """
+    The forward copies rows of W. A row that was copied to several positions receives the
+    gradient of every copy; a row nobody looked up receives nothing.
+    """,
+    """
+    dout is (N, T, E); flattened, (N*T, E) against ids.reshape(-1), (N*T,). dW is (V, E) and
+    starts at zero. Beware: fancy-index assignment with repeated indices keeps only one write.
+    """,
+    """
+    dW[v] = sum over all (n, t) with ids[n, t] == v of dout[n, t]
+    In NumPy: np.add.at(dW, ids.reshape(-1), dout.reshape(-1, E)).
+    """,
+)
 
 
 def _case(rng) -> Case:
-    N, T, V, E = 2, 5, 7, 3
+    s = _cases.sizes(rng, "NTVE", 2, 8)
+    N, T, V, E = s["N"], s["T"], s["V"], s["E"]
     W = rng.standard_normal((V, E))
-    # ids from 0..V-2 only: 10 positions and 6 ids, so some ids repeat (pigeonhole)
-    # and row V-1 is never used -- its gradient must be exactly 0.
+    # ids from 0..V-2 only, so row V-1 is never used -- its gradient must be exactly 0 --
+    # and one id is forced to repeat.
     ids = rng.integers(0, V - 1, size=(N, T))
-    ids[1, -1] = ids[0, 0]
+    ids[-1, -1] = ids[0, 0]
     dout = rng.standard_normal((N, T, E))
     num = numerical_gradient(lambda W: W[ids], {"W": W}, dout)
-    return Case(args=(dout, ids, V), oracle={"dW": num["W"]}, sizes=f"N={N}, T={T}, V={V}, E={E}")
+    return Case(args=(dout, ids, V), oracle={"dW": num["W"]}, sizes=_cases.spell(s))
 
 
 EXERCISES = [
@@ -46,6 +60,6 @@ EXERCISES = [
         name="embedding_backward",
         signature="embedding_backward(dout, ids, V) -> dW",
         outputs={"dW": "(V, E)"},
-        make_case=_case, stub=embedding_backward,
+        make_case=_case, stub=embedding_backward, hints=HINTS, level=1, minutes=15,
         oracle="the numerical gradient of W[ids]"),
 ]

@@ -1,51 +1,122 @@
-r"""Exercise: the peeky decoder's concatenation, and why its gradient is a sum.
+r"""Exercises 7-8: the peeky decoder -- its concatenation, then its whole backward pass.
 
 The peeky decoder (:class:`minis2s.models.decoder.PeekyDecoder`) feeds the
-context vector ``ctx`` -- the encoder's final top-layer h -- to *every* time step
-by concatenating it to each step's input. The forward pass is given,
-:func:`peeky_concat_forward`::
-
-    out[:, t] = [e[:, t] ; ctx]        e (N, T, E), ctx (N, H) -> out (N, T, E + H)
-
-Write the backward and check it with ``check("peeky_concat", my_fn)``. The
-maths is in docs/derivations.md, section "The peeky decoder".
+context ``ctx`` -- the encoder's final h -- to *every* step, by concatenating it
+to each step's input and to the output layer's input. Its forward pass, with
+its loss, is given as :func:`minis2s.exercises.given.peeky_decoder_forward`.
+Maths: docs/derivations.md, sections "The peeky decoder" and "The hand-off".
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..gradcheck import numerical_gradient
+from . import _cases, given
 from .checker import Case, Exercise
 
-__all__ = ["peeky_concat_forward", "peeky_concat_backward", "EXERCISES"]
-
-
-def peeky_concat_forward(e, ctx):
-    """[e ; ctx] along the last axis, ctx repeated at every step: (N, T, E), (N, H) -> (N, T, E + H)."""
-    N, T, _ = e.shape
-    return np.concatenate([e, np.broadcast_to(ctx[:, None, :], (N, T, ctx.shape[1]))], axis=-1)
+__all__ = ["peeky_concat_backward", "peeky_decoder_backward", "EXERCISES"]
 
 
 def peeky_concat_backward(dout, E):
-    """Backward of :func:`peeky_concat_forward`.
+    """Backward of :func:`minis2s.exercises.given.peeky_concat_forward`, out = [e ; ctx].
 
     dout (N, T, E + H): the gradient flowing into the concatenation.
-    E: the width of the embedding part (the first E columns).
+    E: the width of the first part (e); ctx (N, H) was repeated at every step.
     Returns (de (N, T, E), dctx (N, H)).
     """
-    raise NotImplementedError(
-        "peeky_concat_backward is yours to write. Hint: a concatenation's backward splits the "
-        "gradient at column E; ctx was used at all T steps, so its gradient has one "
-        "contribution per step -- and dctx must have the shape of ctx, (N, H).")
+    raise NotImplementedError
 
 
-def _case(rng) -> Case:
-    N, T, E, H = 3, 4, 5, 2
+def peeky_decoder_backward(cache):
+    """The gradients of the peeky decoder's loss, and what it hands back to the encoder.
+
+    cache: what :func:`minis2s.exercises.given.peeky_decoder_forward` made: {"y_in",
+    "y_out" (N, T) int, "pad_id", "params" (W_emb (V, E), Wx (E + H, 4H), Wh (H, 4H),
+    b (4H,), W_out (2H, V), b_out (V,)), "ctx" (N, H), "e" (N, T, E), "x" (N, T, E + H),
+    "lstm" (an lstm_forward cache), "hs" (N, T, H), "z" (N, T, 2H), "logits" (N, T, V)}.
+    The decoder starts from the encoder's final state (h0, c0), and ctx = h0.
+
+    Returns (dW_emb, dWx, dWh, db, dW_out, db_out, dh_enc (N, H), dc_enc (N, H)): the
+    parameter gradients, then the gradient of the loss with respect to the encoder's
+    final state h0 and c0 -- everything the encoder's backward pass starts from.
+    You may call your own functions (softmax_cross_entropy, lstm_backward, ...).
+    """
+    raise NotImplementedError
+
+
+CONCAT_HINTS = (
+    """
+    A concatenation's backward splits the gradient where the forward joined the arrays. A value
+    used at several places receives the sum of the gradients of all its uses.
+    """,
+    """
+    de is dout's first E columns, (N, T, E). The last H columns are (N, T, H), one gradient for
+    each of the T uses of ctx; dctx must have the shape of ctx, (N, H).
+    """,
+    """
+    de = dout[:, :, :E]        dctx = dout[:, :, E:].sum(axis=1)
+    """,
+)
+
+DECODER_HINTS = (
+    """
+    Run the forward pass backwards: loss -> logits -> output layer -> split [hs ; ctx] -> LSTM
+    -> split [e ; ctx] -> embedding. ctx = h0 is used in three places: at the LSTM's input of
+    every step, at the output layer of every step, and as the LSTM's initial state. Its gradient
+    is the sum of all three: that sum is what the encoder receives.
+    """,
+    """
+    dlogits (N, T, V); dz = dlogits @ W_out.T is (N, T, 2H): dhs is its first H columns and its
+    last H columns, summed over T, are the output-side dctx (N, H). dW_out (2H, V) sums z^T dlogits
+    over all N*T positions. lstm_backward gives dx (N, T, E + H), dh0 and dc0 (N, H); dx splits
+    into de (N, T, E) and the input-side dctx (N, H). dW_emb (V, E) is a scatter-add of de.
+    """,
+    """
+    _, dlogits = softmax_cross_entropy(logits, y_out, pad_id)
+    dW_out = z.reshape(-1, 2H).T @ dlogits.reshape(-1, V);  db_out = dlogits.sum((0, 1))
+    dz = dlogits @ W_out.T;  dhs = dz[..., :H];  dctx_out = dz[..., H:].sum(1)
+    dx, dh0, dc0, dWx, dWh, db = lstm_backward(dhs, 0, 0, lstm)   (zeros for dhT, dcT)
+    de = dx[..., :E];  dctx_in = dx[..., E:].sum(1);  dW_emb = scatter-add of de at y_in
+    dh_enc = dh0 + dctx_in + dctx_out;   dc_enc = dc0
+    """,
+)
+
+
+def _concat_case(rng) -> Case:
+    s = _cases.sizes(rng, "NTEH")
+    N, T, E, H = s["N"], s["T"], s["E"], s["H"]
     inputs = {"e": rng.standard_normal((N, T, E)), "ctx": rng.standard_normal((N, H))}
     dout = rng.standard_normal((N, T, E + H))
-    num = numerical_gradient(peeky_concat_forward, inputs, dout)
-    return Case(args=(dout, E), oracle={"de": num["e"], "dctx": num["ctx"]},
-                sizes=f"N={N}, T={T}, E={E}, H={H}")
+    num = numerical_gradient(given.peeky_concat_forward, inputs, dout)
+    return Case(args=(dout, E), oracle={"de": num["e"], "dctx": num["ctx"]}, sizes=_cases.spell(s))
+
+
+PARAMS = ("W_emb", "Wx", "Wh", "b", "W_out", "b_out")
+
+
+def _decoder_case(rng) -> Case:
+    s = _cases.sizes(rng, "NTEHV", 2, 7)
+    N, T, E, H, V = s["N"], s["T"], s["E"], s["H"], s["V"]
+    pad = 0
+    params = {"W_emb": _cases.randn(rng, V, E), "Wx": _cases.randn(rng, E + H, 4 * H, scale=0.5),
+              "Wh": _cases.randn(rng, H, 4 * H, scale=0.5), "b": _cases.randn(rng, 4 * H, scale=0.5),
+              "W_out": _cases.randn(rng, 2 * H, V), "b_out": _cases.randn(rng, V, scale=0.5)}
+    h0, c0 = _cases.randn(rng, N, H), _cases.randn(rng, N, H)
+    y_in = rng.integers(1, V, size=(N, T))
+    y_out = rng.integers(1, V, size=(N, T))
+    lengths = _cases.lengths(rng, N, T)
+    y_out[np.arange(T)[None, :] >= lengths[:, None]] = pad
+
+    def loss(**k):
+        return given.peeky_decoder_forward(y_in, y_out, k["h0"], k["c0"],
+                                           {p: k[p] for p in PARAMS}, pad)[0]
+
+    _, cache = given.peeky_decoder_forward(y_in, y_out, h0, c0, params, pad)
+    num = numerical_gradient(loss, dict(params, h0=h0, c0=c0), np.ones(()))
+    oracle = {"d" + p: num[p] for p in PARAMS}
+    oracle.update(dh_enc=num["h0"], dc_enc=num["c0"])
+    return Case(args=(cache,), oracle=oracle,
+                sizes=f"{_cases.spell(s)}, target lengths={lengths.tolist()}")
 
 
 EXERCISES = [
@@ -53,6 +124,13 @@ EXERCISES = [
         name="peeky_concat",
         signature="peeky_concat_backward(dout, E) -> (de, dctx)",
         outputs={"de": "(N, T, E)", "dctx": "(N, H)"},
-        make_case=_case, stub=peeky_concat_backward,
+        make_case=_concat_case, stub=peeky_concat_backward, hints=CONCAT_HINTS, level=1, minutes=10,
         oracle="the numerical gradient of peeky_concat_forward"),
+    Exercise(
+        name="peeky_decoder_backward",
+        signature="peeky_decoder_backward(cache) -> (dW_emb, dWx, dWh, db, dW_out, db_out, dh_enc, dc_enc)",
+        outputs={"dW_emb": "(V, E)", "dWx": "(E + H, 4H)", "dWh": "(H, 4H)", "db": "(4H,)",
+                 "dW_out": "(2H, V)", "db_out": "(V,)", "dh_enc": "(N, H)", "dc_enc": "(N, H)"},
+        make_case=_decoder_case, stub=peeky_decoder_backward, hints=DECODER_HINTS, level=3,
+        minutes=60, oracle="the numerical gradient of peeky_decoder_forward's loss"),
 ]

@@ -1,60 +1,67 @@
-r"""Exercise: softmax cross-entropy over a vocabulary, with padding ignored.
+r"""Exercise 1: softmax cross-entropy over a vocabulary, with padding ignored.
 
-The loss to implement (the "forward pass", :func:`cross_entropy_loss` below)::
+The loss to implement (given as :func:`minis2s.exercises.given.cross_entropy_loss`)::
 
     p    = softmax(z) over the last axis                 logits z (N, T, V)
-    loss = -(1 / M') * sum over real rows m of log p[m, y_m]
+    loss = -(1 / M') * sum over real positions m of log p[m, y_m]
 
-where the real rows are those whose target is not ``ignore_index`` (the
-padding id) and M' is how many there are. Write both the loss and its gradient
-and check them with ``check("softmax_cross_entropy", my_fn)``: the loss is
-compared with :func:`cross_entropy_loss`, the gradient with its numerical
-gradient. The maths is in docs/derivations.md, section "Softmax cross-entropy".
+where the real positions are those whose target is not ``ignore_index`` (the
+padding id) and M' is how many there are. Write the loss and its gradient and
+check them with ``check("softmax_cross_entropy", my_fn)``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..functional import log_softmax
 from ..gradcheck import numerical_gradient
+from . import _cases
 from .checker import Case, Exercise
+from .given import cross_entropy_loss
 
-__all__ = ["softmax_cross_entropy", "cross_entropy_loss", "EXERCISES"]
+__all__ = ["softmax_cross_entropy", "EXERCISES"]
 
 
 def softmax_cross_entropy(logits, targets, ignore_index):
     """Mean cross-entropy over the real (non-padding) tokens, and its gradient.
 
     logits (N, T, V) float; targets (N, T) int in [0, V); ignore_index: the id
-    whose rows count for nothing (neither in the sum nor in the count M').
+    whose positions count for nothing (neither in the sum nor in the count M').
     Returns (loss (a float or 0-d array), dlogits (N, T, V)).
     """
-    raise NotImplementedError(
-        "softmax_cross_entropy is yours to write. Hint: subtract each row's max before exp "
-        "(it changes nothing but overflow); on a real row the gradient is (p - onehot(y)) / M', "
-        "on an ignored row it is 0, and M' counts only the real rows.")
+    raise NotImplementedError
 
 
-def cross_entropy_loss(logits, targets, ignore_index):
-    """The loss (given): the mean of -log p[target] over the rows not equal to ignore_index."""
-    V = logits.shape[-1]
-    logp = log_softmax(logits.reshape(-1, V))
-    y = targets.reshape(-1)
-    real = y != ignore_index
-    return np.asarray(-logp[real, y[real]].sum() / max(int(real.sum()), 1))
+HINTS = (
+    """
+    The loss is an average of -log p[target] over the real positions only. Softmax and log
+    combine into a gradient with a famously simple form; padding positions get no gradient,
+    and the average divides by the number of real positions, not by N*T.
+    """,
+    """
+    Flatten to rows: z (N*T, V), y (N*T,). p = softmax(z) is (N*T, V); the boolean
+    real = y != ignore_index is (N*T,); M' = real.sum() is a number. dlogits has the shape of
+    logits, (N, T, V): reshape back at the end. Subtract each row's max before exp.
+    """,
+    """
+    loss = -(1/M') * sum over real rows m of log p[m, y_m]
+    dz[m] = (p[m] - onehot(y_m)) / M'   on a real row m,   dz[m] = 0   on a padding row.
+    """,
+)
 
 
 def _case(rng) -> Case:
-    N, T, V, pad = 3, 4, 6, 0
+    s = _cases.sizes(rng, "NTV", 2, 9)
+    N, T, V = s["N"], s["T"], s["V"]
+    pad = 0
     logits = rng.standard_normal((N, T, V)) * 2.0
-    targets = rng.integers(1, V, size=(N, T))      # real targets avoid the pad id ...
-    lengths = rng.permutation([T, T - 1, 2])
+    targets = rng.integers(1, V, size=(N, T))                  # real targets avoid the pad id ...
+    lengths = _cases.lengths(rng, N, T)
     targets[np.arange(T)[None, :] >= lengths[:, None]] = pad   # ... and rows are right-padded
     num = numerical_gradient(lambda logits: cross_entropy_loss(logits, targets, pad),
                              {"logits": logits}, np.ones(()))
     loss = cross_entropy_loss(logits, targets, pad)
     return Case(args=(logits, targets, pad), oracle={"loss": loss, "dlogits": num["logits"]},
-                sizes=f"N={N}, T={T}, V={V}, ignore_index={pad}, real tokens={int((targets != pad).sum())}")
+                sizes=f"{_cases.spell(s)}, ignore_index={pad}, real tokens={int((targets != pad).sum())}")
 
 
 EXERCISES = [
@@ -62,6 +69,6 @@ EXERCISES = [
         name="softmax_cross_entropy",
         signature="softmax_cross_entropy(logits, targets, ignore_index) -> (loss, dlogits)",
         outputs={"loss": "()", "dlogits": "(N, T, V)"},
-        make_case=_case, stub=softmax_cross_entropy,
+        make_case=_case, stub=softmax_cross_entropy, hints=HINTS, level=1, minutes=20,
         oracle="cross_entropy_loss and its numerical gradient"),
 ]

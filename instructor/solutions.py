@@ -1,0 +1,257 @@
+r"""Reference solutions to the minis2s exercises -- FOR INSTRUCTORS, not shipped to students.
+
+This file lives outside the ``minis2s`` package, so ``pip install`` does not
+install it, and instructor/make_student_edition.py leaves it out of the
+student bundle. It is also a valid submission: ``minis2s grade
+instructor/solutions.py`` must give full marks (tests/test_grading.py checks).
+
+Written to be read: one idea per line, NumPy only (plus the given forward
+passes), and the comments name the equations of docs/derivations.md. The
+checker never uses them -- it compares with numerical gradients and with the
+library -- but the tests check that every one of them passes.
+"""
+from __future__ import annotations
+
+from collections import Counter
+import math
+
+import numpy as np
+
+from minis2s.exercises import given
+
+
+# --- 1. softmax cross-entropy ------------------------------------------------------------
+
+def softmax_cross_entropy(logits, targets, ignore_index):
+    """(loss, dlogits): mean -log p[target] over the real rows, and (p - onehot) / M' there."""
+    V = logits.shape[-1]
+    z = logits.reshape(-1, V)
+    y = targets.reshape(-1)
+    z = z - z.max(axis=1, keepdims=True)                     # stable: no exp overflow
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))  # log-softmax
+    real = y != ignore_index
+    count = max(int(real.sum()), 1)                          # M': the real rows only
+    rows = np.arange(len(y))[real]
+    loss = -logp[rows, y[real]].sum() / count
+    dz = np.exp(logp)                                        # p
+    dz[rows, y[real]] -= 1.0                                 # p - onehot(y)
+    dz[~real] = 0.0                                          # padding contributes nothing
+    return loss, (dz / count).reshape(logits.shape)
+
+
+# --- 2. embedding --------------------------------------------------------------------------
+
+def embedding_backward(dout, ids, V):
+    """dW (V, E): each row collects the sum of dout over the positions that looked it up."""
+    E = dout.shape[-1]
+    dW = np.zeros((V, E))
+    # scatter-add: np.add.at adds once per occurrence; dW[ids] += dout would keep only one
+    np.add.at(dW, ids.reshape(-1), dout.reshape(-1, E))
+    return dW
+
+
+# --- 3. the vanilla RNN ------------------------------------------------------------------------
+
+def rnn_step_backward(dh, cache):
+    """(dx, dh_prev, dWx, dWh, db) for h = tanh(x Wx + h_prev Wh + b)."""
+    x, h_prev, Wx, Wh, h = (cache[k] for k in ("x", "h_prev", "Wx", "Wh", "h"))
+    da = dh * (1.0 - h ** 2)                     # tanh' = 1 - tanh^2
+    return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+def rnn_backward(dhs, cache):
+    """BPTT: h_t feeds the loss at t and step t+1, so its gradient is the sum of both."""
+    steps = cache["steps"]
+    N, T, H = dhs.shape
+    dx = [None] * T
+    dWx, dWh, db = 0.0, 0.0, 0.0
+    dh_next = np.zeros((N, H))
+    for t in reversed(range(T)):
+        dx[t], dh_next, dWx_t, dWh_t, db_t = rnn_step_backward(dhs[:, t] + dh_next, steps[t])
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t   # shared weights: sum over t
+    return np.stack(dx, axis=1), dh_next, dWx, dWh, db
+
+
+# --- 4-6. the LSTM -------------------------------------------------------------------------------
+
+def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
+    """(h, c) of one step, gate order i, f, g, o."""
+    H = h_prev.shape[1]
+    a = x @ Wx + h_prev @ Wh + b
+    i, f, o = (given.sigmoid(a[:, k * H:(k + 1) * H]) for k in (0, 1, 3))
+    g = np.tanh(a[:, 2 * H:3 * H])
+    c = f * c_prev + i * g
+    return o * np.tanh(c), c
+
+
+def lstm_step_backward(dh, dc, cache):
+    """(dx, dh_prev, dc_prev, dWx, dWh, db) for one step."""
+    x, h_prev, c_prev, Wx, Wh = (cache[k] for k in ("x", "h_prev", "c_prev", "Wx", "Wh"))
+    i, f, g, o, tanh_c = (cache[k] for k in ("i", "f", "g", "o", "tanh_c"))
+    # c reaches the loss directly (dc) and through h = o * tanh(c)
+    dc_total = dc + dh * o * (1.0 - tanh_c ** 2)
+    di = dc_total * g                            # c = f * c_prev + i * g
+    df = dc_total * c_prev
+    dg = dc_total * i
+    do = dh * tanh_c                             # h = o * tanh(c)
+    # back through the nonlinearities: sigmoid' = s (1 - s), tanh' = 1 - tanh^2
+    da_i = di * i * (1.0 - i)
+    da_f = df * f * (1.0 - f)
+    da_g = dg * (1.0 - g ** 2)
+    da_o = do * o * (1.0 - o)
+    da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)
+    dc_prev = dc_total * f
+    # a = x @ Wx + h_prev @ Wh + b is an affine map: its backward is three matrix products
+    dx = da @ Wx.T
+    dh_prev = da @ Wh.T
+    dWx = x.T @ da
+    dWh = h_prev.T @ da                          # h_prev, the step's input -- not its output h
+    db = da.sum(axis=0)                          # b was added to every row of the batch
+    return dx, dh_prev, dc_prev, dWx, dWh, db
+
+
+def lstm_backward(dhs, dhT, dcT, cache):
+    """(dx, dh0, dc0, dWx, dWh, db) through time, mask included."""
+    steps, m = cache["steps"], cache["m"]
+    N, T, H = dhs.shape
+    dx = [None] * T
+    dWx, dWh, db = 0.0, 0.0, 0.0
+    dh_next, dc_next = dhT, dcT                  # from the future: the final state's gradient
+    for t in reversed(range(T)):
+        dh = dhs[:, t] + dh_next                 # h_t feeds the output at t and step t+1
+        dc = dc_next
+        keep = m[:, t:t + 1]                     # (N, 1): 1 on real tokens, 0 on padding
+        # h_t = keep * h_cell + (1 - keep) * h_prev: the cell gets keep * dh ...
+        dx[t], dh_prev, dc_prev, dWx_t, dWh_t, db_t = lstm_step_backward(keep * dh, keep * dc, steps[t])
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+        # ... and the padded rows' gradient skips the cell, straight to step t-1
+        dh_next = dh_prev + (1.0 - keep) * dh
+        dc_next = dc_prev + (1.0 - keep) * dc
+    return np.stack(dx, axis=1), dh_next, dc_next, dWx, dWh, db
+
+
+# --- 7-8. the peeky decoder -----------------------------------------------------------------------
+
+def peeky_concat_backward(dout, E):
+    """(de, dctx): split at column E; ctx was used at all T steps, so sum its T gradients."""
+    return dout[:, :, :E], dout[:, :, E:].sum(axis=1)
+
+
+def peeky_decoder_backward(cache):
+    """The decoder's parameter gradients, and (dh_enc, dc_enc) for the encoder."""
+    p = cache["params"]
+    H = p["Wh"].shape[0]
+    E = p["W_emb"].shape[1]
+    V = p["W_out"].shape[1]
+    _, dlogits = softmax_cross_entropy(cache["logits"], cache["y_out"], cache["pad_id"])
+    # logits = z @ W_out + b_out, z = [hs ; ctx]
+    z = cache["z"]
+    dW_out = z.reshape(-1, 2 * H).T @ dlogits.reshape(-1, V)
+    db_out = dlogits.sum(axis=(0, 1))
+    dhs, dctx_out = peeky_concat_backward(dlogits @ p["W_out"].T, H)     # output side
+    N = dhs.shape[0]
+    zeros = np.zeros((N, H))                     # the decoder's final state feeds nothing
+    dx, dh0, dc0, dWx, dWh, db = lstm_backward(dhs, zeros, zeros, cache["lstm"])
+    de, dctx_in = peeky_concat_backward(dx, E)                            # input side
+    dW_emb = embedding_backward(de, cache["y_in"], p["W_emb"].shape[0])
+    # ctx = h0 was read T times at the input, T times at the output, and started the LSTM
+    dh_enc = dh0 + dctx_in + dctx_out
+    return dW_emb, dWx, dWh, db, dW_out, db_out, dh_enc, dc0
+
+
+# --- 9. clipping, and the extra: Adam --------------------------------------------------------------
+
+def clip_gradients(dWx, dWh, db, max_norm):
+    """Scale all three by max_norm / (norm + 1e-6) when their joint norm exceeds max_norm."""
+    norm = math.sqrt(sum(float((g ** 2).sum()) for g in (dWx, dWh, db)))
+    if norm > max_norm:
+        scale = max_norm / (norm + 1e-6)
+        dWx, dWh, db = dWx * scale, dWh * scale, db * scale
+    return dWx, dWh, db, norm
+
+
+def adam_update(p, g, m, v, t, lr, beta1, beta2, eps):
+    """(p_new, m_new, v_new): one bias-corrected Adam step, eps outside the root as in torch."""
+    m = beta1 * m + (1.0 - beta1) * g            # running mean of g
+    v = beta2 * v + (1.0 - beta2) * g * g        # running mean of g^2
+    m_hat = m / (1.0 - beta1 ** t)               # m, v start at 0: undo that bias
+    v_hat = v / (1.0 - beta2 ** t)
+    p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return p, m, v
+
+
+# --- 10-11. decoding ------------------------------------------------------------------------------
+
+def greedy_search(step, state, sos_id, eos_id, max_len):
+    """The most probable token at every step, all N sentences in lock-step."""
+    N = state[0].shape[0]
+    tokens = np.full(N, sos_id)
+    finished = np.zeros(N, dtype=bool)
+    scores = np.zeros(N)
+    out = [[] for _ in range(N)]
+    for _ in range(max_len):
+        logp, state = step(tokens, state)
+        tokens = logp.argmax(axis=1)
+        scores += np.where(finished, 0.0, logp[np.arange(N), tokens])
+        for n in np.flatnonzero(~finished & (tokens != eos_id)):
+            out[n].append(int(tokens[n]))
+        finished |= tokens == eos_id
+        if finished.all():
+            break
+    return out, scores
+
+
+def _beam_one(step, state, sos_id, eos_id, max_len, k):
+    """Beam search for one sentence; state arrays (1, H). Returns (tokens, score)."""
+    hyps = [([], 0.0, False)]                    # (tokens, score, finished): one to start with
+    for _ in range(max_len):
+        live = [b for b, (_, _, done) in enumerate(hyps) if not done]
+        if not live:
+            break
+        logp, new_state = step(np.array([hyps[b][0][-1] if hyps[b][0] else sos_id for b in live]),
+                               tuple(s[live] for s in state))
+        candidates = [(score, toks, True, None) for toks, score, done in hyps if done]
+        for row, b in enumerate(live):
+            toks, score, _ = hyps[b]
+            for v in np.flatnonzero(np.isfinite(logp[row])):
+                candidates.append((score + logp[row, v], toks + [int(v)], int(v) == eos_id, row))
+        candidates.sort(key=lambda c: -c[0])
+        best = candidates[:k]
+        keep = [c[3] if c[3] is not None else 0 for c in best]   # finished ones need no state
+        state = tuple(s[keep] for s in new_state)
+        hyps = [(toks, score, done) for score, toks, done, _ in best]
+    toks, score, _ = max(hyps, key=lambda h: h[1])
+    return (toks[:-1] if toks and toks[-1] == eos_id else toks), score
+
+
+def beam_search(step, state, sos_id, eos_id, max_len, beam_size):
+    """The best of beam_size hypotheses per sentence, one sentence at a time."""
+    out, scores = [], []
+    for n in range(state[0].shape[0]):
+        toks, score = _beam_one(step, tuple(s[n:n + 1] for s in state), sos_id, eos_id,
+                                max_len, beam_size)
+        out.append(toks)
+        scores.append(score)
+    return out, np.array(scores)
+
+
+# --- 12. BLEU -------------------------------------------------------------------------------------
+
+def corpus_bleu(hypotheses, references):
+    """(bleu, precisions, bp): clipped n-gram precisions summed over the corpus, brevity penalty."""
+    def ngrams(tokens, n):
+        return Counter(tuple(tokens[k:k + n]) for k in range(len(tokens) - n + 1))
+
+    matches, totals = [0] * 4, [0] * 4
+    c = r = 0
+    for hyp, ref in zip(hypotheses, references):
+        c, r = c + len(hyp), r + len(ref)
+        for n in range(1, 5):
+            h = ngrams(hyp, n)
+            matches[n - 1] += sum((h & ngrams(ref, n)).values())   # & keeps the smaller count
+            totals[n - 1] += sum(h.values())
+    precisions = [m / t if t else 0.0 for m, t in zip(matches, totals)]
+    bp = 1.0 if c >= r else math.exp(1.0 - r / c)
+    if min(precisions) == 0.0:
+        return 0.0, precisions, bp
+    return 100.0 * bp * math.exp(sum(math.log(p) for p in precisions) / 4), precisions, bp

@@ -1,0 +1,79 @@
+r"""Exercise 12: corpus BLEU (Papineni et al. 2002), no smoothing.
+
+Checked against :func:`minis2s.metrics.bleu_details` (which agrees with
+sacrebleu). Notebook 05 works one example by hand.
+"""
+from __future__ import annotations
+
+from ..metrics import bleu_details
+from .checker import Case, Exercise
+
+__all__ = ["corpus_bleu", "EXERCISES"]
+
+
+def corpus_bleu(hypotheses, references):
+    """Corpus BLEU with n-grams up to 4, one reference per hypothesis, no smoothing.
+
+    hypotheses, references: lists of S token lists (strings), hypothesis s against reference s.
+    Returns (bleu, precisions, bp):
+        precisions (4,): p_n = (clipped n-gram matches over the corpus) / (hypothesis n-grams)
+        bp: the brevity penalty, 1 if the hypotheses' total length c >= the references' r,
+            else exp(1 - r / c)
+        bleu = 100 * bp * exp(mean of log p_n)   (0 when some p_n is 0)
+    """
+    raise NotImplementedError
+
+
+HINTS = (
+    """
+    BLEU is a precision: how many of the hypothesis's n-grams also occur in the reference, but
+    an n-gram counts at most as often as the reference has it ("clipping"). Counts are summed
+    over the whole corpus before dividing. A short hypothesis would have high precision too
+    easily, so the brevity penalty punishes a corpus shorter than its references.
+    """,
+    """
+    For each n in 1..4 keep two totals over the corpus: matches[n] and total[n] (hypothesis
+    n-grams). collections.Counter of tuple(tokens[i:i+n]) gives n-gram counts; c and r are the
+    summed lengths. precisions is 4 numbers; bp and bleu one number each.
+    """,
+    """
+    matches[n] += sum over n-grams g of min(count_hyp(g), count_ref(g))   (Counter & Counter)
+    total[n]   += number of n-grams in the hypothesis
+    p_n = matches[n] / total[n];   bp = 1 if c >= r else exp(1 - r/c)
+    bleu = 100 * bp * exp((log p_1 + log p_2 + log p_3 + log p_4) / 4)
+    """,
+)
+
+
+def _case(rng) -> Case:
+    S = int(rng.integers(3, 7))
+    words = [f"w{k}" for k in range(int(rng.integers(5, 9)))]
+    refs, hyps = [], []
+    for s in range(S):
+        ref = list(rng.choice(words, size=int(rng.integers(4, 10))))
+        hyp = list(ref)
+        if s > 0:                                     # sentence 0 is copied: every order matches
+            for _ in range(int(rng.integers(1, 3))):
+                k = int(rng.integers(len(hyp)))
+                if rng.random() < 0.5 and len(hyp) > 2:
+                    del hyp[k]                        # shorter: the brevity penalty bites
+                else:
+                    hyp[k] = str(rng.choice(words))
+            if rng.random() < 0.5:
+                hyp.append(hyp[0])                    # a repeated word: clipping matters
+        refs.append([str(w) for w in ref])
+        hyps.append([str(w) for w in hyp])
+    d = bleu_details(hyps, refs)
+    return Case(args=(hyps, refs), oracle={"bleu": d.score, "precisions": list(d.precisions),
+                                           "bp": d.brevity_penalty},
+                sizes=f"S={S} sentences, {sum(map(len, hyps))} vs {sum(map(len, refs))} tokens")
+
+
+EXERCISES = [
+    Exercise(
+        name="corpus_bleu",
+        signature="corpus_bleu(hypotheses, references) -> (bleu, precisions, bp)",
+        outputs={"bleu": "()", "precisions": "(4,)", "bp": "()"},
+        make_case=_case, stub=corpus_bleu, hints=HINTS, level=2, minutes=30,
+        oracle="minis2s.metrics.bleu_details", tol=1e-9),
+]

@@ -1,0 +1,71 @@
+r"""Exercise 9: gradient clipping by global norm.
+
+Exploding gradients (docs/derivations.md, "Vanishing and exploding gradients")
+are tamed by rescaling *all* gradients together when their joint L2 norm is too
+large -- the direction of the step is kept, only its length is capped. Checked
+against :func:`minis2s.optim.clip_grad_norm`, to a relative error of 1e-12.
+"""
+from __future__ import annotations
+
+import math
+
+from ..optim import clip_grad_norm
+from . import _cases
+from .checker import Case, Exercise
+
+__all__ = ["clip_gradients", "EXERCISES"]
+
+
+def clip_gradients(dWx, dWh, db, max_norm):
+    """Clip three gradient arrays together by their global norm.
+
+    dWx, dWh, db: arrays of any shapes; max_norm > 0.
+    norm = sqrt(sum of the squares of every element of all three arrays).
+    When norm > max_norm, each array is multiplied by max_norm / (norm + 1e-6)
+    (the 1e-6, as in minis2s and PyTorch, guards against dividing by ~0);
+    otherwise they are returned unchanged.
+    Returns (dWx, dWh, db, norm), norm being the norm *before* clipping.
+    """
+    raise NotImplementedError
+
+
+HINTS = (
+    """
+    Treat the three arrays as one long vector: compute its length, and if it is too long,
+    shrink every element by the same factor, so the direction stays and the length becomes
+    max_norm.
+    """,
+    """
+    norm is one number (a float). The scale is one number too. The returned arrays have the
+    shapes of the arrays given; only their values change, and only when norm > max_norm.
+    """,
+    """
+    norm = sqrt((dWx**2).sum() + (dWh**2).sum() + (db**2).sum())
+    if norm > max_norm: each array *= max_norm / (norm + 1e-6)
+    """,
+)
+
+
+def _case(rng) -> Case:
+    s = _cases.sizes(rng, "DH", 2, 7)
+    D, H = s["D"], s["H"]
+    grads = {"dWx": _cases.randn(rng, D, 4 * H), "dWh": _cases.randn(rng, H, 4 * H),
+             "db": _cases.randn(rng, 4 * H)}
+    norm0 = math.sqrt(sum(float((g ** 2).sum()) for g in grads.values()))
+    max_norm = float(norm0 * rng.choice([0.3, 0.7, 1.5]))       # some seeds clip, some do not
+    clipped = {k: v.copy() for k, v in grads.items()}
+    norm = clip_grad_norm(clipped, max_norm)
+    return Case(args=(grads["dWx"], grads["dWh"], grads["db"], max_norm),
+                oracle={**clipped, "norm": norm},
+                sizes=f"{_cases.spell(s)}, max_norm={max_norm:.3g} "
+                      f"({'clips' if norm > max_norm else 'does not clip'})")
+
+
+EXERCISES = [
+    Exercise(
+        name="clip_gradients",
+        signature="clip_gradients(dWx, dWh, db, max_norm) -> (dWx, dWh, db, norm)",
+        outputs={"dWx": "dWx.shape", "dWh": "dWh.shape", "db": "db.shape", "norm": "()"},
+        make_case=_case, stub=clip_gradients, hints=HINTS, level=1, minutes=10,
+        oracle="minis2s.optim.clip_grad_norm", tol=1e-12),
+]

@@ -1,0 +1,117 @@
+r"""Exercise 3: the vanilla RNN -- one step backward, then backpropagation through time.
+
+The forward passes are given, :func:`minis2s.exercises.given.rnn_step_forward`
+and :func:`minis2s.exercises.given.rnn_forward`::
+
+    h_t = tanh(x_t @ Wx + h_{t-1} @ Wh + b)
+
+Check your functions with ``check("rnn_step_backward", fn)`` and
+``check("rnn_backward", fn)``. Maths: docs/derivations.md, "The vanilla RNN".
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..gradcheck import numerical_gradient
+from . import _cases, given
+from .checker import Case, Exercise
+
+__all__ = ["rnn_step_backward", "rnn_backward", "EXERCISES"]
+
+
+def rnn_step_backward(dh, cache):
+    """Backward of one RNN step, :func:`minis2s.exercises.given.rnn_step_forward`.
+
+    dh (N, H): the gradient flowing into the step's output h.
+    cache: the dict the forward made, {"x" (N, D), "h_prev" (N, H), "Wx" (D, H),
+    "Wh" (H, H), "h" (N, H)}.
+    Returns (dx (N, D), dh_prev (N, H), dWx (D, H), dWh (H, H), db (H,)).
+    """
+    raise NotImplementedError
+
+
+def rnn_backward(dhs, cache):
+    """Backpropagation through time for :func:`minis2s.exercises.given.rnn_forward`.
+
+    dhs (N, T, H): the gradient flowing into every output h_t (from the loss at step t).
+    cache: {"steps": [the step cache of t = 0 .. T-1]} (see rnn_step_backward).
+    Returns (dx (N, T, D), dh0 (N, H), dWx (D, H), dWh (H, H), db (H,)).
+    You may call your own rnn_step_backward.
+    """
+    raise NotImplementedError
+
+
+STEP_HINTS = (
+    """
+    Two stages: back through tanh, then back through the affine map a = x Wx + h_prev Wh + b.
+    An affine map's backward is matrix products with the transposed factors; the bias was
+    added to every row of the batch.
+    """,
+    """
+    da (N, H) is the gradient of the pre-activation. dx = da times something (D, H) transposed;
+    dWx (D, H) is something (N, D) transposed times da; db (H,) sums over the batch axis.
+    """,
+    """
+    da = dh * (1 - h**2)
+    dx = da @ Wx.T   dh_prev = da @ Wh.T   dWx = x.T @ da   dWh = h_prev.T @ da   db = da.sum(0)
+    """,
+)
+
+BPTT_HINTS = (
+    """
+    Walk the steps backwards. h_t is used twice: by the loss at step t and by step t+1, so its
+    gradient is the sum of both. The weights are shared by all steps, so their gradients add up.
+    """,
+    """
+    Carry dh_next (N, H), the gradient reaching h_t from step t+1; it starts at zero after the
+    last step. At step t the step backward receives dhs[:, t] + dh_next (N, H). dx[:, t] is
+    (N, D). dWx, dWh, db accumulate over t; dh0 is the dh_prev of step 0.
+    """,
+    """
+    for t = T-1 .. 0:
+        dx_t, dh_next, dWx_t, dWh_t, db_t = rnn_step_backward(dhs[:, t] + dh_next, steps[t])
+        dWx += dWx_t;  dWh += dWh_t;  db += db_t
+    dh0 = dh_next
+    """,
+)
+
+
+def _weights(rng, D, H):
+    return dict(Wx=_cases.randn(rng, D, H, scale=0.5), Wh=_cases.randn(rng, H, H, scale=0.5),
+                b=_cases.randn(rng, H, scale=0.5))
+
+
+def _step_case(rng) -> Case:
+    s = _cases.sizes(rng, "NDH")
+    N, D, H = s["N"], s["D"], s["H"]
+    inputs = dict(x=_cases.randn(rng, N, D), h_prev=_cases.randn(rng, N, H), **_weights(rng, D, H))
+    _, cache = given.rnn_step_forward(**inputs)
+    dh = _cases.randn(rng, N, H)
+    num = numerical_gradient(lambda **a: given.rnn_step_forward(**a)[0], inputs, dh)
+    return Case(args=(dh, cache), oracle={"d" + k: g for k, g in num.items()}, sizes=_cases.spell(s))
+
+
+def _sequence_case(rng) -> Case:
+    s = _cases.sizes(rng, "NTDH")
+    N, T, D, H = s["N"], s["T"], s["D"], s["H"]
+    inputs = dict(x=_cases.randn(rng, N, T, D), h0=_cases.randn(rng, N, H), **_weights(rng, D, H))
+    _, cache = given.rnn_forward(**inputs)
+    dhs = _cases.randn(rng, N, T, H)
+    num = numerical_gradient(lambda **a: given.rnn_forward(**a)[0], inputs, dhs)
+    return Case(args=(dhs, cache), oracle={"d" + k: g for k, g in num.items()}, sizes=_cases.spell(s))
+
+
+EXERCISES = [
+    Exercise(
+        name="rnn_step_backward",
+        signature="rnn_step_backward(dh, cache) -> (dx, dh_prev, dWx, dWh, db)",
+        outputs={"dx": "(N, D)", "dh_prev": "(N, H)", "dWx": "(D, H)", "dWh": "(H, H)", "db": "(H,)"},
+        make_case=_step_case, stub=rnn_step_backward, hints=STEP_HINTS, level=1, minutes=20,
+        oracle="the numerical gradient of rnn_step_forward"),
+    Exercise(
+        name="rnn_backward",
+        signature="rnn_backward(dhs, cache) -> (dx, dh0, dWx, dWh, db)",
+        outputs={"dx": "(N, T, D)", "dh0": "(N, H)", "dWx": "(D, H)", "dWh": "(H, H)", "db": "(H,)"},
+        make_case=_sequence_case, stub=rnn_backward, hints=BPTT_HINTS, level=2, minutes=35,
+        oracle="the numerical gradient of rnn_forward"),
+]
