@@ -33,6 +33,7 @@ import numpy as np
 
 from . import __version__
 from .backend import BackendError, current, float_dtype, to_device, use
+from .grading.command import add_grade_parser
 from .checkpoint import (CheckpointError, atomic_write_bytes, check_same_config, load_checkpoint,
                          model_from_checkpoint)
 from .data import (TASK_TOKENIZER, BatchIterator, Vocab, detect_format, detokenize, encode_pairs,
@@ -591,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Gradient-check every functional op, layer and both models "
                                    "(float64, NumPy); exit status 0 only if all pass.")
     g.set_defaults(func=cmd_gradcheck)
+    add_grade_parser(sub)       # minis2s/grading/command.py
     return parser
 
 
