@@ -1,0 +1,61 @@
+r"""Build a Gradescope autograder zip for minis2s's exercises.
+
+    python instructor/make_autograder.py autograder.zip                       # every exercise
+    python instructor/make_autograder.py lab3.zip --exercises lstm_step_backward lstm_backward
+
+The zip holds Gradescope's ``setup.sh`` and ``run_autograder``
+(instructor/gradescope/), ``grading.env`` (the exercises, seeds and timeout
+chosen here) and minis2s's source (``minis2s-src/``: the package, setup.cfg,
+pyproject.toml, README.md -- no instructor/ and no tests). Upload it as the
+assignment's autograder ("Zip file upload"); students upload ``submission.py``.
+docs/teaching.md, step 3, and tests/test_teaching.py run it end to end.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_FILES = ("setup.cfg", "pyproject.toml", "README.md")
+
+
+def build(out: Path, exercises=None, seeds=(0, 1, 2), timeout: float = 60.0) -> Path:
+    from minis2s.exercises import list_exercises
+
+    names = list(exercises or list_exercises())
+    unknown = sorted(set(names) - set(list_exercises()))
+    if unknown:
+        raise SystemExit(f"unknown exercise(s) {unknown}; the exercises are {list_exercises()}")
+    env = (f'EXERCISES="--exercises {" ".join(names)}"\n'
+           f'SEEDS="{" ".join(str(int(s)) for s in seeds)}"\nTIMEOUT="{float(timeout):g}"\n')
+    out = Path(out)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in ("setup.sh", "run_autograder"):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o755 << 16          # executable, as Gradescope requires
+            z.writestr(info, (ROOT / "instructor" / "gradescope" / name).read_text())
+        z.writestr("grading.env", env)
+        for name in PACKAGE_FILES:
+            z.write(ROOT / name, f"minis2s-src/{name}")
+        for path in sorted((ROOT / "minis2s").rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                z.write(path, f"minis2s-src/{path.relative_to(ROOT)}")
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("out", type=Path, help="the zip to write, e.g. autograder.zip")
+    p.add_argument("--exercises", nargs="+", metavar="NAME", help="the exercises graded (default: all)")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per exercise")
+    a = p.parse_args(argv)
+    build(a.out, a.exercises, a.seeds, a.timeout)
+    print(f"autograder written to {a.out}: upload it to Gradescope (see docs/teaching.md)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

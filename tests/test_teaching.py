@@ -1,0 +1,142 @@
+"""docs/teaching.md, step by step: the student edition holds no solution and runs up to its
+first exercise; the Gradescope autograder zip grades a submission end to end; the docs list
+every exercise and notebook."""
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from minis2s.exercises import EXERCISES, _doc_table, template
+
+ROOT = Path(__file__).parents[1]
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "instructor" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+edition = _load("make_student_edition")
+autograder = _load("make_autograder")
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    pytest.importorskip("jupytext")
+    out = tmp_path_factory.mktemp("student") / "edition"
+    leaks = edition.make(out)
+    assert leaks == []
+    return out
+
+
+# --- step 2: the student edition --------------------------------------------------------
+
+def test_the_student_edition_holds_no_solution(bundle):
+    files = [p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()]
+    assert "submission.py" in files and "notebooks/01_lstm_cell.ipynb" in files
+    assert not any("instructor" in f or f.endswith("solutions.py") for f in files)
+    nb01 = (bundle / "notebooks" / "01_lstm_cell.py").read_text()
+    assert "dc_total = dc + dh" not in nb01 and "# YOUR CODE HERE" in nb01
+    assert "dc_total = dh * o" not in (bundle / "docs" / "exercises.md").read_text()
+    assert (bundle / "submission.py").read_text() == template()
+
+
+def test_the_audit_catches_a_leak(bundle, tmp_path):
+    """Break it: a solution line planted in the bundle is found."""
+    planted = tmp_path / "copy"
+    planted.mkdir()
+    (planted / "notes.md").write_text("    dc_total = dc + dh * o * (1.0 - tanh_c ** 2)\n")
+    (planted / "nb.py").write_text("### BEGIN SOLUTION\n")
+    found = edition.audit(planted)
+    assert ("notes.md", "solution code: dc_total = dc + dh * o * (1.0 - tanh_c ** 2)") in found
+    assert any(f == "nb.py" and "marker" in w for f, w in found)
+
+
+def test_blanking_keeps_indentation_and_refuses_unbalanced_markers():
+    src = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    y = x * 2\n    ### END SOLUTION\n    return y\n"
+    assert edition.blank(src) == ("def f(x):\n    y = 1\n    # YOUR CODE HERE\n"
+                                  "    raise NotImplementedError\n    return y\n")
+    with pytest.raises(ValueError, match="never closed"):
+        edition.blank("### BEGIN SOLUTION\nx = 1\n")
+    with pytest.raises(ValueError, match="without"):
+        edition.blank("x = 1\n### END SOLUTION\n")
+
+
+def test_the_student_notebook_runs_up_to_its_first_exercise(bundle, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    monkeypatch.setenv("MINIS2S_FAST", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    path = bundle / "notebooks" / "01_lstm_cell.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    first = next(k for k, c in enumerate(nb.cells) if "# YOUR CODE HERE" in c.source)
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                                     resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    errors = [(k, o) for k, c in enumerate(nb.cells) for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert errors, "the blanked exercise should raise"
+    k, err = errors[0]
+    assert k == first and err["ename"] == "NotImplementedError"
+    ran = [c for c in nb.cells[:first] if c.cell_type == "code"]
+    assert ran and all(c.execution_count for c in ran)
+
+
+# --- step 3: the Gradescope autograder -----------------------------------------------------
+
+def _run_autograder(tmp_path, submission_text, exercises):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    zip_path = autograder.build(tmp_path / "autograder.zip", exercises, seeds=(0, 1), timeout=60)
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(zip_path) as z:
+        names = z.namelist()
+        z.extractall(root / "source")
+    assert {"setup.sh", "run_autograder", "grading.env", "minis2s-src/setup.cfg",
+            "minis2s-src/minis2s/grading/sandbox.py"} <= set(names)
+    assert not any(n.startswith(("instructor", "minis2s-src/instructor", "minis2s-src/tests")) for n in names)
+    (root / "submission").mkdir()
+    (root / "submission" / "submission.py").write_text(submission_text)
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), PYTHON=sys.executable)
+    proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def test_the_gradescope_autograder_grades_a_submission_end_to_end(tmp_path):
+    names = ["softmax_cross_entropy", "lstm_step_backward"]
+    results = _run_autograder(tmp_path, (ROOT / "instructor" / "solutions.py").read_text(), names)
+    assert results["score"] == sum(t["max_score"] for t in results["tests"]) > 0
+    assert [t["name"] for t in results["tests"]] == ["1. softmax_cross_entropy", "2. lstm_step_backward"]
+    zero = _run_autograder(tmp_path / "b", template(names), names)
+    assert zero["score"] == 0
+
+
+# --- the docs say what the code does -------------------------------------------------------------
+
+def test_the_ladder_table_in_the_docs_is_current():
+    doc = (ROOT / "docs" / "exercises.md").read_text()
+    assert _doc_table() in doc, "docs/exercises.md: paste minis2s.exercises._doc_table() again"
+
+
+def test_the_unit_plan_covers_every_notebook_and_exercise():
+    plan = (ROOT / "docs" / "teaching.md").read_text()
+    for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        assert nb.stem in plan, f"docs/teaching.md's unit plan does not mention {nb.stem}"
+    for name in EXERCISES:
+        assert f"`{name}`" in plan, f"docs/teaching.md's unit plan does not mention {name}"
+
+
+def test_every_command_in_the_teaching_guide_names_a_file_that_exists():
+    text = (ROOT / "docs" / "teaching.md").read_text()
+    for path in set(re.findall(r"\b(instructor/[\w/.-]+\.(?:py|sh)|instructor/gradescope/\w+)", text)):
+        assert (ROOT / path).exists(), path
