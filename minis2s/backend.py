@@ -15,19 +15,18 @@ One switch picks the backend for new arrays (parameters, buffers, batches):
 Host <-> device moves happen here and nowhere else: :func:`to_device` and
 :func:`to_cpu`. Keeping them in one place is what lets a test count them.
 
-Three backends are known:
+Two backends are built in, and a third is registered by the test tools:
 
 * ``"numpy"`` -- the CPU.
-* ``"cupy"``  -- an NVIDIA GPU through CuPy (``pip install "minis2s[gpu]"``).
-* ``"strict"`` -- :mod:`minis2s.strict_device`, a CPU array type that refuses
-  the things CuPy refuses (implicit conversion to NumPy, arithmetic with NumPy
-  arrays). The test suite runs every layer under it so GPU-only bugs cannot
-  hide on a machine without a GPU.
+* ``"cupy"``  -- an NVIDIA GPU through CuPy (from a checkout: ``pip install -e ".[gpu]"``).
+* ``"strict"`` -- :mod:`minis2s.testing.strict_device`, a CPU array type that
+  refuses the things CuPy refuses (implicit conversion to NumPy, arithmetic
+  with NumPy arrays), available once :mod:`minis2s.testing` is imported. The
+  test suite runs every layer under it so GPU-only bugs cannot hide on a
+  machine without a GPU.
 """
 from __future__ import annotations
 
-import functools
-import importlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -35,11 +34,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import strict_device
-
 __all__ = [
     "BackendError", "Backend", "use", "current", "get_array_module", "xp",
-    "float_dtype", "to_device", "to_cpu", "available_backends", "backend_of", "get_kernels",
+    "float_dtype", "to_device", "to_cpu", "available_backends", "backend_of", "register_backend",
 ]
 
 
@@ -63,12 +60,6 @@ class Backend:
     asnumpy: Callable[[Any], np.ndarray]
     random_generator: Callable[[int | None], Any]
     transfers: dict = field(default_factory=lambda: {"to_device": 0, "to_cpu": 0})
-    kernels_module: str = "minis2s.kernels.ufunc"
-
-    @functools.cached_property
-    def kernels(self):
-        """The module of elementwise kernels for this backend (see :mod:`minis2s.kernels`)."""
-        return importlib.import_module(self.kernels_module)
 
     def __repr__(self) -> str:
         return f"Backend({self.name!r})"
@@ -92,23 +83,15 @@ def _counted(move, transfers: dict, key: str):
     return counted
 
 
-def _make_strict() -> Backend:
-    b = Backend("strict", strict_device.xp, strict_device.StrictArray,
-                strict_device.from_host, strict_device.to_host,
-                strict_device.default_rng)
-    # The double keeps its own counters so that syncs inside the array type count too.
-    b.transfers = strict_device.transfers
-    return b
-
-
 def _make_cupy() -> Backend:
     try:
         import cupy
     except ImportError as e:
         raise BackendError(
-            "backend 'cupy' needs CuPy, which is not installed. Install the GPU extra "
-            "(pip install 'minis2s[gpu]', which brings cupy-cuda12x) on a machine with an "
-            "NVIDIA GPU, or use the 'numpy' backend.") from e
+            "backend 'cupy' needs CuPy, which is not installed. On a machine with an NVIDIA "
+            "GPU, install the GPU extra from the repository root (pip install -e \".[gpu]\", "
+            "which brings cupy-cuda12x; or the cupy package that matches your CUDA), or use "
+            "the 'numpy' backend.") from e
     try:
         ok = cupy.is_available()
     except Exception:  # a broken driver can raise instead of answering
@@ -121,16 +104,27 @@ def _make_cupy() -> Backend:
     transfers = {"to_device": 0, "to_cpu": 0}
     return Backend("cupy", cupy, cupy.ndarray, _counted(cupy.asarray, transfers, "to_device"),
                    _counted(cupy.asnumpy, transfers, "to_cpu"),
-                   lambda seed: cupy.random.default_rng(seed), transfers,
-                   kernels_module="minis2s.kernels.cuda")
+                   lambda seed: cupy.random.default_rng(seed), transfers)
 
 
-_FACTORIES = {"numpy": _make_numpy, "strict": _make_strict, "cupy": _make_cupy}
+_FACTORIES = {"numpy": _make_numpy, "cupy": _make_cupy}
+_ARRAY_TYPES: dict[str, type] = {"numpy": np.ndarray}   # known without importing anything
+
+
+def register_backend(name: str, factory: Callable[[], Backend], array_type: type) -> None:
+    """Make ``use(name)`` available: ``factory()`` builds the Backend on first use.
+
+    :mod:`minis2s.testing` registers its strict double this way, so the core never
+    imports test tools.
+    """
+    _FACTORIES[name] = factory
+    _ARRAY_TYPES[name] = array_type
 
 
 def _get(name: str) -> Backend:
     if name not in _FACTORIES:
-        raise ValueError(f"unknown backend {name!r}: expected one of {sorted(_FACTORIES)}")
+        hint = " (the strict test double: import minis2s.testing first)" if name == "strict" else ""
+        raise ValueError(f"unknown backend {name!r}{hint}: expected one of {sorted(_FACTORIES)}")
     if name not in _backends:
         _backends[name] = _FACTORIES[name]()
     return _backends[name]
@@ -173,8 +167,8 @@ def xp():
 
 
 def available_backends() -> list[str]:
-    """Backends usable on this machine: always numpy and strict; cupy when a GPU is there."""
-    names = ["numpy", "strict"]
+    """Backends usable on this machine: numpy, any registered ones, cupy when a GPU is there."""
+    names = [n for n in _FACTORIES if n != "cupy"]
     try:
         _get("cupy")
         names.append("cupy")
@@ -185,10 +179,9 @@ def available_backends() -> list[str]:
 
 def backend_of(array) -> Backend | None:
     """The backend an array belongs to, or None for scalars and non-arrays."""
-    if isinstance(array, np.ndarray):
-        return _get("numpy")
-    if isinstance(array, strict_device.StrictArray):
-        return _get("strict")
+    for name, array_type in _ARRAY_TYPES.items():
+        if isinstance(array, array_type):
+            return _get(name)
     cupy = sys.modules.get("cupy")  # a CuPy array can only exist if CuPy was imported
     if cupy is not None and isinstance(array, cupy.ndarray):
         return _get("cupy")
@@ -223,16 +216,6 @@ def get_array_module(*arrays, **named):
     returns the current backend's module.
     """
     return _backend_of_args(arrays, named).xp
-
-
-def get_kernels(*arrays, **named):
-    """The elementwise kernels (:mod:`minis2s.kernels`) that go with the given arrays.
-
-    Like :func:`get_array_module`: same argument rules, same error when
-    backends are mixed. NumPy and the strict double get the in-place ufunc
-    kernels, CuPy the fused CUDA ones.
-    """
-    return _backend_of_args(arrays, named).kernels
 
 
 def to_device(array, backend: Backend | str | None = None):

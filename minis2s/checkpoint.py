@@ -44,15 +44,17 @@ import json
 import math
 import os
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .backend import backend_of, current, float_dtype
-from .data.vocab import Vocab
+from .data.vocab import EOS, PAD, SOS, Vocab
+from .errors import InputError
 from .models import Seq2Seq
+from .safe_npz import NpzError, read_npz
+from .validate import MAX_LAYERS, MAX_SIZE, bounded_int, finite_float
 
 __all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint",
            "model_from_checkpoint", "check_same_config", "atomic_write_bytes",
@@ -64,7 +66,7 @@ VERSION = 1
 _MODEL, _OPTIM, _META = "model/", "optim/", "meta"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint file cannot be used; the message names the file and the problem."""
 
 
@@ -111,9 +113,14 @@ def atomic_write_bytes(path, write) -> Path:
     """
     path = Path(path)
     directory = path.parent
-    # The temporary file must live in the same directory: os.replace is only
-    # atomic within one file system. The leading dot hides it from `ls`.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        # The temporary file must live in the same directory: os.replace is only
+        # atomic within one file system. The leading dot hides it from `ls`; a
+        # writer killed before the rename leaves it behind, and the next writer
+        # of the run folder removes it (minis2s.run_folder).
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as e:
+        raise _naming(e, path) from e
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -121,12 +128,21 @@ def atomic_write_bytes(path, write) -> Path:
             os.fsync(f.fileno())          # the bytes are on the disk before the rename
         os.chmod(tmp, 0o644)              # mkstemp makes 0600; a run folder is meant to be shared
         os.replace(tmp, path)             # the atomic step
-    except BaseException:                 # KeyboardInterrupt included: never leave the temp file
+    except BaseException as e:            # KeyboardInterrupt included: never leave the temp file
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError):        # a full disk, a read-only folder: say which file
+            raise _naming(e, path) from e
         raise
     _fsync_directory(directory)           # make the rename itself durable
     return path
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """The same kind of OSError, its message naming the file being written (errno kept)."""
+    reason = error.strerror or str(error)
+    return type(error)(error.errno, f"cannot write {path}: {reason} (the previous "
+                                    f"{path.name}, if any, is unchanged)")
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -162,6 +178,11 @@ def save_checkpoint(path, model, src_vocab: Vocab, tgt_vocab: Vocab, *,
     are saved); ``optimizer`` and ``schedule`` anything with ``state_dict()``.
     """
     arrays = {_MODEL + k: v for k, v in model.state_dict().items()}
+    # A checkpoint that load_checkpoint would refuse must never replace a good one.
+    bad = sorted(k for k, v in arrays.items() if not np.isfinite(v).all())
+    if bad:
+        raise ValueError(f"refusing to save {path}: the weights {bad[:3]} hold nan or inf "
+                         "(the training diverged); the previous checkpoint is unchanged")
     optimizer_meta = None
     if optimizer is not None:
         scalars = {}
@@ -193,11 +214,34 @@ def save_checkpoint(path, model, src_vocab: Vocab, tgt_vocab: Vocab, *,
 
 
 # ---------------------------------------------------------------------------- reading
-_REQUIRED = ["model_config", "src_vocab", "tgt_vocab", "epoch", "step"]
+# Every key save_checkpoint writes; a file with fewer or more is not one of ours.
+_META_KEYS = {"format", "version", "model_config", "src_vocab", "tgt_vocab", "src_tokenizer",
+              "tgt_tokenizer", "optimizer", "schedule", "epoch", "step", "history", "rng_state",
+              "train_config", "command", "dtype", "saved_on"}
+_FLOATS = ("float32", "float64")
+MAX_EPOCHS = 1_000_000          # bounds on the counters a checkpoint carries
+MAX_STEP = 1 << 53              # (a float64 still counts every step exactly)
+# The scalars each optimiser saves, with the range each must lie in (see minis2s.optim).
+_OPTIMIZER_SCALARS = {
+    "adam": {"t": "step", "lr": (0.0, None), "beta1": (0.0, 1.0), "beta2": (0.0, 1.0),
+             "eps": (0.0, None)},
+    "sgd": {"lr": (0.0, None), "momentum": (0.0, 1.0)},
+}
+_OPTIMIZER_BUFFERS = {"adam": ("m", "v"), "sgd": ("velocity",)}
+_SCHEDULE_KEYS = [{"base_lr", "last_epoch"},                                  # ConstantSchedule
+                  {"base_lr", "last_epoch", "start_epoch", "every", "factor"}]  # StepSchedule
 
 
 def load_checkpoint(path) -> Checkpoint:
-    """Read a checkpoint written by :func:`save_checkpoint`; :class:`CheckpointError` if it cannot be used."""
+    """Read and check a checkpoint written by :func:`save_checkpoint`.
+
+    Every field is checked before it is used -- types, dtypes (float32 or
+    float64), shapes, finiteness, ranges of counters and sizes, agreement
+    between the vocabularies, the model config and the stored weights -- and
+    any problem raises :class:`CheckpointError` naming the file and the field.
+    Nothing is unpickled, and no array larger than the file is ever allocated
+    (see :mod:`minis2s.safe_npz`).
+    """
     name = os.fspath(path)
 
     def fail(problem: str) -> CheckpointError:
@@ -209,89 +253,238 @@ def load_checkpoint(path) -> Checkpoint:
     if p.is_dir():
         raise fail("is a directory, not a checkpoint file (did you mean "
                    f"{os.path.join(name, 'checkpoint.npz')}?)")
-    if p.stat().st_size == 0:
+    size = p.stat().st_size
+    if size == 0:
         raise fail("the file is empty (0 bytes): a copy or save that never finished?")
+    with open(p, "rb") as f:
+        magic = f.read(6)
+    if magic == b"\x93NUMPY":
+        raise fail("not a minis2s checkpoint: a single NumPy array (.npy), not an .npz archive")
+    if not magic.startswith(b"PK"):
+        raise fail("not a minis2s checkpoint (not a NumPy .npz archive)")
 
-    arrays = _read_arrays(p, fail)
-    if _META not in arrays:
-        shown = sorted(arrays)[:5]
-        raise fail(f"not a minis2s checkpoint: a NumPy archive without a '{_META}' entry "
-                   f"(it holds {shown}{' ...' if len(arrays) > 5 else ''})")
-    meta_array = arrays.pop(_META)
-    if meta_array.dtype.kind != "U" or meta_array.ndim != 0:
-        raise fail("not a minis2s checkpoint: its 'meta' entry is not a JSON string")
+    def check_keys(keys):
+        if _META not in keys:
+            shown = sorted(keys)[:5]
+            raise fail(f"not a minis2s checkpoint: a NumPy archive without a '{_META}' entry "
+                       f"(it holds {shown}{' ...' if len(keys) > 5 else ''})")
+        odd = [k for k in keys if k != _META and not (
+            k.startswith((_MODEL, _OPTIM)) and k not in (_MODEL, _OPTIM))]
+        if odd:
+            raise fail(f"unexpected entries {sorted(odd)[:5]} (a minis2s checkpoint holds only "
+                       f"'{_META}', '{_MODEL}<name>' and '{_OPTIM}<name>')")
     try:
-        meta = json.loads(str(meta_array))
-    except json.JSONDecodeError as e:
-        raise fail(f"the metadata is not valid JSON ({e}); the file is damaged") from None
+        arrays = read_npz(p, _allowed_entry, check_keys)
+    except NpzError as e:
+        raise fail(str(e)) from None
+    try:
+        meta = json.loads(str(arrays.pop(_META)))
+    except (json.JSONDecodeError, RecursionError, ValueError) as e:
+        raise fail(f"the metadata is not valid JSON ({str(e)[:100]}); the file is damaged") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise fail(f"not a minis2s checkpoint (format {found!r}, expected {FORMAT!r})")
-    if not isinstance(meta.get("version"), int) or meta["version"] > VERSION:
-        raise fail(f"format version {meta.get('version')!r} is newer than this minis2s reads "
+    version = meta.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise fail(f"meta.version must be a positive integer, got {version!r}")
+    if version > VERSION:
+        raise fail(f"format version {version!r} is newer than this minis2s reads "
                    f"(version {VERSION}); upgrade minis2s")
-    missing = [k for k in _REQUIRED if k not in meta]
+    missing, unknown = sorted(_META_KEYS - set(meta)), sorted(set(meta) - _META_KEYS)
     if missing:
         raise fail(f"the metadata lacks {missing}; the file is damaged or not from minis2s")
-
+    if unknown:
+        raise fail(f"the metadata has unknown keys {unknown[:10]}; the file was altered or "
+                   "written by another program")
     try:
-        src_vocab, tgt_vocab = Vocab.from_dict(meta["src_vocab"]), Vocab.from_dict(meta["tgt_vocab"])
-    except ValueError as e:
-        raise fail(f"bad vocabulary: {e}") from None
+        return _checkpoint_from(name, meta, arrays)
+    except (TypeError, ValueError) as e:     # from the checks: the message names the field
+        raise fail(" ".join(str(e).split())) from None
 
+
+def _allowed_entry(key: str, dtype, shape) -> str | None:
+    """Called by read_npz with each entry's header, before its data is read."""
+    if key == _META:
+        if dtype.kind != "U" or shape != ():
+            return "the metadata must be one JSON string (a 0-d unicode array)"
+        return None
+    if dtype.name not in _FLOATS:
+        return f"dtype {dtype} is not allowed (weights are float32 or float64)"
+    if len(shape) not in (1, 2):
+        return f"shape {shape} is not allowed (weights are vectors or matrices)"
+    return None
+
+
+def _checkpoint_from(name, meta, arrays) -> Checkpoint:
+    """Check every metadata field and array against each other; ValueError/TypeError naming the field."""
+    dtype = meta["dtype"]
+    if dtype not in _FLOATS:
+        raise ValueError(f"meta.dtype must be one of {list(_FLOATS)}, got {dtype!r}")
+    for key, a in arrays.items():
+        if a.dtype != np.dtype(dtype):
+            raise ValueError(f"entry {key!r} is {a.dtype} but meta.dtype says {dtype}")
+        if not np.isfinite(a).all():
+            raise ValueError(f"entry {key!r} holds nan or inf values: the run had diverged "
+                             "when this was saved, or the file was altered")
     model_state = {k[len(_MODEL):]: v for k, v in arrays.items() if k.startswith(_MODEL)}
     if not model_state:
-        raise fail("holds no model weights")
-    try:
-        return _checkpoint_from(name, meta, arrays, model_state, src_vocab, tgt_vocab)
-    except (TypeError, ValueError, AttributeError) as e:
-        raise fail(f"the metadata is malformed ({e}); the file is damaged or not from minis2s") from None
+        raise ValueError("holds no model weights")
 
+    vocabs = {}
+    for side in ("src_vocab", "tgt_vocab"):
+        try:
+            vocabs[side] = Vocab.from_dict(meta[side])
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"bad vocabulary meta.{side}: {e}") from None
+    for side in ("src_tokenizer", "tgt_tokenizer"):
+        if meta[side] not in ("char", "word"):
+            raise ValueError(f"meta.{side} must be 'char' or 'word', got {meta[side]!r}")
+    config = _check_model_config(meta["model_config"], vocabs, model_state)
 
-def _checkpoint_from(name, meta, arrays, model_state, src_vocab, tgt_vocab) -> Checkpoint:
-    if not isinstance(meta["model_config"], dict):
-        raise TypeError("model_config is not a dict")
-    optimizer = meta.get("optimizer")
-    optimizer_state = None
-    if optimizer is not None:
-        optimizer_state = dict(optimizer.get("scalars", {}))
-        optimizer_state.update({k[len(_OPTIM):]: v for k, v in arrays.items() if k.startswith(_OPTIM)})
+    optimizer_name, optimizer_state = _check_optimizer(meta["optimizer"], arrays, model_state)
+    schedule = _check_schedule(meta["schedule"])
+    epoch = bounded_int("meta.epoch", meta["epoch"], 0, MAX_EPOCHS)
+    step = bounded_int("meta.step", meta["step"], 0, MAX_STEP)
+    history = _check_history(meta["history"])
+    rng_state = _check_rng_state(meta["rng_state"])
+    train_config = meta["train_config"]
+    if not isinstance(train_config, dict) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, (bool, int, float, str)))
+            for k, v in train_config.items()):
+        raise ValueError("meta.train_config must be a dict of plain settings (numbers, strings, "
+                         "booleans, null)")
+    for field_name in ("command", "saved_on"):
+        if meta[field_name] is not None and not isinstance(meta[field_name], str):
+            raise ValueError(f"meta.{field_name} must be a string, got {meta[field_name]!r}")
     return Checkpoint(
-        path=name, model_config=meta["model_config"], model_state=model_state,
-        src_vocab=src_vocab, tgt_vocab=tgt_vocab,
-        src_tokenizer=meta.get("src_tokenizer", "char"), tgt_tokenizer=meta.get("tgt_tokenizer", "char"),
-        optimizer_name=None if optimizer is None else optimizer.get("name"),
-        optimizer_state=optimizer_state, schedule_state=meta.get("schedule"),
-        epoch=int(meta["epoch"]), step=int(meta["step"]), history=list(meta.get("history", [])),
-        rng_state=meta.get("rng_state"), train_config=dict(meta.get("train_config") or {}),
-        command=meta.get("command"), dtype=meta.get("dtype", "float32"),
-        saved_on=meta.get("saved_on", "numpy"), version=meta["version"])
+        path=name, model_config=config, model_state=model_state,
+        src_vocab=vocabs["src_vocab"], tgt_vocab=vocabs["tgt_vocab"],
+        src_tokenizer=meta["src_tokenizer"], tgt_tokenizer=meta["tgt_tokenizer"],
+        optimizer_name=optimizer_name, optimizer_state=optimizer_state, schedule_state=schedule,
+        epoch=epoch, step=step, history=history, rng_state=rng_state,
+        train_config=dict(train_config), command=meta["command"], dtype=dtype,
+        saved_on=meta["saved_on"] or "numpy", version=meta["version"])
 
 
-def _read_arrays(p: Path, fail) -> dict:
-    """Every array in the archive, read now (so damage anywhere shows up here, not later)."""
+def _check_model_config(config, vocabs, model_state) -> dict:
+    """Types and ranges of Seq2Seq's arguments, and their agreement with the vocabularies
+    and with the amount of weights in the file -- before any model is built."""
+    if not isinstance(config, dict):
+        raise ValueError(f"meta.model_config must be a dict, got {type(config).__name__}")
+    sizes = {}
+    for key, high in (("src_vocab", MAX_SIZE), ("tgt_vocab", MAX_SIZE), ("emb", MAX_SIZE),
+                      ("hidden", MAX_SIZE), ("n_layers", MAX_LAYERS)):
+        if key not in config:
+            raise ValueError(f"meta.model_config lacks {key!r}")
+        sizes[key] = bounded_int(f"model_config.{key}", config[key], 1, high)
+    for side in ("src_vocab", "tgt_vocab"):
+        if sizes[side] != len(vocabs[side]):
+            raise ValueError(f"model_config.{side} is {sizes[side]} but the stored vocabulary "
+                             f"meta.{side} holds {len(vocabs[side])} tokens: the file is inconsistent")
+    for key, value in (("pad_id", PAD), ("sos_id", SOS), ("eos_id", EOS)):
+        if config.get(key, value) != value or isinstance(config.get(key), bool):
+            raise ValueError(f"model_config.{key} must be {value} (fixed by minis2s.data.Vocab), "
+                             f"got {config.get(key)!r}")
+    if "dropout" in config:
+        finite_float("model_config.dropout", config["dropout"], 0.0, 1.0, high_open=True)
+    if "teacher_forcing_ratio" in config:
+        finite_float("model_config.teacher_forcing_ratio", config["teacher_forcing_ratio"], 0.0, 1.0)
+    if "seed" in config:
+        bounded_int("model_config.seed", config["seed"], 0)
+    # Every encoder-decoder here holds at least its two embeddings, its output layer and the
+    # recurrent weights Wh (H, 4H) of each LSTM layer on both sides. A config asking for more
+    # than the file holds is refused before Seq2Seq allocates it; the exact shapes are then
+    # checked against the model built (model_from_checkpoint, Trainer.restore).
+    E, H, L = sizes["emb"], sizes["hidden"], sizes["n_layers"]
+    at_least = (sizes["src_vocab"] + sizes["tgt_vocab"]) * E + H * sizes["tgt_vocab"] + 2 * L * 4 * H * H
+    held = sum(a.size for a in model_state.values())
+    if at_least > held:
+        raise ValueError(f"meta.model_config describes a model of at least {at_least:,} weights "
+                         f"but the file holds {held:,}: the config or the weights were altered")
+    return dict(config)
+
+
+def _check_optimizer(optimizer, arrays, model_state):
+    """(name, state_dict) of the saved optimiser, or (None, None); buffers must match the weights."""
+    buffers = {k[len(_OPTIM):]: v for k, v in arrays.items() if k.startswith(_OPTIM)}
+    if optimizer is None:
+        if buffers:
+            raise ValueError(f"holds optimiser buffers {sorted(buffers)[:3]} but meta.optimizer is null")
+        return None, None
+    if not isinstance(optimizer, dict) or set(optimizer) != {"name", "scalars"}:
+        raise ValueError("meta.optimizer must be a dict with exactly 'name' and 'scalars'")
+    name, scalars = optimizer["name"], optimizer["scalars"]
+    if name not in _OPTIMIZER_SCALARS:
+        raise ValueError(f"meta.optimizer.name must be one of {sorted(_OPTIMIZER_SCALARS)}, got {name!r}")
+    expected = _OPTIMIZER_SCALARS[name]
+    if not isinstance(scalars, dict) or set(scalars) != set(expected):
+        got = sorted(scalars) if isinstance(scalars, dict) else scalars
+        raise ValueError(f"meta.optimizer.scalars must hold exactly {sorted(expected)}, got {got!r}")
+    state = {}
+    for key, rule in expected.items():
+        field_name = f"optimizer.{key}"
+        if rule == "step":
+            state[key] = bounded_int(field_name, scalars[key], 0, MAX_STEP)
+        else:
+            low, high = rule
+            state[key] = finite_float(field_name, scalars[key], low, high, high_open=high is not None)
+    prefixes = _OPTIMIZER_BUFFERS[name]
+    if name == "sgd" and state["momentum"] == 0.0:
+        prefixes = ()                                  # plain SGD keeps no buffers
+    wanted = {f"{b}.{p}" for b in prefixes for p in model_state}
+    if set(buffers) != wanted:
+        extra, lacking = sorted(set(buffers) - wanted), sorted(wanted - set(buffers))
+        raise ValueError(f"the {name} optimiser's buffers do not match the weights "
+                         f"(unexpected {extra[:3]}, missing {lacking[:3]})")
+    for key, b in buffers.items():
+        weight = key.split(".", 1)[1]
+        if b.shape != model_state[weight].shape:
+            raise ValueError(f"entry 'optim/{key}' has shape {b.shape} but the weight "
+                             f"'model/{weight}' has shape {model_state[weight].shape}")
+        state[key] = b
+    return name, state
+
+
+def _check_schedule(schedule):
+    if schedule is None:
+        return None
+    if not isinstance(schedule, dict) or set(schedule) not in _SCHEDULE_KEYS:
+        raise ValueError(f"meta.schedule must hold one of {[sorted(k) for k in _SCHEDULE_KEYS]}")
+    out = {"base_lr": finite_float("schedule.base_lr", schedule["base_lr"], 0.0)}
+    last = schedule["last_epoch"]
+    out["last_epoch"] = None if last is None else finite_float("schedule.last_epoch", last, 0.0)
+    if "every" in schedule:
+        out["start_epoch"] = finite_float("schedule.start_epoch", schedule["start_epoch"], 0.0)
+        out["every"] = finite_float("schedule.every", schedule["every"], 0.0, low_open=True)
+        out["factor"] = finite_float("schedule.factor", schedule["factor"], 0.0, 1.0, low_open=True)
+    return out
+
+
+def _check_history(history) -> list:
+    """A list of flat per-epoch records: {str: number, string, bool or null}."""
+    if not isinstance(history, list) or len(history) > MAX_EPOCHS:
+        raise ValueError("meta.history must be a list of per-epoch records")
+    for i, record in enumerate(history):
+        if not isinstance(record, dict) or not all(
+                isinstance(k, str) and (v is None or isinstance(v, (bool, int, float, str)))
+                for k, v in record.items()):
+            raise ValueError(f"meta.history[{i}] must be a dict of numbers (a per-epoch record)")
+        if "epoch" in record:
+            bounded_int(f"history[{i}].epoch", record["epoch"], 1, MAX_EPOCHS)
+    return [dict(r) for r in history]
+
+
+def _check_rng_state(state):
+    """The trainer's generator state, tried on a fresh PCG64 (which checks it) before use."""
+    if state is None:
+        return None
+    if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
+        raise ValueError("meta.rng_state must be the state of a NumPy PCG64 generator")
     try:
-        archive = np.load(p, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise fail("not a minis2s checkpoint: a single NumPy array (.npy), not an .npz archive")
-        with archive:
-            arrays = {k: archive[k] for k in archive.files}
-    except CheckpointError:
-        raise
-    except zipfile.BadZipFile as e:
-        raise fail(f"the file is damaged or truncated ({e}); an interrupted copy?") from None
-    except EOFError:
-        raise fail("the file is truncated (it ends too early); an interrupted copy?") from None
-    except (OSError, ValueError, KeyError) as e:
-        text = str(e)
-        if "pickle" in text.lower():   # np.load's guess for bytes it does not recognise
-            text = "not a NumPy .npz archive"
-        raise fail(f"not a minis2s checkpoint ({text})") from None
-    # NpzFile hands back raw bytes for a member that is not an .npy file.
-    odd = sorted(k for k, v in arrays.items() if not isinstance(v, np.ndarray))
-    if odd:
-        raise fail(f"not a minis2s checkpoint: the zip holds entries that are not NumPy arrays ({odd[:5]})")
-    return arrays
+        np.random.PCG64().state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as e:
+        raise ValueError(f"meta.rng_state is malformed ({e})") from None
+    return state
 
 
 # ---------------------------------------------------------------------------- using

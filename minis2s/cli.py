@@ -33,12 +33,15 @@ import numpy as np
 
 from . import __version__
 from .backend import BackendError, current, float_dtype, to_device, use
+from .errors import InputError
+from .gradcheck import standard_cases
 from .grading.command import add_grade_parser
 from .checkpoint import (CheckpointError, atomic_write_bytes, check_same_config, load_checkpoint,
                          model_from_checkpoint)
 from .data import (TASK_TOKENIZER, BatchIterator, Vocab, detect_format, detokenize, encode_pairs,
                    get_tokenizer, load_pairs, make_task, pad_batch, split)
 from .data.tasks import TASKS
+from .threads import DEFAULT_THREADS, blas_threads
 from .trainer import Trainer, TrainingDiverged, evaluate
 
 __all__ = ["main", "build_parser", "TRAIN_DEFAULTS", "FAST"]
@@ -79,7 +82,7 @@ def _tokenizer_kind(config: dict) -> str:
     if config.get("data"):
         return "word" if detect_format(config["data"]) == "tsv" else "char"
     if config["task"] not in TASKS:
-        raise ValueError(f"unknown task {config['task']!r}: expected one of {sorted(TASKS)}")
+        raise InputError(f"unknown task {config['task']!r}: expected one of {sorted(TASKS)}")
     return TASK_TOKENIZER[config["task"]]
 
 
@@ -138,7 +141,7 @@ def _train_config(args, given: dict, config: dict):
     ckpt_path = out / "checkpoint.npz"
     if not args.resume:
         if ckpt_path.exists():   # never overwrite a trained model by accident
-            raise ValueError(f"{out} already holds a checkpoint: pass --resume to continue that run, "
+            raise InputError(f"{out} already holds a checkpoint: pass --resume to continue that run, "
                              "or choose another --out (or delete the folder) to start over")
         return {**config, "out": str(out)}, None
     if not ckpt_path.exists():
@@ -313,157 +316,13 @@ def cmd_translate(args, command: str) -> int:
 
 
 # ---------------------------------------------------------------------------- gradcheck
-def _gradcheck_cases():
-    """(group, name, run) for every functional op, layer and both models; run() -> GradcheckReport.
-
-    Small odd sizes, non-zero biases and initial states, padded masks: the
-    settings under which a wrong term in a backward pass cannot hide.
-    """
-    from . import functional as F
-    from .gradcheck import check_gradients, check_model
-    from .layers import LSTM, Embedding, Linear
-    from .models import Seq2Seq
-
-    rng = np.random.default_rng(0)
-    N, T, D, H, V = 3, 4, 5, 3, 6
-
-    def r(*shape, scale=1.0):
-        return to_device(rng.standard_normal(shape) * scale)
-
-    mask = to_device(np.arange(T)[None, :] < np.array([[4], [2], [3]]))   # three lengths
-
-    def check(fn, names, values, douts, backward):
-        """Forward fn(**inputs) once, backward with random douts, compare."""
-        inputs = dict(zip(names, values))
-        return check_gradients(fn, inputs, douts, dict(zip(names, backward(douts))))
-
-    def lstm_step():
-        args = (r(N, D), r(N, H), r(N, H), r(D, 4 * H, scale=.5), r(H, 4 * H, scale=.5), r(4 * H))
-        cache = F.lstm_step_forward(*args)[2]
-        return check(lambda **a: F.lstm_step_forward(**a)[:2],
-                     ["x", "h_prev", "c_prev", "Wx", "Wh", "b"], args, [r(N, H), r(N, H)],
-                     lambda d: F.lstm_step_backward(*d, cache))
-
-    def lstm_sequence(forward, backward):
-        def run():
-            args = (r(N, T, D), r(N, H), r(N, H), r(D, 4 * H, scale=.5), r(H, 4 * H, scale=.5),
-                    r(4 * H))
-            cache = forward(*args, mask)[2]
-
-            def f(**a):
-                hs, (hT, cT), _ = forward(mask=mask, **a)
-                return hs, hT, cT
-            return check(f, ["x", "h0", "c0", "Wx", "Wh", "b"], args, [r(N, T, H), r(N, H), r(N, H)],
-                         lambda d: backward(*d, cache))
-        return run
-
-    def rnn_step():
-        args = (r(N, D), r(N, H), r(D, H, scale=.5), r(H, H, scale=.5), r(H))
-        cache = F.rnn_step_forward(*args)[1]
-        return check(lambda **a: F.rnn_step_forward(**a)[0], ["x", "h_prev", "Wx", "Wh", "b"],
-                     args, r(N, H), lambda d: F.rnn_step_backward(d, cache))
-
-    def rnn_sequence():
-        args = (r(N, T, D), r(N, H), r(D, H, scale=.5), r(H, H, scale=.5), r(H))
-        cache = F.rnn_forward(*args, mask)[2]
-        return check(lambda **a: F.rnn_forward(mask=mask, **a)[:2], ["x", "h0", "Wx", "Wh", "b"],
-                     args, [r(N, T, H), r(N, H)], lambda d: F.rnn_backward(*d, cache))
-
-    def embedding():
-        ids = to_device(np.array([[1, 2, 2, 5], [0, 5, 5, 5], [3, 3, 1, 0]]))  # repeats accumulate
-        W = r(V, D)
-        cache = F.embedding_forward(ids, W)[1]
-        return check(lambda W: F.embedding_forward(ids, W)[0], ["W"], [W], r(N, T, D),
-                     lambda d: [F.embedding_backward(d, cache)])
-
-    def linear():
-        args = (r(N, T, D), r(D, V), r(V))
-        cache = F.linear_forward(*args)[1]
-        return check(lambda **a: F.linear_forward(**a)[0], ["x", "W", "b"], args, r(N, T, V),
-                     lambda d: F.linear_backward(d, cache))
-
-    def dropout():
-        x = r(N, D)
-        keep = F.dropout_forward(x, 0.3, current().random_generator(0))[1]
-        return check(lambda x: F.dropout_forward(x, 0.3, mask=keep)[0], ["x"], [x], r(N, D),
-                     lambda d: [F.dropout_backward(d, keep)])
-
-    def softmax_ce():
-        z, y = r(N, T, V, scale=3.0), to_device(np.array([[1, 2, 0, 0], [3, 4, 5, 0], [0, 1, 1, 1]]))
-        dz = F.softmax_cross_entropy(z, y, ignore_index=0)[1]
-        return check(lambda z: F.softmax_cross_entropy(z, y, 0)[0], ["z"], [z],
-                     to_device(np.array(1.0)), lambda d: [dz])
-
-    def randomised(module, scale=0.5):
-        for p in module.params.values():   # weights well away from zero: every term matters
-            p[...] = r(*p.shape, scale=scale)
-        return module
-
-    def layer(module, loss, backward):
-        class AsModel:   # what check_model needs: params, grads, backward()
-            params = property(lambda self: module.params)
-            grads = property(lambda self: module.grads)
-
-            def backward(self):
-                backward()
-        return check_model(AsModel(), loss)
-
-    def embedding_layer():
-        emb, ids, dout = Embedding(V, D, rng), to_device(np.array([[1, 2, 2, 5], [0, 5, 5, 5]])), r(2, 4, D)
-        return layer(emb, lambda: (emb.forward(ids) * dout).sum(), lambda: emb.backward(dout))
-
-    def linear_layer():
-        lin, x, dout = randomised(Linear(D, V, rng)), r(N, T, D), r(N, T, V)
-        return layer(lin, lambda: (lin.forward(x) * dout).sum(), lambda: lin.backward(dout))
-
-    def lstm_layer():
-        lstm = randomised(LSTM(D, H, rng, n_layers=2))
-        x, state = r(N, T, D), (r(2, N, H), r(2, N, H))
-        dhs, dstate = r(N, T, H), (r(2, N, H), r(2, N, H))
-
-        def loss():
-            hs, (hT, cT) = lstm.forward(x, state, mask)
-            return (hs * dhs).sum() + (hT * dstate[0]).sum() + (cT * dstate[1]).sum()
-        return layer(lstm, loss, lambda: lstm.backward(dhs, dstate))
-
-    src = np.array([[4, 5, 6, 7, 8], [5, 6, 0, 0, 0], [8, 3, 4, 0, 0]])
-    tgt = np.array([[1, 3, 4, 2, 0], [1, 5, 2, 0, 0], [1, 6, 7, 5, 2]])
-
-    def model(decoder):
-        def run():
-            # One layer (stacking is checked above): through a whole model the
-            # gradients of early encoder weights get small, and a deeper model
-            # brings them close to the float64 rounding floor of the numerical
-            # derivative (~1e-8 relative), leaving less margin below the tolerance.
-            m = randomised(Seq2Seq(9, 8, emb=3, hidden=4, decoder=decoder), scale=1.0)
-            return check_model(m, lambda: m.forward(src, tgt))
-        return run
-
-    return [("functional", "lstm_step_forward/backward", lstm_step),
-            ("functional", "lstm_forward/backward (masked)",
-             lstm_sequence(F.lstm_forward, F.lstm_backward)),
-            ("functional", "lstm_forward_fast/backward_fast (masked)",
-             lstm_sequence(F.lstm_forward_fast, F.lstm_backward_fast)),
-            ("functional", "rnn_step_forward/backward", rnn_step),
-            ("functional", "rnn_forward/backward (masked)", rnn_sequence),
-            ("functional", "embedding_forward/backward", embedding),
-            ("functional", "linear_forward/backward", linear),
-            ("functional", "dropout_forward/backward", dropout),
-            ("functional", "softmax_cross_entropy", softmax_ce),
-            ("layer", "Embedding", embedding_layer),
-            ("layer", "Linear", linear_layer),
-            ("layer", "LSTM (2 layers, masked)", lstm_layer),
-            ("model", "Seq2Seq, plain decoder", model("plain")),
-            ("model", "Seq2Seq, peeky decoder", model("peeky"))]
-
-
 def cmd_gradcheck(args, command: str) -> int:
     saved = (current().name, float_dtype())
     use("numpy", dtype="float64")          # numerical gradients need float64
     try:
         print(f"{'':<11}{'check':<42}{'max rel. error':>14}  result")
         failures = 0
-        cases = _gradcheck_cases()
+        cases = standard_cases()
         for group, name, run in cases:
             report = run()
             failures += not report.passed
@@ -510,6 +369,14 @@ def _count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
+
+
+def _add_threads_option(p) -> None:
+    p.add_argument("--threads", type=_count, default=DEFAULT_THREADS, metavar="N",
+                   help=f"BLAS threads for NumPy's matrix products (default {DEFAULT_THREADS}: "
+                        "at minis2s's sizes more threads hardly help on an idle machine and slow "
+                        "it down badly on a busy one -- see docs/benchmarks.md; 0: the BLAS "
+                        "library's own setting, e.g. OPENBLAS_NUM_THREADS)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -570,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--fast", action="store_true", help="a tiny setting that runs in seconds (for "
                    "trying the tool out; " + ", ".join(f"{k} {v}" for k, v in FAST.items()) + ")")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_threads_option(t)
     t.set_defaults(func=cmd_train)
 
     for name, help_text in (("eval", "measure a checkpoint on its validation split or a data file"),
@@ -584,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--max-len", type=_positive_int, metavar="N", help="longest output, in tokens")
         p.add_argument("--batch-size", type=_positive_int, default=500, help="sentences decoded at once")
         p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
+        _add_threads_option(p)
         if name == "translate":
             p.add_argument("text", nargs="*", metavar="TEXT", help="sentences to translate")
         p.set_defaults(func=cmd_eval if name == "eval" else cmd_translate)
@@ -602,11 +471,14 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     command = shlex.join(["minis2s", *argv])
     try:
-        return args.func(args, command)
+        with blas_threads(getattr(args, "threads", DEFAULT_THREADS)):
+            return args.func(args, command)
     except KeyboardInterrupt:
         print("minis2s: interrupted", file=sys.stderr)
         return 130
-    except (CheckpointError, TrainingDiverged, BackendError, ValueError, OSError) as e:
+    except (InputError, TrainingDiverged, BackendError, OSError) as e:   # not bare ValueError:
+        # a ValueError from inside the library (a shape check in a layer you changed)
+        # is a programming error and keeps its traceback
         _error(str(e))
         return 1
 

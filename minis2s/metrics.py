@@ -55,6 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backend import to_cpu
+from .errors import InputError
 
 __all__ = ["BLEUDetails", "bleu_details", "corpus_bleu", "token_accuracy",
            "sequence_accuracy", "perplexity"]
@@ -110,11 +111,11 @@ def bleu_details(hypotheses: list, references: list, max_n: int = 4,
         value of ``"floor"`` (0.1) and ``"add-k"`` (1).
     """
     if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+        raise InputError(f"{len(hypotheses)} hypotheses but {len(references)} references")
     if smooth not in SMOOTH_DEFAULTS:
-        raise ValueError(f"unknown smooth {smooth!r}: expected one of {list(SMOOTH_DEFAULTS)}")
+        raise InputError(f"unknown smooth {smooth!r}: expected one of {list(SMOOTH_DEFAULTS)}")
     if max_n < 1:
-        raise ValueError(f"max_n must be >= 1, got {max_n!r}")
+        raise InputError(f"max_n must be >= 1, got {max_n!r}")
     _check_tokenized(hypotheses, "hypotheses")
     _check_tokenized(references, "references")
     k = SMOOTH_DEFAULTS[smooth] if smooth_value is None else float(smooth_value)
@@ -186,11 +187,11 @@ def token_accuracy(pred_ids, tgt_ids, pad_id: int) -> float:
     """
     pred, tgt = np.asarray(to_cpu(pred_ids)), np.asarray(to_cpu(tgt_ids))
     if pred.shape != tgt.shape:
-        raise ValueError(f"pred_ids has shape {pred.shape} but tgt_ids has shape {tgt.shape}")
+        raise InputError(f"pred_ids has shape {pred.shape} but tgt_ids has shape {tgt.shape}")
     real = tgt != pad_id
     n_real = int(real.sum())
     if n_real == 0:
-        raise ValueError("token_accuracy: every target position is padding")
+        raise InputError("token_accuracy: every target position is padding")
     return int((pred[real] == tgt[real]).sum()) / n_real
 
 
@@ -201,9 +202,9 @@ def sequence_accuracy(pred_seqs, tgt_seqs) -> float:
     strip padding and end-of-sequence markers first, as the comparison is exact.
     """
     if len(pred_seqs) != len(tgt_seqs):
-        raise ValueError(f"{len(pred_seqs)} predictions but {len(tgt_seqs)} targets")
+        raise InputError(f"{len(pred_seqs)} predictions but {len(tgt_seqs)} targets")
     if len(tgt_seqs) == 0:
-        raise ValueError("sequence_accuracy of no sequences is undefined")
+        raise InputError("sequence_accuracy of no sequences is undefined")
     correct = sum(list(p) == list(t) for p, t in zip(pred_seqs, tgt_seqs))
     return correct / len(tgt_seqs)
 

@@ -20,8 +20,14 @@ After every epoch the model is measured on the validation set (:func:`evaluate`)
 
 The record goes into ``trainer.history`` (and ``history.json``), a few decoded
 examples are printed, and, with an ``out_dir``, the run folder is updated:
-``checkpoint.npz`` (atomically: an interrupted save keeps the previous one),
-``history.json`` and ``curves.png``.
+``history.json``, ``checkpoint.npz`` and ``curves.png``, each atomically (an
+interrupted save keeps the previous file; see :meth:`Trainer.save` for the order).
+
+Divergence: a training loss, gradient norm, validation loss or perplexity that
+is not a finite number, or weights that are not, stop the run with
+:class:`TrainingDiverged` *before* anything is saved, so the run folder keeps
+the last good epoch. (An exploding loss that is still finite -- say 800 nats
+per token -- has an infinite perplexity, and counts too.)
 
 Reproducibility: nothing here draws from a global random state. The batch
 order of epoch k is a function of (seed, k) (:class:`~minis2s.data.BatchIterator`),
@@ -35,6 +41,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,12 +55,14 @@ from .data.tokenize import detokenize
 from .functional import log_softmax
 from .metrics import corpus_bleu, perplexity, sequence_accuracy
 from .optim import clip_grad_norm
+from .run_folder import claim_run_folder
+from .validate import finite_float
 
 __all__ = ["Trainer", "TrainingDiverged", "evaluate"]
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss (or the gradient norm) stopped being a finite number.
+    """A loss, gradient norm, perplexity or weight stopped being a finite number.
 
     ``epoch``, ``step`` (the global step) and ``value`` say where and what; the
     message is one line, fit for a command-line error.
@@ -72,7 +81,7 @@ def _teacher_forced_counts(model, src, tgt):
     over the whole target at once (teacher forcing), as in training but without
     dropout. Three device -> host syncs per batch.
     """
-    src, tgt = to_device(src), to_device(tgt)
+    src, tgt = to_device(src, model.backend), to_device(tgt, model.backend)   # where the model is
     logits = model.decoder.forward(tgt[:, :-1], model.encode(src))     # (N, T-1, V)
     xp = get_array_module(logits)
     y = tgt[:, 1:]                                                     # what each position should predict
@@ -172,8 +181,8 @@ class Trainer:
                  bleu: bool = False, max_len: int | None = None, eval_batch_size: int = 500,
                  seed: int = 0, config: dict | None = None, command: str | None = None,
                  log=print):
-        if clip is not None and clip <= 0:
-            raise ValueError(f"clip must be positive (or None for no clipping), got {clip!r}")
+        if clip is not None:            # nan would pass `clip <= 0` and silently disable clipping
+            clip = finite_float("clip (None: no clipping)", clip, 0.0, low_open=True)
         self.model, self.optimizer, self.schedule = model, optimizer, schedule
         self.train_batches, self.val_data = train_batches, val_data
         self.src_vocab, self.tgt_vocab = src_vocab, tgt_vocab
@@ -192,15 +201,31 @@ class Trainer:
     # --- the whole run ---------------------------------------------------------------
     def fit(self, epochs: int) -> list:
         """Train until ``epochs`` epochs are completed in total (a resumed run continues
-        from ``self.epoch``). Returns the history. Raises :class:`TrainingDiverged`."""
+        from ``self.epoch``). Returns the history. Raises :class:`TrainingDiverged`.
+
+        With an ``out_dir``, the folder is claimed for the whole call
+        (:func:`~minis2s.run_folder.claim_run_folder`: one writer at a time).
+        """
+        if self.out_dir is None:
+            return self._fit(epochs)
+        with claim_run_folder(self.out_dir, self.command, log=self.log):
+            self._repair_derived_files()
+            return self._fit(epochs)
+
+    def _fit(self, epochs: int) -> list:
         for epoch in range(self.epoch + 1, epochs + 1):
             record = {"epoch": epoch, **self.train_epoch(epoch, epochs)}
+            self._check_finite("mean training loss", record["train_loss"], epoch)
             predictions = None
             if self.val_data is not None:
                 metrics, predictions = evaluate(
                     self.model, *self.val_data, self.max_len, batch_size=self.eval_batch_size,
                     tgt_vocab=self.tgt_vocab, bleu=self.bleu)
+                self._check_finite("validation loss", metrics["loss"], epoch)
+                self._check_finite(f"validation perplexity (exp of the loss {metrics['loss']:.6g})",
+                                   metrics["perplexity"], epoch)
                 record.update({f"val_{k}": v for k, v in metrics.items()})
+            self._check_weights_finite(epoch)
             record["step"] = self.model.step_count
             self.history.append(record)
             self.epoch = epoch
@@ -229,11 +254,11 @@ class Trainer:
         try:
             for b, (src, tgt) in enumerate(batches):
                 loss = float(model.forward(src, tgt))   # the one sync of the forward pass
-                self._check_finite("loss", loss, epoch, b, n_batches)
+                self._check_finite("loss", loss, epoch, (b, n_batches))
                 model.backward()
                 if self.clip is not None:
                     norm = clip_grad_norm(model.grads, self.clip)
-                    self._check_finite("gradient norm", norm, epoch, b, n_batches)
+                    self._check_finite("gradient norm", norm, epoch, (b, n_batches))
                     norms.append(norm)
                 self.optimizer.step(model.grads)
                 if self.schedule is not None:
@@ -251,17 +276,32 @@ class Trainer:
                 "lr": float(self.optimizer.lr), "seconds": seconds,
                 "sentences_per_s": sentences / max(seconds, 1e-9)}
 
-    def _check_finite(self, what: str, value: float, epoch: int, batch: int, n_batches: int):
+    def _check_finite(self, what: str, value: float, epoch: int, batch: tuple | None = None):
+        """Raise :class:`TrainingDiverged` unless ``value`` is finite. ``batch``: (index, count)."""
         if math.isfinite(value):
             return
-        kept = ""
-        if self.out_dir is not None and self.epoch > 0:
-            kept = (f"; the last good checkpoint (end of epoch {self.epoch}) is kept in "
+        where = f"epoch {epoch}, step {self.model.step_count}"
+        where += f" (batch {batch[0] + 1} of {batch[1]})" if batch else " (end of the epoch)"
+        raise TrainingDiverged(f"training diverged at {where}: the {what} is {value}"
+                               f"{self._what_is_kept()}; try a lower learning rate or stronger "
+                               "clipping", epoch, self.model.step_count, value)
+
+    def _check_weights_finite(self, epoch: int) -> None:
+        """Weights that are nan or inf are never saved (one pass over the parameters per epoch)."""
+        for name, p in self.model.params.items():
+            if not bool(get_array_module(p).isfinite(p).all()):
+                raise TrainingDiverged(
+                    f"training diverged in epoch {epoch}: the weights {name} hold nan or inf"
+                    f"{self._what_is_kept()}; try a lower learning rate or stronger clipping",
+                    epoch, self.model.step_count, math.nan)
+
+    def _what_is_kept(self) -> str:
+        if self.out_dir is None:
+            return ""
+        if self.epoch > 0:
+            return (f"; the last good checkpoint (end of epoch {self.epoch}) is kept in "
                     f"{self.out_dir / 'checkpoint.npz'}")
-        raise TrainingDiverged(
-            f"training diverged at epoch {epoch}, step {self.model.step_count} (batch {batch + 1} "
-            f"of {n_batches}): the {what} is {value}{kept}; try a lower learning rate or "
-            f"stronger clipping", epoch, self.model.step_count, value)
+        return "; no checkpoint had been saved yet"
 
     # --- reporting -------------------------------------------------------------------
     @staticmethod
@@ -291,22 +331,60 @@ class Trainer:
 
     # --- saving and resuming ----------------------------------------------------------
     def save(self) -> Path:
-        """Write checkpoint.npz, history.json and curves.png into ``out_dir``; returns the checkpoint path."""
+        """Write history.json, checkpoint.npz and curves.png into ``out_dir``; returns the checkpoint path.
+
+        Each file is replaced atomically, in this order, under the folder's claim:
+
+        1. ``history.json`` -- so it never lags the checkpoint;
+        2. ``checkpoint.npz`` -- the commit point: it holds the history too, and is
+           the source of truth for everything else in the folder;
+        3. ``curves.png`` -- drawn from the same history.
+
+        A kill between steps 1 and 2 leaves ``history.json`` one epoch *ahead* of
+        the checkpoint (a record of an epoch whose weights were not kept); the
+        next writer rewrites it from the checkpoint when it starts
+        (:meth:`fit`), and a resumed run trains that epoch again, identically.
+        """
         if self.out_dir is None:
             raise ValueError("Trainer.save: no out_dir was given")
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        path = save_checkpoint(
-            self.out_dir / "checkpoint.npz", self.model, self.src_vocab, self.tgt_vocab,
-            src_tokenizer=self.src_tokenizer, tgt_tokenizer=self.tgt_tokenizer,
-            optimizer=self.optimizer, schedule=self.schedule, epoch=self.epoch,
-            history=self.history, rng_state=self.rng.bit_generator.state,
-            train_config=self.config, command=self.command)
+        with claim_run_folder(self.out_dir, self.command, log=self.log):
+            self._write_history()
+            path = save_checkpoint(
+                self.out_dir / "checkpoint.npz", self.model, self.src_vocab, self.tgt_vocab,
+                src_tokenizer=self.src_tokenizer, tgt_tokenizer=self.tgt_tokenizer,
+                optimizer=self.optimizer, schedule=self.schedule, epoch=self.epoch,
+                history=self.history, rng_state=self.rng.bit_generator.state,
+                train_config=self.config, command=self.command)
+            self._write_curves()
+        return path
+
+    def _write_history(self) -> None:
         text = json.dumps(self.history, indent=1).encode("utf-8")
         atomic_write_bytes(self.out_dir / "history.json", lambda f: f.write(text))
-        if self.history:
-            from .plotting import plot_history   # matplotlib is slow to import: only when needed
-            plot_history(self.history, self.out_dir / "curves.png")
-        return path
+
+    def _write_curves(self) -> None:
+        if not self.history:
+            return
+        from .plotting import plot_history   # matplotlib is slow to import: only when needed
+        # matplotlib writes to a path; draw into a private folder, then replace atomically.
+        with tempfile.TemporaryDirectory() as scratch:
+            png = plot_history(self.history, Path(scratch) / "curves.png").read_bytes()
+        atomic_write_bytes(self.out_dir / "curves.png", lambda f: f.write(png))
+
+    def _repair_derived_files(self) -> None:
+        """After a restore: rewrite history.json (and curves.png) if they disagree with the
+        history the checkpoint holds -- e.g. after a kill between the steps of :meth:`save`."""
+        if not self.history:
+            return
+        try:
+            on_disk = json.loads((self.out_dir / "history.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            on_disk = None
+        if on_disk != json.loads(json.dumps(self.history)):
+            self._write_history()
+            self._write_curves()
+        elif not (self.out_dir / "curves.png").exists():
+            self._write_curves()
 
     def restore(self, ckpt: Checkpoint) -> None:
         """Continue from a checkpoint: weights, step count, optimiser, schedule, epoch, history.

@@ -3,12 +3,37 @@
 ``backend`` is parametrised over numpy, the strict device double (which refuses
 what CuPy refuses) and real CuPy; CuPy is skipped, with the reason shown, where
 no GPU is usable. Tests that take the fixture run in float64.
+
+The helpers below (``dev``, ``ragged_mask``, ``randomised``) are shared by the
+test modules: ``from conftest import dev``.
 """
 import numpy as np
 import pytest
 
 import minis2s
+import minis2s.testing  # noqa: F401  registers the "strict" backend
 from minis2s import backend as B
+
+
+def dev(rng, *shape, scale=1.0):
+    """A standard-normal array of ``shape`` (times ``scale``) on the current backend."""
+    return minis2s.to_device(rng.standard_normal(shape) * scale)
+
+
+def ragged_mask(rng, N, T):
+    """A right-padded (N, T) bool mask with lengths from 1 to T (row 0 full), on the device."""
+    lengths = rng.integers(1, T + 1, size=N)
+    lengths[0] = T
+    return minis2s.to_device(np.arange(T)[None, :] < lengths[:, None])
+
+
+def randomised(module, seed=0, scale=0.5):
+    """Every parameter redrawn N(0, scale^2): non-zero biases, weights larger than the
+    0.08 init, so that no term of a backward pass can hide. Returns the module."""
+    rng = np.random.default_rng(seed)
+    for p in module.params.values():
+        p[...] = minis2s.to_device(rng.standard_normal(p.shape) * scale)
+    return module
 
 
 def _cupy_skip_reason():

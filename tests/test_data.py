@@ -376,8 +376,8 @@ def test_encode_pairs_frames_only_the_target():
     assert sv.decode(src[0]) == list("16+75") and src[0].dtype == np.int64
     assert SOS not in src[0] and EOS not in src[0]
     assert tgt[0][0] == SOS and tgt[0][-1] == EOS and tv.decode(tgt[0]) == list("91")
-    rev, _ = encode_pairs([("16+75", "91")], sv, tv, reverse_source=True)
-    assert sv.decode(rev[0]) == list("57+61")
+    with pytest.raises(TypeError):   # reversal happens in one place, the model
+        encode_pairs([("16+75", "91")], sv, tv, reverse_source=True)
 
 
 def test_pad_batch():

@@ -8,20 +8,10 @@ import pytest
 
 import minis2s
 import minis2s.functional as F
+from conftest import dev, ragged_mask
 from minis2s.gradcheck import check_gradients
 
 TOL = 1e-7
-
-
-def dev(rng, *shape, scale=1.0):
-    return minis2s.to_device(rng.standard_normal(shape) * scale)
-
-
-def ragged_mask(rng, N, T):
-    """Right-padded mask with lengths 1..T (at least one full row)."""
-    lengths = rng.integers(1, T + 1, size=N)
-    lengths[0] = T
-    return minis2s.to_device(np.arange(T)[None, :] < lengths[:, None])
 
 
 def record(name, report):

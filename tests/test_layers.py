@@ -4,13 +4,10 @@ import pytest
 
 import minis2s
 from minis2s.gradcheck import check_gradients, check_model
+from conftest import dev, randomised
 from minis2s.layers import LSTM, Dropout, Embedding, Linear
 
 TOL = 1e-7
-
-
-def dev(rng, *shape):
-    return minis2s.to_device(rng.standard_normal(shape))
 
 
 class Probe:
@@ -30,9 +27,7 @@ class Probe:
 
 
 def randomise(layer, rng, scale=0.5):
-    """Non-zero biases and larger weights than the 0.08 init, so every term matters."""
-    for p in layer.params.values():
-        p[...] = minis2s.to_device(rng.standard_normal(p.shape) * scale)
+    randomised(layer, seed=int(rng.integers(2**31)), scale=scale)
 
 
 def test_embedding_layer(backend, rng):

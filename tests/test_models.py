@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import minis2s
+from conftest import randomised
 from minis2s.gradcheck import check_model
 from minis2s.models import Decoder, Encoder, Seq2Seq, reverse_padded
 from minis2s.optim import Adam, clip_grad_norm
@@ -12,14 +13,6 @@ from minis2s.optim import Adam, clip_grad_norm
 TOL = 1e-7
 SRC = np.array([[4, 5, 6, 7, 8], [5, 6, 0, 0, 0], [8, 3, 4, 0, 0]])      # right-padded, 3 lengths
 TGT = np.array([[1, 3, 4, 2, 0], [1, 5, 2, 0, 0], [1, 6, 7, 5, 2]])      # <sos> ... <eos> <pad>
-
-
-def randomised(model, seed=0, scale=0.5):
-    """Weights and biases well away from zero, so that no gradient term hides."""
-    rng = np.random.default_rng(seed)
-    for p in model.params.values():
-        p[...] = minis2s.to_device(rng.standard_normal(p.shape) * scale)
-    return model
 
 
 @pytest.mark.parametrize("decoder", ["plain", "peeky"])
@@ -75,10 +68,10 @@ def test_reverse_padded_reverses_only_real_tokens(backend):
 def test_context_is_state_at_last_real_token():
     minis2s.use("numpy", dtype="float64")
     model = randomised(Seq2Seq(9, 8, emb=3, hidden=4, n_layers=2, reverse=False))
-    h, c = model.encode(np.array([[4, 5, 0, 0, 0], [4, 5, 6, 7, 8]]))
-    h2, c2 = model.encode(np.array([[4, 5]]))
-    np.testing.assert_allclose(h[:, 0], h2[:, 0], rtol=1e-12)
-    np.testing.assert_allclose(c[:, 0], c2[:, 0], rtol=1e-12)
+    enc = model.encode(np.array([[4, 5, 0, 0, 0], [4, 5, 6, 7, 8]]))
+    enc2 = model.encode(np.array([[4, 5]]))
+    np.testing.assert_allclose(enc.h[:, 0], enc2.h[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(enc.c[:, 0], enc2.c[:, 0], rtol=1e-12)
 
 
 def test_peeky_parameter_cost():
@@ -110,17 +103,33 @@ def test_beam_one_is_greedy(backend):
     np.testing.assert_allclose(gs, bs, rtol=1e-12)
 
 
+def _teacher_forced_logprobs(model, src_row, seq):
+    """log p(seq[t] | seq[:t], src) for each t, from the *training* forward pass (no search code)."""
+    xp = minis2s.current().xp
+    y_in = minis2s.to_device(np.array([[model.sos_id, *seq[:-1]]]))
+    enc = model.encode(minis2s.to_device(src_row[None]))
+    logp = minis2s.functional.log_softmax(model.decoder.forward(y_in, enc))[0]    # (T, V)
+    return minis2s.to_cpu(logp[xp.arange(len(seq)), minis2s.to_device(np.array(seq))])
+
+
 def _sequence_logprob(model, src_row, seq):
-    """log p(seq) by running the decoder on one sentence, step by step."""
-    context = model.encode(minis2s.to_device(src_row[None]))
-    state, ctx = context, context[0][-1]
-    tokens = minis2s.to_device(np.array([model.sos_id]))
-    total = 0.0
-    for tok in seq:
-        logp, state = model.decoder.step(tokens, state, ctx)
-        total += float(logp[0, tok])
-        tokens = minis2s.to_device(np.array([tok]))
-    return total
+    return float(_teacher_forced_logprobs(model, src_row, seq).sum())
+
+
+def _candidates(emit, eos, max_len):
+    """Every output a search can produce: ends in <eos>, or is cut at max_len."""
+    out = []
+    for L in range(1, max_len + 1):
+        for seq in itertools.product(emit, repeat=L):
+            if eos in seq[:-1] or (seq[-1] != eos and L < max_len):
+                continue
+            out.append(seq)
+    return out
+
+
+def _gnmt(score, seq, eos, alpha):
+    """GNMT's length normalisation; |y| counts the tokens up to and including <eos>."""
+    return score / ((5.0 + len(seq)) / 6.0) ** alpha
 
 
 def test_beam_search_finds_the_most_probable_sequence(backend):
@@ -128,19 +137,79 @@ def test_beam_search_finds_the_most_probable_sequence(backend):
     model = randomised(Seq2Seq(6, 5, emb=3, hidden=4, decoder="plain"), seed=5, scale=1.5)
     model.eval()
     src = np.array([[3, 4, 5], [5, 3, 0]])
-    emit = [2, 3, 4]                                  # <eos>, and tokens 3, 4
-    candidates = []
-    for L in range(1, 4):                             # sequences that end with <eos> or are cut at 3
-        for seq in itertools.product(emit, repeat=L):
-            if 2 in seq[:-1] or (seq[-1] != 2 and L < 3):
-                continue
-            candidates.append(seq)
+    candidates = _candidates([2, 3, 4], 2, 3)         # <eos>, and tokens 3, 4
     best, best_scores = model.generate(src, max_len=3, beam_size=27, n_best=3)
     for n in range(len(src)):
         scored = sorted(((_sequence_logprob(model, src[n], s), s) for s in candidates), reverse=True)
         expected = [[t for t in s if t != 2] for _, s in scored[:3]]
         assert best[n] == expected
         np.testing.assert_allclose(best_scores[n], [s for s, _ in scored[:3]], rtol=1e-10)
+
+
+@pytest.mark.parametrize("beam_size", [2, 3, 40])
+def test_beam_search_with_length_normalisation_against_brute_force(backend, beam_size):
+    """alpha = 0.7 on every output of length <= 4 (3 emittable tokens: 3 + 9 + 27 + 81 = 120
+    candidates). Every returned hypothesis must carry exactly its brute-force normalised
+    score, best first. With a beam of 40 nothing is pruned and the n best must be the
+    brute force's n best; with 2 or 3 the beam prunes (it keeps 2-3 of up to 120), and
+    what it returns must still be scored and ranked exactly. A search that counts
+    <pad> steps in the length, halves alpha, or keeps scoring after <eos> fails here."""
+    alpha, max_len = 0.7, 4
+    model = randomised(Seq2Seq(6, 5, emb=3, hidden=4, decoder="peeky"), seed=11, scale=1.5)
+    model.eval()
+    src = np.array([[3, 4, 5], [5, 3, 0], [4, 0, 0]])
+    candidates = _candidates([2, 3, 4], 2, max_len)
+    n_best = min(beam_size, 3)
+    hyps, scores = model.generate(src, max_len=max_len, beam_size=beam_size, n_best=n_best,
+                                  alpha=alpha)
+    pruned = False
+    for n in range(len(src)):
+        brute = {s: _gnmt(_sequence_logprob(model, src[n], s), s, 2, alpha) for s in candidates}
+        ranked = sorted(brute.items(), key=lambda kv: -kv[1])
+        assert scores[n] == sorted(scores[n], reverse=True)
+        for hyp, score in zip(hyps[n], scores[n]):
+            full = tuple(hyp) + ((2,) if len(hyp) < max_len else ())   # with its <eos>, if any
+            if len(hyp) == max_len and full not in brute:
+                full = tuple(hyp)
+            np.testing.assert_allclose(score, brute[full], rtol=1e-9)
+        if beam_size >= 27:
+            assert [list(s[:-1]) if s[-1] == 2 else list(s) for s, _ in ranked[:n_best]] == hyps[n]
+        pruned |= hyps[n][0] != [t for t in ranked[0][0] if t != 2]
+    if beam_size == 40:
+        assert not pruned
+
+
+def test_greedy_scores_when_rows_finish_at_different_steps(backend):
+    """Each row's score is the sum of its own tokens' log-probabilities, <eos> included, and
+    nothing after it -- checked against the teacher-forced pass, one row at a time."""
+    model = randomised(Seq2Seq(9, 8, emb=3, hidden=4, n_layers=2, decoder="peeky"), seed=3,
+                       scale=1.0)
+    model.decoder.fc.params["b"][model.eos_id] += 1.0     # rows now end after 1, 2 and 3 tokens
+    src = np.array([[4, 5, 6, 7, 8], [5, 6, 0, 0, 0], [8, 3, 4, 0, 0], [7, 7, 0, 0, 0]])
+    max_len = 8
+    seqs, scores = model.generate(src, max_len=max_len)
+    lengths = set()
+    for n, seq in enumerate(seqs):
+        full = seq + [model.eos_id] if len(seq) < max_len else seq
+        lengths.add(len(full))
+        np.testing.assert_allclose(scores[n], _sequence_logprob(model, src[n], full), rtol=1e-10)
+    assert len(lengths) > 1, f"all rows finished together ({lengths}): the test proves nothing"
+
+
+def test_step_by_step_equals_the_teacher_forced_pass(backend):
+    """Decoder.step, fed the target tokens one at a time, gives the training forward's
+    log-probabilities: decoding and training run the same maths."""
+    for decoder in ("plain", "peeky"):
+        model = randomised(Seq2Seq(9, 8, emb=3, hidden=4, n_layers=2, decoder=decoder), seed=2)
+        model.eval()
+        src, tgt = minis2s.to_device(SRC), minis2s.to_device(TGT)
+        enc = model.encode(src)
+        forced = minis2s.functional.log_softmax(model.decoder.forward(tgt[:, :-1], enc))
+        state = model.decoder.start(enc)
+        for t in range(TGT.shape[1] - 1):
+            logp, state = model.decoder.step(tgt[:, t], state)
+            np.testing.assert_allclose(minis2s.to_cpu(logp), minis2s.to_cpu(forced[:, t]),
+                                       rtol=1e-10, atol=1e-12)
 
 
 def test_length_penalty_prefers_longer_outputs():
@@ -154,7 +223,7 @@ def test_length_penalty_prefers_longer_outputs():
 def test_training_step_stays_on_the_device():
     """Under the strict double, a step syncs a fixed handful of times, not once per time step."""
     minis2s.use("strict", dtype="float32")
-    from minis2s import strict_device
+    from minis2s.testing import strict_device
     counts = []
     for T in (5, 12):
         model = Seq2Seq(9, 8, emb=4, hidden=6, n_layers=2, decoder="peeky")
@@ -179,7 +248,7 @@ def test_decoding_stays_on_the_device(beam):
     """Under the strict double, decoding moves the batch once and syncs once per step
     (the early-stop check) plus a fixed few at the end, whatever the sentence length."""
     minis2s.use("strict", dtype="float32")
-    from minis2s import strict_device
+    from minis2s.testing import strict_device
     model = Seq2Seq(9, 8, emb=4, hidden=6, n_layers=2, decoder="peeky")
     counts = []
     for S in (5, 12):
@@ -219,7 +288,10 @@ def test_float_ids_refused(small):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(max_len=0), "max_len must be an integer >= 1"),
+    (dict(max_len=0), "max_len must be an integer from 1 to"),
+    (dict(max_len=10**12), "max_len must be an integer from 1 to 10000"),
+    (dict(max_len=3, beam_size=2, alpha=float("nan")), "alpha"),
+    (dict(max_len=3, beam_size=2, alpha=-1.0), "alpha"),
     (dict(max_len=3, beam_size=0), "beam_size must be an integer >= 1"),
     (dict(max_len=3, beam_size=2, n_best=3), "n_best must be between 1 and beam_size"),
 ])

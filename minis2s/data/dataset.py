@@ -38,6 +38,7 @@ import numpy as np
 
 from .tokenize import get_tokenizer
 from .vocab import PAD, Vocab
+from ..errors import InputError
 
 __all__ = [
     "split", "book_split", "filter_by_length", "encode_pairs", "pad_batch", "BatchIterator",
@@ -56,9 +57,9 @@ def _check_count(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         hint = (" (sizes are counts, not fractions: use e.g. int(0.1 * len(pairs)))"
                 if isinstance(value, float) else "")
-        raise ValueError(f"{name} must be an integer count, got {value!r}{hint}")
+        raise InputError(f"{name} must be an integer count, got {value!r}{hint}")
     if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
+        raise InputError(f"{name} must be >= 0, got {value}")
     return int(value)
 
 
@@ -75,7 +76,7 @@ def split(pairs: Sequence, val_size: int, test_size: int = 0,
     test_size = _check_count("test_size", test_size)
     n = len(pairs)
     if val_size + test_size >= n:
-        raise ValueError(f"val_size + test_size = {val_size + test_size} leaves no training data "
+        raise InputError(f"val_size + test_size = {val_size + test_size} leaves no training data "
                          f"out of {n} examples")
     order = np.random.default_rng(seed).permutation(n)
     val = [pairs[i] for i in order[:val_size]]
@@ -114,24 +115,21 @@ def filter_by_length(pairs: Sequence, max_src_len: int | None = None,
 
 # ---------------------------------------------------------------------------- encoding
 def encode_pairs(pairs: Sequence, src_vocab: Vocab, tgt_vocab: Vocab,
-                 src_tokenizer: str | Tokenizer = "char", tgt_tokenizer: str | Tokenizer = "char",
-                 reverse_source: bool = False) -> tuple[list[np.ndarray], list[np.ndarray]]:
+                 src_tokenizer: str | Tokenizer = "char", tgt_tokenizer: str | Tokenizer = "char"
+                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """String pairs -> ``(src_ids, tgt_ids)``, two lists of 1-D int64 arrays.
 
-    ``src_ids[i]`` is the source's token ids (no specials), reversed when
-    ``reverse_source`` -- the book's trick that puts the first source tokens
-    next to the first target tokens. It has to happen here, before padding:
-    reversing a right-padded batch would move the padding to the front.
-    ``tgt_ids[i]`` is ``[<sos>] + ids + [<eos>]``. Unknown tokens become <unk>.
+    ``src_ids[i]`` is the source's token ids (no specials), in reading order:
+    reversing the source is the model's job (``Seq2Seq(reverse=True)``), done in
+    exactly one place. ``tgt_ids[i]`` is ``[<sos>] + ids + [<eos>]``. Unknown
+    tokens become <unk>.
     """
     src_tok, tgt_tok = _as_tokenizer(src_tokenizer), _as_tokenizer(tgt_tokenizer)
     src_ids, tgt_ids = [], []
     for i, (s, t) in enumerate(pairs):
         src = src_vocab.encode(src_tok(s))
         if not src:
-            raise ValueError(f"pair {i}: the source {s!r} has no tokens")
-        if reverse_source:
-            src.reverse()
+            raise InputError(f"pair {i}: the source {s!r} has no tokens")
         src_ids.append(np.array(src, dtype=np.int64))
         tgt_ids.append(np.array(tgt_vocab.encode(tgt_tok(t), add_sos=True, add_eos=True),
                                 dtype=np.int64))
@@ -141,7 +139,7 @@ def encode_pairs(pairs: Sequence, src_vocab: Vocab, tgt_vocab: Vocab,
 def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int = PAD) -> np.ndarray:
     """Right-pad 1-D id sequences into one ``(N, max_len)`` int64 array filled with ``pad_id``."""
     if len(seqs) == 0:
-        raise ValueError("pad_batch needs at least one sequence")
+        raise InputError("pad_batch needs at least one sequence")
     max_len = max(len(s) for s in seqs)
     out = np.full((len(seqs), max_len), pad_id, dtype=np.int64)
     for row, s in zip(out, seqs):
@@ -173,13 +171,13 @@ class BatchIterator:
                  batch_size: int, shuffle: bool = True, seed: int = 0, bucket: bool = True,
                  chunk_batches: int = 50):
         if len(src_ids) != len(tgt_ids):
-            raise ValueError(f"{len(src_ids)} sources but {len(tgt_ids)} targets")
+            raise InputError(f"{len(src_ids)} sources but {len(tgt_ids)} targets")
         if len(src_ids) == 0:
-            raise ValueError("BatchIterator needs at least one example")
+            raise InputError("BatchIterator needs at least one example")
         if _check_count("batch_size", batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise InputError(f"batch_size must be >= 1, got {batch_size}")
         if _check_count("chunk_batches", chunk_batches) < 1:
-            raise ValueError(f"chunk_batches must be >= 1, got {chunk_batches}")
+            raise InputError(f"chunk_batches must be >= 1, got {chunk_batches}")
         self.src_ids, self.tgt_ids = list(src_ids), list(tgt_ids)
         self.batch_size = int(batch_size)
         self.shuffle, self.bucket, self.seed = shuffle, bucket, seed

@@ -10,6 +10,8 @@ translation corpora (Tatoeba / manythings.org exports)::
 Column 1 is the source, column 2 the target, anything after a second tab
 (such as an attribution) is ignored. The file is UTF-8 (a byte-order mark is
 allowed); blank lines are skipped; spaces around each side are stripped.
+Lines may end in ``\n`` (Unix), ``\r\n`` (Windows) or a lone ``\r`` (old Mac
+editors, some spreadsheet exports): all three are read as line ends.
 
 **Book** (``load_book_qa``) -- the fixed-width question/answer files of the
 book *Deep Learning from Scratch 2* (``addition.txt``, ``date.txt``)::
@@ -31,7 +33,9 @@ be found and fixed.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from ..errors import InputError
 
 __all__ = ["load_tsv", "load_book_qa", "detect_format", "load_pairs", "FORMATS"]
 
@@ -39,7 +43,11 @@ Pairs = list[tuple[str, str]]
 
 
 def _read_lines(path) -> list[str]:
-    """The file's lines (without line endings), decoded as UTF-8, with clear errors."""
+    """The file's lines (without line endings), decoded as UTF-8, with clear errors.
+
+    ``\r\n``, ``\r`` and ``\n`` all end a line (a file saved with lone ``\r``
+    would otherwise be read as one long line: one pair, or a confusing error).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"data file not found: {os.fspath(path)!r}")
@@ -47,12 +55,15 @@ def _read_lines(path) -> list[str]:
     try:
         text = data.decode("utf-8-sig")  # -sig: drop a byte-order mark if an editor added one
     except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise ValueError(f"{path}: line {line}: the file is not valid UTF-8 ({e.reason} at "
+        line = len(_LINE_END.split(data[:e.start].decode("utf-8", "replace")))
+        raise InputError(f"{path}: line {line}: the file is not valid UTF-8 ({e.reason} at "
                          f"byte {e.start}); re-save it as UTF-8") from None
-    # Split on "\n" only: str.splitlines() would also split at characters such as
-    # U+2028 or form feed that can legitimately sit inside a sentence.
-    return [line.rstrip("\r") for line in text.split("\n")]
+    # Split on the three line ends only: str.splitlines() would also split at
+    # characters such as U+2028 or form feed that can legitimately sit inside a sentence.
+    return _LINE_END.split(text)
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")   # "\r\n" first: one line end, not two
 
 
 def _preview(line: str, width: int = 60) -> str:
@@ -67,15 +78,15 @@ def load_tsv(path) -> Pairs:
             continue
         fields = line.split("\t")
         if len(fields) < 2:
-            raise ValueError(f"{path}: line {lineno}: expected 'source<TAB>target', "
+            raise InputError(f"{path}: line {lineno}: expected 'source<TAB>target', "
                              f"found no tab in {_preview(line)}")
         src, tgt = fields[0].strip(), fields[1].strip()
         if not src or not tgt:
             side = "source" if not src else "target"
-            raise ValueError(f"{path}: line {lineno}: the {side} is empty in {_preview(line)}")
+            raise InputError(f"{path}: line {lineno}: the {side} is empty in {_preview(line)}")
         pairs.append((src, tgt))
     if not pairs:
-        raise ValueError(f"{path}: the file holds no pairs")
+        raise InputError(f"{path}: the file holds no pairs")
     return pairs
 
 
@@ -87,15 +98,15 @@ def load_book_qa(path) -> Pairs:
             continue
         cut = line.find("_")
         if cut < 0:
-            raise ValueError(f"{path}: line {lineno}: expected 'question_answer' with '_' "
+            raise InputError(f"{path}: line {lineno}: expected 'question_answer' with '_' "
                              f"before the answer, found no '_' in {_preview(line)}")
         question, answer = line[:cut].rstrip(), line[cut + 1:].rstrip()
         if not question or not answer:
             side = "question" if not question else "answer"
-            raise ValueError(f"{path}: line {lineno}: the {side} is empty in {_preview(line)}")
+            raise InputError(f"{path}: line {lineno}: the {side} is empty in {_preview(line)}")
         pairs.append((question, answer))
     if not pairs:
-        raise ValueError(f"{path}: the file holds no pairs")
+        raise InputError(f"{path}: the file holds no pairs")
     return pairs
 
 
@@ -111,10 +122,10 @@ def detect_format(path) -> str:
             return "tsv"
         if "_" in line:
             return "book"
-        raise ValueError(
+        raise InputError(
             f"{path}: cannot tell the format from its first line {_preview(line)}: expected "
             "'source<TAB>target' (TSV) or 'question_answer' (the book's fixed-width format)")
-    raise ValueError(f"{path}: the file is empty")
+    raise InputError(f"{path}: the file is empty")
 
 
 def load_pairs(path, format: str | None = None) -> Pairs:
@@ -122,5 +133,5 @@ def load_pairs(path, format: str | None = None) -> Pairs:
     if format is None:
         format = detect_format(path)
     if format not in FORMATS:
-        raise ValueError(f"unknown data format {format!r}: expected one of {sorted(FORMATS)}")
+        raise InputError(f"unknown data format {format!r}: expected one of {sorted(FORMATS)}")
     return FORMATS[format](path)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from ..errors import InputError
 
 __all__ = [
     "addition", "dates", "copy", "reverse", "toy_translation", "write_tsv",
@@ -37,7 +38,7 @@ Pairs = list[tuple[str, str]]
 
 def _check_n(n: int) -> int:
     if int(n) != n or n < 0:
-        raise ValueError(f"n (the number of pairs) must be a non-negative integer, got {n!r}")
+        raise InputError(f"n (the number of pairs) must be a non-negative integer, got {n!r}")
     return int(n)
 
 
@@ -51,7 +52,7 @@ def addition(n: int, seed: int = 0, max_digits: int = 3) -> Pairs:
     """
     n = _check_n(n)
     if max_digits < 1:
-        raise ValueError(f"max_digits must be >= 1, got {max_digits}")
+        raise InputError(f"max_digits must be >= 1, got {max_digits}")
     rng = np.random.default_rng(seed)
 
     def operand() -> int:
@@ -132,9 +133,9 @@ def dates(n: int, seed: int = 0) -> Pairs:
 def _random_strings(n: int, seed: int, min_len: int, max_len: int, alphabet: str) -> list[str]:
     n = _check_n(n)
     if not 1 <= min_len <= max_len:
-        raise ValueError(f"need 1 <= min_len <= max_len, got min_len={min_len}, max_len={max_len}")
+        raise InputError(f"need 1 <= min_len <= max_len, got min_len={min_len}, max_len={max_len}")
     if not alphabet:
-        raise ValueError("alphabet must not be empty")
+        raise InputError("alphabet must not be empty")
     rng = np.random.default_rng(seed)
     letters = np.array(list(alphabet))
     out = []
@@ -170,7 +171,7 @@ TASK_TOKENIZER: dict[str, str] = {name: "char" for name in TASKS}
 def make_task(name: str, n: int, seed: int = 0) -> Pairs:
     """``n`` pairs of the built-in task ``name`` (one of :data:`TASKS`), drawn with ``seed``."""
     if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}: expected one of {sorted(TASKS)}")
+        raise InputError(f"unknown task {name!r}: expected one of {sorted(TASKS)}")
     return TASKS[name](n, seed=seed)
 
 
@@ -248,7 +249,7 @@ def write_tsv(pairs, path) -> Path:
     for i, (src, tgt) in enumerate(pairs):
         for side, text in (("source", src), ("target", tgt)):
             if any(c in text for c in "\t\n\r"):
-                raise ValueError(f"pair {i}: the {side} {text!r} contains a tab or newline, "
+                raise InputError(f"pair {i}: the {side} {text!r} contains a tab or newline, "
                                  "which the TSV format cannot hold")
         lines.append(f"{src}\t{tgt}\n")
     with open(path, "w", encoding="utf-8", newline="\n") as f:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from typing import Callable, Iterable
+from ..errors import InputError
 
 __all__ = ["char_tokenize", "word_tokenize", "detokenize", "get_tokenizer", "TOKENIZERS"]
 
@@ -77,7 +78,7 @@ def get_tokenizer(kind: str) -> Callable[[str], list[str]]:
     try:
         return TOKENIZERS[kind]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown tokenizer {kind!r}: expected one of {sorted(TOKENIZERS)}") from None
+        raise InputError(f"unknown tokenizer {kind!r}: expected one of {sorted(TOKENIZERS)}") from None
 
 
 def detokenize(tokens: Iterable[str], kind: str) -> str:

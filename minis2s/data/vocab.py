@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Iterable, Sequence
+from ..errors import InputError
 
 __all__ = [
     "PAD", "SOS", "EOS", "UNK",
@@ -57,11 +58,11 @@ class Vocab:
             if not isinstance(t, str):
                 raise TypeError(f"vocabulary tokens must be str, got {type(t).__name__}: {t!r}")
             if t in SPECIAL_TOKENS:
-                raise ValueError(f"{t!r} is a special token; it is added automatically at id "
+                raise InputError(f"{t!r} is a special token; it is added automatically at id "
                                  f"{SPECIAL_TOKENS.index(t)}")
         if len(set(tokens)) != len(tokens):
             dupes = sorted(t for t, c in Counter(tokens).items() if c > 1)
-            raise ValueError(f"duplicate vocabulary tokens: {dupes[:10]}")
+            raise InputError(f"duplicate vocabulary tokens: {dupes[:10]}")
         self._itos: list[str] = list(SPECIAL_TOKENS) + tokens
         self._stoi: dict[str, int] = {t: i for i, t in enumerate(self._itos)}
 
@@ -80,9 +81,9 @@ class Vocab:
         Special-token strings that happen to occur in the data are not counted.
         """
         if min_freq < 1:
-            raise ValueError(f"min_freq must be >= 1, got {min_freq}")
+            raise InputError(f"min_freq must be >= 1, got {min_freq}")
         if max_size is not None and max_size < len(SPECIAL_TOKENS):
-            raise ValueError(f"max_size must be at least {len(SPECIAL_TOKENS)} "
+            raise InputError(f"max_size must be at least {len(SPECIAL_TOKENS)} "
                              f"(the special tokens), got {max_size}")
         counts: Counter[str] = Counter()
         for tokens in token_lists:
@@ -200,25 +201,25 @@ class Vocab:
     def from_dict(cls, d: dict) -> "Vocab":
         """Rebuild a vocabulary saved by :meth:`to_dict`; ``ValueError`` saying what is wrong otherwise."""
         if not isinstance(d, dict):
-            raise ValueError(f"vocabulary dict expected, got {type(d).__name__}")
+            raise InputError(f"vocabulary dict expected, got {type(d).__name__}")
         if d.get("format", _FORMAT) != _FORMAT:
-            raise ValueError(f"not a minis2s vocabulary: format is {d.get('format')!r}, "
+            raise InputError(f"not a minis2s vocabulary: format is {d.get('format')!r}, "
                              f"expected {_FORMAT!r}")
         if d.get("version", _VERSION) != _VERSION:
-            raise ValueError(f"unsupported vocabulary version {d.get('version')!r} "
+            raise InputError(f"unsupported vocabulary version {d.get('version')!r} "
                              f"(this minis2s reads version {_VERSION})")
         tokens = d.get("tokens")
         if not isinstance(tokens, list):
-            raise ValueError("vocabulary dict has no 'tokens' list "
+            raise InputError("vocabulary dict has no 'tokens' list "
                              f"(keys present: {sorted(d)})")
         bad = [t for t in tokens if not isinstance(t, str)]
         if bad:
-            raise ValueError(f"vocabulary tokens must all be strings; found {bad[:5]!r}")
+            raise InputError(f"vocabulary tokens must all be strings; found {bad[:5]!r}")
         head = tuple(tokens[:len(SPECIAL_TOKENS)])
         if head != SPECIAL_TOKENS:
-            raise ValueError(f"vocabulary must start with the special tokens {list(SPECIAL_TOKENS)} "
+            raise InputError(f"vocabulary must start with the special tokens {list(SPECIAL_TOKENS)} "
                              f"at ids 0..3, found {list(head)}")
         try:
             return cls(tokens[len(SPECIAL_TOKENS):])
         except (TypeError, ValueError) as e:
-            raise ValueError(f"malformed vocabulary dict: {e}") from e
+            raise InputError(f"malformed vocabulary dict: {e}") from e

@@ -2,22 +2,24 @@
 
 cs231n-style functions: ``*_forward(...) -> (out, cache)`` and
 ``*_backward(dout, cache) -> grads``; batch first; shapes in each docstring.
-They work on NumPy and CuPy arrays alike (the array module comes from the
-inputs). This API is stable: notebooks, exercises and the layers call it.
+They are plain array expressions that allocate their results, with the names
+of the derivations in docs/derivations.md, and they are what the models run,
+on NumPy and CuPy alike (the array module comes from the inputs).
 """
 from .dropout import dropout_backward, dropout_forward
 from .embedding import embedding_backward, embedding_forward
 from .linear import linear_backward, linear_forward
-from .lstm import (lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward,
-                   sigmoid)
-from .lstm_fast import lstm_backward_fast, lstm_forward_fast
+from .lstm import (lstm_backward, lstm_cell_backward, lstm_cell_forward, lstm_forward,
+                   lstm_step_backward, lstm_step_forward, sigmoid)
+from .peeky import peek_backward, peek_forward
 from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 from .softmax_cross_entropy import log_softmax, softmax_cross_entropy
 
 __all__ = [
+    "lstm_cell_forward", "lstm_cell_backward",
     "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "sigmoid",
-    "lstm_forward_fast", "lstm_backward_fast",
     "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
     "embedding_forward", "embedding_backward", "linear_forward", "linear_backward",
-    "dropout_forward", "dropout_backward", "softmax_cross_entropy", "log_softmax",
+    "dropout_forward", "dropout_backward", "peek_forward", "peek_backward",
+    "softmax_cross_entropy", "log_softmax",
 ]

@@ -22,8 +22,16 @@ def check_shape(fn: str, name: str, a, expected: tuple, meaning: str) -> None:
 
 
 def check_float(fn: str, name: str, a) -> None:
-    if getattr(a, "dtype", None) is None or a.dtype.kind != "f":
-        raise TypeError(f"{fn}: {name} must be a float array, got dtype {getattr(a, 'dtype', type(a).__name__)}")
+    """Raise TypeError unless ``a`` is a float32 or float64 array.
+
+    float16 is refused too: its 3 significant digits are too few for these
+    recurrences (and for a gradient check), and silently computing in it would
+    hide that.
+    """
+    dtype = getattr(a, "dtype", None)
+    if dtype is None or dtype.kind != "f" or dtype.itemsize not in (4, 8):
+        raise TypeError(f"{fn}: {name} must be a float32 or float64 array, "
+                        f"got {'dtype ' + str(dtype) if dtype is not None else type(a).__name__}")
 
 
 def check_int(fn: str, name: str, a) -> None:

@@ -10,7 +10,7 @@ and CuPy alike) accumulates them all.
 from __future__ import annotations
 
 from ..backend import get_array_module
-from ._checks import check_int, check_shape
+from ._checks import check_float, check_int, check_shape
 
 __all__ = ["embedding_forward", "embedding_backward"]
 
@@ -24,6 +24,7 @@ def embedding_forward(ids, W):
     fn = "embedding_forward"
     get_array_module(ids=ids, W=W)  # refuses ids and W on different backends
     check_int(fn, "ids", ids)
+    check_float(fn, "W", W)
     check_shape(fn, "W", W, (None, None), "(V, E)")
     V = W.shape[0]
     if ids.size and bool(((ids < 0) | (ids >= V)).any()):
@@ -33,27 +34,12 @@ def embedding_forward(ids, W):
     return W[ids], (ids, V)
 
 
-def embedding_backward(dout, cache, out=None):
-    """dout (..., E) -> dW (V, E).
-
-    out: a C-contiguous (V, E) array to write dW into (a layer passes its
-    preallocated gradient: no new array, no copy); None: a fresh array.
-    """
+def embedding_backward(dout, cache):
+    """dout (..., E) -> dW (V, E)."""
     ids, V = cache
-    xp = get_array_module(dout=dout, ids=ids, out=out)
+    xp = get_array_module(dout=dout, ids=ids)
     check_shape("embedding_backward", "dout", dout, ids.shape + (None,), "(..., E)")
     E = dout.shape[-1]
-    if out is None:
-        dW = xp.zeros((V, E), dtype=dout.dtype)
-    else:
-        check_shape("embedding_backward", "out", out, (V, E), "(V, E)")
-        dW = out
-        dW[...] = 0.0
-    # The scatter-add by element, not by row: element (n, e) of dout goes to flat
-    # position ids[n] * E + e of dW. The same sums (in the same order on NumPy; CuPy's
-    # add.at uses atomics, in no fixed order), but NumPy's add.at has a fast path for one
-    # flat index array: 2.6x faster for a 1280 x 256 gradient. int64 first: ids * E
-    # must not wrap around in a small integer type.
-    flat = (ids.reshape(-1, 1).astype(xp.int64, copy=False) * E + xp.arange(E)).reshape(-1)
-    xp.add.at(dW.reshape(-1), flat, dout.reshape(-1))
+    dW = xp.zeros((V, E), dtype=dout.dtype)
+    xp.add.at(dW, ids.reshape(-1), dout.reshape(-1, E))   # dW[ids[m]] += dout[m], repeats summed
     return dW

@@ -11,7 +11,7 @@ Backward::
 
 Through time, dh_prev is multiplied by ``diag(1 - h^2) @ Wh.T`` once per step:
 the product of T such Jacobians is what vanishes (or explodes) -- the LSTM's
-additive cell path ``dc_prev = dc * f`` is the cure (notebook 2 plots both).
+additive cell path ``dc_prev = dc_total * f`` lets gradients travel much further (notebook 2 plots both).
 """
 from __future__ import annotations
 
@@ -63,40 +63,45 @@ def rnn_forward(x, h0, Wx, Wh, b, mask=None):
     _check_weights(fn, D, H, Wx, Wh, b)
     if mask is not None:
         check_shape(fn, "mask", mask, (N, T), "(N, T)")
-        m = mask.T.astype(x.dtype)[:, :, None]          # (T, N, 1)
 
-    x_tm = x.transpose(1, 0, 2).reshape(T * N, D)
-    a = (x_tm @ Wx + b).reshape(T, N, H)               # input projection of all steps at once
-    hs = xp.empty((T, N, H), dtype=x.dtype)
+    xs = x.transpose(1, 0, 2).reshape(T * N, D)         # time-major rows
+    ax = (xs @ Wx + b).reshape(T, N, H)                 # input projection of all steps at once
     h = h0
+    hs, h_cells = [], []
     for t in range(T):
-        a[t] += h @ Wh
-        xp.tanh(a[t], out=a[t])                          # a[t] now holds the cell's own h_t
-        hs[t] = a[t] if mask is None else m[t] * a[t] + (1.0 - m[t]) * h
-        h = hs[t]
-    cache = (x_tm, h0, Wx, Wh, a, hs, None if mask is None else m)
+        h_cell = xp.tanh(ax[t] + h @ Wh)                # the cell's own h_t
+        if mask is not None:                            # padded rows keep their previous state
+            h_cell_or_prev = xp.where(mask[:, t, None] > 0, h_cell, h)
+        else:
+            h_cell_or_prev = h_cell
+        h = h_cell_or_prev
+        hs.append(h)
+        h_cells.append(h_cell)
+    hs = xp.stack(hs)                                   # (T, N, H)
+    cache = (xs, h0, Wx, Wh, h_cells, hs, mask)
     return hs.transpose(1, 0, 2), h, cache
 
 
 def rnn_backward(dhs, dhT, cache):
     """dhs (N, T, H), dhT (N, H) or None -> (dx, dh0, dWx, dWh, db)."""
-    x_tm, h0, Wx, Wh, a, hs, m = cache
+    xs, h0, Wx, Wh, h_cells, hs, mask = cache
     T, N, H = hs.shape
     D = Wx.shape[0]
     xp = get_array_module(dhs=dhs, dhT=dhT, Wx=Wx)
     check_shape("rnn_backward", "dhs", dhs, (N, T, H), "(N, T, H)")
     dh_next = xp.zeros((N, H), dtype=hs.dtype) if dhT is None else dhT
-    dhs_tm = dhs.transpose(1, 0, 2)
-    da = xp.empty_like(a)
+    das = [None] * T
     for t in reversed(range(T)):
-        dh = dhs_tm[t] + dh_next
-        if m is None:
-            da[t] = dh * (1.0 - a[t] * a[t])
-            dh_next = da[t] @ Wh.T
-        else:
-            da[t] = m[t] * dh * (1.0 - a[t] * a[t])
-            dh_next = da[t] @ Wh.T + (1.0 - m[t]) * dh
-    da2 = da.reshape(T * N, H)
-    h_prevs = xp.concatenate([h0[None], hs[:-1]], axis=0).reshape(T * N, H)
-    dx = (da2 @ Wx.T).reshape(T, N, D).transpose(1, 0, 2)
-    return dx, dh_next, x_tm.T @ da2, h_prevs.T @ da2, da2.sum(axis=0)
+        dh = dhs[:, t] + dh_next
+        if mask is None:
+            da = dh * (1.0 - h_cells[t] ** 2)
+            dh_next = da @ Wh.T
+        else:                                           # a padded step's gradient skips the cell
+            real = mask[:, t, None] > 0
+            da = xp.where(real, dh, 0.0) * (1.0 - h_cells[t] ** 2)
+            dh_next = da @ Wh.T + xp.where(real, 0.0, dh)
+        das[t] = da
+    da = xp.stack(das).reshape(T * N, H)
+    h_prevs = xp.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)
+    dx = (da @ Wx.T).reshape(T, N, D).transpose(1, 0, 2)
+    return dx, dh_next, xs.T @ da, h_prevs.T @ da, da.sum(axis=0)

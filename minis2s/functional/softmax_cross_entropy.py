@@ -2,25 +2,27 @@ r"""Softmax cross-entropy over a vocabulary, averaged over the real tokens.
 
 For logits z (M, V) and target ids y (M,)::
 
-    p = softmax(z) = exp(z - max z) / sum exp(z - max z)     (the shift changes
-                                                             nothing but overflow)
-    loss = -(1 / M') * sum_{m real} log p[m, y_m]
-    dz   =  (1 / M') * (p - onehot(y))   on real rows, 0 on ignored rows
+    shifted = z - max_v z                       (the shift changes nothing but overflow)
+    p       = exp(shifted) / sum_v exp(shifted)                     softmax
+    log p_y = shifted_y - log sum_v exp(shifted)                    stable log-softmax
+    loss    = -(1 / M') * sum_{m real} log p[m, y_m]
+    dz      =  (1 / M') * (p - onehot(y))   on real rows, 0 on ignored rows
 
 M' is the number of rows whose target is not ``ignore_index`` (the padding id),
 so padding neither adds to the loss nor dilutes it. Any leading shape works:
-logits (N, T, V) with targets (N, T).
+logits (N, T, V) with targets (N, T). Derived in docs/derivations.md,
+"Softmax cross-entropy".
 """
 from __future__ import annotations
 
-from ..backend import get_array_module, get_kernels
+from ..backend import get_array_module
 from ._checks import check_float, check_int, check_shape
 
 __all__ = ["log_softmax", "softmax_cross_entropy"]
 
 
 def log_softmax(z, axis=-1):
-    """Numerically stable log-softmax along ``axis``."""
+    """Numerically stable log-softmax along ``axis``: z - max - log sum exp(z - max)."""
     xp = get_array_module(z)
     shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
@@ -39,17 +41,23 @@ def softmax_cross_entropy(logits, targets, ignore_index=None):
     check_int(fn, "targets", targets)
     check_shape(fn, "logits", logits, targets.shape + (None,), "(..., V) matching targets (...)")
     V = logits.shape[-1]
-    z = logits.reshape(-1, V)
-    y = targets.reshape(-1)
+    z = logits.reshape(-1, V)                   # (M, V)
+    y = targets.reshape(-1)                     # (M,)
     real = xp.ones(y.shape, dtype=bool) if ignore_index is None else (y != ignore_index)
     if y.size and bool((((y < 0) | (y >= V)) & real).any()):
         raise ValueError(f"{fn}: target ids must lie in [0, {V}) (or equal ignore_index), "
                          f"got ids from {int(y.min())} to {int(y.max())}")
-    y_safe = xp.where(real, y, 0)               # any valid index; these rows are zeroed below
-    weight = real.astype(z.dtype)
-    count = xp.maximum(weight.sum(), 1.0)
-    # The formulas of the module docstring, row by row, with scale = weight / M'
-    # (0 on ignored rows): minis2s.kernels (chunked ufuncs; fused kernels on CuPy).
-    dz = xp.empty_like(z)
-    loss = get_kernels(z).softmax_cross_entropy_rows(z, y_safe, weight / count, dz)
+    rows = xp.arange(y.shape[0])
+    y = xp.where(real, y, 0)                    # any valid id: these rows get weight 0 below
+    weight = real.astype(z.dtype) / xp.maximum(real.sum(), 1)   # 1/M' on real rows, else 0
+
+    shifted = z - z.max(axis=1, keepdims=True)
+    exp_shifted = xp.exp(shifted)               # the only exp: p and log p_y both use it
+    sum_exp = exp_shifted.sum(axis=1)           # (M,)
+    p = exp_shifted / sum_exp[:, None]
+    log_p_y = shifted[rows, y] - xp.log(sum_exp)
+    loss = -(weight * log_p_y).sum()
+
+    dz = p * weight[:, None]                    # weight * (p - onehot(y)), without
+    dz[rows, y] -= weight                       # building the (M, V) one-hot matrix
     return loss, dz.reshape(logits.shape)

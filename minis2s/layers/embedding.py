@@ -12,13 +12,13 @@ class Embedding(Module):
     def __init__(self, vocab_size: int, dim: int, rng, init: str = "uniform"):
         super().__init__()
         self.add_param("W", init_param(rng, (vocab_size, dim), init, fan=dim))
-        self._cache = None
 
     def forward(self, ids):
         """ids (...) int -> vectors (..., E)."""
-        out, self._cache = F.embedding_forward(ids, self._params["W"])
+        out, cache = F.embedding_forward(ids, self._params["W"])
+        self.save_for_backward(cache)
         return out
 
     def backward(self, dout) -> None:
         """dout (..., E): fills grads["W"] (ids have no gradient)."""
-        F.embedding_backward(dout, self._cache, out=self._grads["W"])   # in place
+        self.set_grad("W", F.embedding_backward(dout, self.saved_for_backward()))

@@ -13,15 +13,16 @@ class Linear(Module):
         super().__init__()
         self.add_param("W", init_param(rng, (in_dim, out_dim), init, fan=in_dim))
         self.add_param("b", init_param(rng, (out_dim,), init, fan=in_dim))
-        self._cache = None
 
     def forward(self, x):
         """x (..., D) -> (..., O)."""
-        out, self._cache = F.linear_forward(x, self._params["W"], self._params["b"])
+        out, cache = F.linear_forward(x, self._params["W"], self._params["b"])
+        self.save_for_backward(cache)
         return out
 
     def backward(self, dout):
         """dout (..., O) -> dx (..., D); fills grads["W"], grads["b"]."""
-        g = self._grads
-        dx, _, _ = F.linear_backward(dout, self._cache, out=(g["W"], g["b"]))   # in place
+        dx, dW, db = F.linear_backward(dout, self.saved_for_backward())
+        self.set_grad("W", dW)
+        self.set_grad("b", db)
         return dx

@@ -1,8 +1,8 @@
 """Stacked LSTM layer over whole sequences. Maths in functional/lstm.py.
 
-Training runs :func:`~minis2s.functional.lstm_forward_fast` (the same function
-as the teaching ``lstm_forward``, laid out for speed: functional/lstm_fast.py);
-decoding runs :func:`~minis2s.functional.lstm_step_forward` one step at a time.
+Training runs :func:`~minis2s.functional.lstm_forward` and
+:func:`~minis2s.functional.lstm_backward` on every layer; decoding runs
+:func:`~minis2s.functional.lstm_step_forward` one step at a time (:meth:`LSTM.step`).
 
 Layer l reads the outputs of layer l-1 (the input for l = 0); dropout, when
 p > 0, sits between layers (not after the last -- as in torch.nn.LSTM).
@@ -18,7 +18,6 @@ from .. import functional as F
 from ..backend import get_array_module
 from ..functional._checks import check_shape
 from ..init import init_param
-from ..workspace import Workspace
 from .dropout import Dropout
 from .module import Module
 
@@ -39,14 +38,13 @@ class LSTM(Module):
             self.add_param(f"{l}.Wh", init_param(rng, (H, 4 * H), init, fan=H))
             self.add_param(f"{l}.b", init_param(rng, (4 * H,), init, fan=H))
         self.dropouts = [self.add_module(f"dropout{l}", Dropout(dropout)) for l in range(n_layers - 1)]
-        self._caches = []
-        # One workspace per layer: each training step reuses last step's buffers.
-        self._workspaces = [Workspace() for _ in range(n_layers)]
 
-    def forward(self, x, state=None, mask=None, first_pad: int = 0):
+    def _weights(self, l: int):
+        p = self._params
+        return p[f"{l}.Wx"], p[f"{l}.Wh"], p[f"{l}.b"]
+
+    def forward(self, x, state=None, mask=None):
         """x (N, T, D), state (h0, c0) each (L, N, H) or None (zeros), mask (N, T) or None.
-
-        first_pad: no row is padded before this step (see functional.lstm_forward_fast).
 
         Returns hs (N, T, H) of the top layer and (hT, cT), each (L, N, H).
         """
@@ -58,32 +56,33 @@ class LSTM(Module):
             h0, c0 = state
             check_shape("LSTM.forward", "h0", h0, (L, N, H), "(L, N, H)")
             check_shape("LSTM.forward", "c0", c0, (L, N, H), "(L, N, H)")
-        hTs, cTs, self._caches = [], [], []
+        hTs, cTs, caches = [], [], []
         for l in range(L):
             if l > 0:
                 x = self.dropouts[l - 1].forward(x)
-            p = self._params
-            x, (hT, cT), cache = F.lstm_forward_fast(x, h0[l], c0[l], p[f"{l}.Wx"], p[f"{l}.Wh"],
-                                                p[f"{l}.b"], mask, self._workspaces[l], first_pad)
+            x, (hT, cT), cache = F.lstm_forward(x, h0[l], c0[l], *self._weights(l), mask)
             hTs.append(hT)
             cTs.append(cT)
-            self._caches.append(cache)
+            caches.append(cache)
+        self.save_for_backward(caches)
         return x, (xp.stack(hTs), xp.stack(cTs))
 
     def backward(self, dhs, dstate=None):
         """dhs (N, T, H) for the top layer's outputs (None: no gradient there); dstate (dhT, dcT)
         each (L, N, H) or None (not both None).
 
-        Fills the weight gradients; returns dx (N, T, D) and (dh0, dc0), each (L, N, H).
+        Writes the weight gradients; returns dx (N, T, D) and (dh0, dc0), each (L, N, H).
         """
+        caches = self.saved_for_backward()
         xp = get_array_module(dhs, *(dstate or ()))
         dh0s, dc0s = [None] * self.n_layers, [None] * self.n_layers
         dx = dhs
         for l in reversed(range(self.n_layers)):
             dhT, dcT = (None, None) if dstate is None else (dstate[0][l], dstate[1][l])
-            g = self._grads                                  # written in place, no copies
-            dx, dh0s[l], dc0s[l], _, _, _ = F.lstm_backward_fast(
-                dx, dhT, dcT, self._caches[l], out=(g[f"{l}.Wx"], g[f"{l}.Wh"], g[f"{l}.b"]))
+            dx, dh0s[l], dc0s[l], dWx, dWh, db = F.lstm_backward(dx, dhT, dcT, caches[l])
+            self.set_grad(f"{l}.Wx", dWx)
+            self.set_grad(f"{l}.Wh", dWh)
+            self.set_grad(f"{l}.b", db)
             if l > 0:
                 dx = self.dropouts[l - 1].backward(dx)
         return dx, (xp.stack(dh0s), xp.stack(dc0s))
@@ -96,9 +95,8 @@ class LSTM(Module):
         xp = get_array_module(x)
         h, c = state
         hs, cs = [], []
-        p = self._params
         for l in range(self.n_layers):
-            x, c_l, _ = F.lstm_step_forward(x, h[l], c[l], p[f"{l}.Wx"], p[f"{l}.Wh"], p[f"{l}.b"])
+            x, c_l, _ = F.lstm_step_forward(x, h[l], c[l], *self._weights(l))
             hs.append(x)
             cs.append(c_l)
         return x, (xp.stack(hs), xp.stack(cs))

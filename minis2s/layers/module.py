@@ -1,16 +1,26 @@
 """The base of every layer and model: named parameters and their gradients.
 
 A module keeps two dicts with the same keys: ``params`` (the arrays the
-optimiser updates *in place*) and ``grads`` (filled by ``backward``, also in
-place, so their identities never change). Composite modules register children
-and expose the whole tree under PyTorch-like dotted names such as
+optimiser updates *in place*) and ``grads``. Composite modules register
+children and expose the whole tree under PyTorch-like dotted names such as
 ``encoder.lstm.0.Wx``::
 
     model.params["decoder.fc.W"] is model.decoder.fc.params["W"]   # True
+
+**The gradient rule: one forward, one backward, gradients overwritten.**
+``forward`` keeps what its backward needs (replacing anything kept before);
+``backward`` uses it up and *writes* each gradient (:meth:`Module.set_grad`,
+into the same array every time, so a ``grads`` dict taken once stays valid):
+``grads`` then holds the gradient of the last forward pass, never a sum over
+passes, so there is nothing to zero between steps. A second ``backward`` without a new
+``forward`` raises ``RuntimeError`` -- which is also what happens if one layer
+object is applied twice inside one pass (its second use would otherwise
+silently replace the first one's gradient). A forward with no backward (a
+validation loss, a gradient check's perturbed pass) is fine.
 """
 from __future__ import annotations
 
-from ..backend import backend_of, current, get_array_module, to_cpu, to_device
+from ..backend import Backend, backend_of, current, get_array_module, to_cpu, to_device
 
 __all__ = ["Module"]
 
@@ -22,6 +32,7 @@ class Module:
         self._params: dict = {}
         self._grads: dict = {}
         self._children: dict = {}
+        self._saved = None
         self.training = True
 
     # --- building ----------------------------------------------------------
@@ -54,18 +65,35 @@ class Module:
             out.update({f"{cname}.{k}": v for k, v in child._flat(attr).items()})
         return out
 
+    # --- the gradient rule (see the module docstring) ------------------------------
     def set_grad(self, name: str, value) -> None:
-        """Write a gradient into its preallocated array (in place: its identity is kept)."""
+        """Write (overwrite) a gradient into its array; the array's identity is kept."""
         self._grads[name][...] = value
 
-    def zero_grads(self) -> None:
-        """Set every gradient to 0, in place."""
-        for g in self.grads.values():
-            g[...] = 0.0
+    def save_for_backward(self, cache) -> None:
+        """Keep what this forward's backward needs (replaces what an earlier forward kept)."""
+        self._saved = cache
+
+    def saved_for_backward(self):
+        """What the last forward kept, handed out once: a second call raises."""
+        if self._saved is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward: there is no forward pass to differentiate. "
+                "Each forward allows one backward (which overwrites the gradients); was "
+                "backward called twice, or this layer applied twice in one forward pass?")
+        cache, self._saved = self._saved, None
+        return cache
 
     def num_params(self) -> int:
         """The number of scalar parameters."""
         return sum(int(p.size) for p in self.params.values())
+
+    @property
+    def backend(self) -> Backend:
+        """The backend the parameters live on: batches and random draws follow it."""
+        for p in self.params.values():
+            return backend_of(p)
+        return current()
 
     def modules(self):
         """This module and every descendant, depth first."""

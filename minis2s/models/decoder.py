@@ -1,4 +1,4 @@
-r"""The decoder, plain and peeky.
+r"""The decoder, plain and peeky: training over whole targets, and decoding step by step.
 
 Plain decoder (Sutskever et al.): the context only starts the LSTM::
 
@@ -7,22 +7,47 @@ Plain decoder (Sutskever et al.): the context only starts the LSTM::
     logits = Linear(dropout(hs))                       (N, T, V)
 
 Peeky decoder: the top layer's context vector ``ctx = hT[-1]`` (N, H) is also
-concatenated to the input of every step and to the input of the output layer,
-so the decoder never has to carry it through its own state::
+shown to every step -- concatenated to the input of the LSTM and to the input
+of the output layer (:mod:`minis2s.functional.peeky`)::
 
     x      = [e ; ctx]                                 (N, T, E + H)
     logits = Linear([dropout(hs) ; ctx])               (N, T, 2H) -> V
 
 Cost in parameters: the first decoder layer's Wx grows by H x 4H and the output
-layer's W by H x V. Backward: the concatenations split their gradient, and the
-pieces belonging to ``ctx`` are summed over the T steps (ctx was used T times)
-and added to the gradient of hT[-1] -- see :meth:`Decoder.backward`.
+layer's W by H x V. Backward: ``ctx`` *is* ``h0[-1]``, so the gradients that
+reach it through both concatenations are added to the gradient of h0[-1].
+
+Decoding (:meth:`Decoder.start`, :meth:`Decoder.step`) runs the same functions
+one token at a time, with a :class:`DecodeState` per hypothesis.
 """
 from __future__ import annotations
 
-from ..backend import get_array_module
-from ..functional import linear_forward, log_softmax
+from dataclasses import dataclass
+from typing import Any
+
+from .. import functional as F
 from ..layers import LSTM, Dropout, Embedding, Linear, Module
+from .encoder import Encoded
+
+
+@dataclass
+class DecodeState:
+    """The decoder's state during a search, one row per hypothesis.
+
+    h, c (L, M, H): the LSTM state; ctx (M, H): the context vector each
+    hypothesis peeks at (the peeky decoder; the plain one ignores it).
+    """
+    h: Any
+    c: Any
+    ctx: Any
+
+    def take(self, idx) -> "DecodeState":
+        """Row j of the new state is row idx[j] of this one (beam search's reorder).
+
+        idx (M',) int on the state's backend; M' may differ from M (e.g. each row
+        copied k times when a beam search starts).
+        """
+        return DecodeState(self.h[:, idx], self.c[:, idx], self.ctx[idx])
 
 
 class Decoder(Module):
@@ -41,52 +66,58 @@ class Decoder(Module):
         self.drop_out = self.add_module("drop_out", Dropout(dropout))
         self.fc = self.add_module("fc", Linear(hidden + extra, vocab_size, rng, init))
 
-    # --- the peeky concatenation: identity for the plain decoder ------------------
-    def _join(self, a, ctx):
-        """[a ; ctx] along the last axis, ctx broadcast over time. a (N, T, K) or (N, K)."""
-        if not self.peeky:
-            return a
-        xp = get_array_module(a, ctx)
-        if a.ndim == 3:
-            ctx = xp.broadcast_to(ctx[:, None, :], a.shape[:2] + ctx.shape[-1:])
-        return xp.concatenate([a, ctx], axis=-1)
+    # --- training: a whole target sequence at once -----------------------------------
+    def forward(self, y_in, enc: Encoded):
+        """y_in (N, T) int, enc: the encoder's output -> logits (N, T, V)."""
+        ctx = enc.h[-1]                                        # (N, H)
+        x = self.drop.forward(self.embed.forward(y_in))        # (N, T, E)
+        peeks = []                                             # the peek caches, for backward
+        if self.peeky:
+            x, peek_in = F.peek_forward(x, ctx)                # (N, T, E + H)
+            peeks.append(peek_in)
+        hs, _ = self.lstm.forward(x, (enc.h, enc.c))
+        out = self.drop_out.forward(hs)
+        if self.peeky:
+            out, peek_out = F.peek_forward(out, ctx)           # (N, T, 2H)
+            peeks.append(peek_out)
+        self.save_for_backward(peeks)
+        return self.fc.forward(out)
 
-    def _split(self, d, k: int):
-        """Inverse of _join for gradients: (d_a, d_ctx summed over time), or (d, None)."""
-        if not self.peeky:
-            return d, None
-        return d[..., :k], d[..., k:].sum(axis=1)
+    def backward(self, dlogits) -> Encoded:
+        """dlogits (N, T, V) -> the gradient w.r.t. the encoder's output (hs: None)."""
+        peeks = self.saved_for_backward()
+        dout = self.fc.backward(dlogits)
+        if self.peeky:
+            dout, dctx_out = F.peek_backward(dout, peeks[1])
+        dx, (dh0, dc0) = self.lstm.backward(self.drop_out.backward(dout))
+        if self.peeky:
+            dx, dctx_in = F.peek_backward(dx, peeks[0])
+            # ctx = h0[-1] was read at the input and at the output of every step
+            dh0[-1] = dh0[-1] + dctx_in + dctx_out
+        self.embed.backward(self.drop.backward(dx))
+        return Encoded(None, None, dh0, dc0)
 
-    # --- training: a whole target sequence at once ------------------------------
-    def forward(self, y_in, state):
-        """y_in (N, T) int, state (h0, c0) each (L, N, H) -> logits (N, T, V)."""
-        ctx = state[0][-1]
-        e = self.drop.forward(self.embed.forward(y_in))
-        hs, _ = self.lstm.forward(self._join(e, ctx), state)
-        return self.fc.forward(self._join(self.drop_out.forward(hs), ctx))
+    # --- decoding: one step at a time, nothing cached -------------------------------
+    def start(self, enc: Encoded) -> DecodeState:
+        """The state a search starts from: the encoder's final state, one row per sentence."""
+        return DecodeState(enc.h, enc.c, enc.h[-1])
 
-    def backward(self, dlogits):
-        """dlogits (N, T, V) -> gradient w.r.t. the initial state (dh0, dc0), each (L, N, H)."""
-        d_hs, d_ctx_out = self._split(self.fc.backward(dlogits), self.hidden)
-        dx, (dh0, dc0) = self.lstm.backward(self.drop_out.backward(d_hs))
-        de, d_ctx_in = self._split(dx, self.emb_dim)
-        self.embed.backward(self.drop.backward(de))
-        if self.peeky:  # ctx = h0[-1] was read T times at the input and T times at the output
-            dh0[-1] += d_ctx_out + d_ctx_in
-        return dh0, dc0
+    def step(self, tokens, state: DecodeState):
+        """tokens (M,) int, state with M rows -> (log-probabilities (M, V), the next state).
 
-    # --- decoding: one step at a time, no caches ---------------------------------
-    def step(self, tokens, state, ctx):
-        """tokens (N,) int, state (h, c) each (L, N, H), ctx (N, H).
-
-        Returns (log-probabilities (N, V), new state). No dropout, nothing cached.
+        The functions of :meth:`forward` on one step (T = 1); no dropout (decoding is
+        evaluation), nothing kept for a backward pass.
         """
         # A plain lookup, not embedding_forward: the tokens are the model's own
         # choices, always in range, and its range check would cost a sync per step.
-        e = self.embed.params["W"][tokens]
-        h, state = self.lstm.step(self._join(e, ctx), state)
-        logits, _ = linear_forward(self._join(h, ctx), self.fc.params["W"], self.fc.params["b"])
-        return log_softmax(logits), state
+        x = self.embed.params["W"][tokens]                     # (M, E)
+        if self.peeky:
+            x, _ = F.peek_forward(x, state.ctx)                # (M, E + H)
+        h_top, (h, c) = self.lstm.step(x, (state.h, state.c))
+        if self.peeky:
+            h_top, _ = F.peek_forward(h_top, state.ctx)        # (M, 2H)
+        logits, _ = F.linear_forward(h_top, self.fc.params["W"], self.fc.params["b"])
+        return F.log_softmax(logits), DecodeState(h, c, state.ctx)
 
 
 class PeekyDecoder(Decoder):

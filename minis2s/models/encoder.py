@@ -1,20 +1,39 @@
-"""The encoder: source tokens -> the fixed-size context (the final LSTM state).
+"""The encoder: source tokens -> what the decoder reads (the fixed-size context, and more).
 
     e   = dropout(Embedding(src))                 (N, S, E)
-    _, (hT, cT) = LSTM(e, mask = src != <pad>)    hT, cT: (L, N, H)
+    hs, (hT, cT) = LSTM(e, mask = src != <pad>)   hs (N, S, H); hT, cT (L, N, H)
 
-(hT, cT) of every layer is the *context*: all the decoder ever learns about the
-source passes through these 2 * L * H numbers per sentence (Sutskever et al.'s
-bottleneck). Sources are right-padded and the LSTM carries the state through
-padded steps, so each sentence's context is its state at its own last token.
+(hT, cT) of every layer is the *context*: all the plain and peeky decoders
+ever learn about the source passes through these 2 * L * H numbers per sentence
+(Sutskever et al.'s bottleneck). Sources are right-padded and the LSTM carries
+the state through padded steps, so each sentence's context is its state at its
+own last token. The per-step outputs ``hs`` are handed on too, for decoders that
+look back at every source position (attention); the others ignore them.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from ..layers import LSTM, Dropout, Embedding, Module
 
 
+@dataclass
+class Encoded:
+    """What the encoder hands the decoder -- and, in the backward pass, its gradient.
+
+    hs (N, S, H): the top layer's output at every source position (in the
+    gradient: None when no loss reads them); mask (N, S) bool: real source
+    tokens (None in the gradient); h, c (L, N, H): the final state, the context.
+    """
+    hs: Any
+    mask: Any
+    h: Any
+    c: Any
+
+
 class Encoder(Module):
-    """Embedding -> dropout -> stacked LSTM; returns the context (hT, cT)."""
+    """Embedding -> dropout -> stacked LSTM (see the module docstring)."""
 
     def __init__(self, vocab_size: int, emb_dim: int, hidden: int, rng, n_layers: int = 1,
                  dropout: float = 0.0, init: str = "uniform"):
@@ -24,18 +43,13 @@ class Encoder(Module):
         self.drop = self.add_module("drop", Dropout(dropout))
         self.lstm = self.add_module("lstm", LSTM(emb_dim, hidden, rng, n_layers, dropout, init))
 
-    def forward(self, src, mask, first_pad: int = 0):
-        """src (N, S) int, mask (N, S) bool -> context (hT, cT), each (L, N, H).
-
-        first_pad: no sentence is padded before this position (the shortest length,
-        when the caller knows it on the host); it lets the LSTM skip mask arithmetic.
-        """
+    def forward(self, src, mask) -> Encoded:
+        """src (N, S) int, mask (N, S) bool -> :class:`Encoded`."""
         x = self.drop.forward(self.embed.forward(src))
-        _, context = self.lstm.forward(x, None, mask, first_pad)
-        return context
+        hs, (h, c) = self.lstm.forward(x, None, mask)
+        return Encoded(hs, mask, h, c)
 
-    def backward(self, dcontext) -> None:
-        """dcontext (dhT, dcT), each (L, N, H): the decoder's gradient w.r.t. the context."""
-        # Only the final state feeds the decoder: the per-step outputs get no gradient.
-        dx, _ = self.lstm.backward(None, dcontext)
+    def backward(self, d: Encoded) -> None:
+        """d: the decoder's gradient w.r.t. what :meth:`forward` returned (d.hs may be None)."""
+        dx, _ = self.lstm.backward(d.hs, (d.h, d.c))
         self.embed.backward(self.drop.backward(dx))

@@ -1,7 +1,8 @@
 r"""Decoding: greedy search and batched beam search.
 
-Both run the decoder one step at a time from the encoder's context, feeding
-back their own choices, and never emit ``<pad>`` or ``<sos>``. Scores are
+Both run the decoder one step at a time -- ``state = decoder.start(enc)``, then
+``logp, state = decoder.step(tokens, state)`` -- feeding back their own choices,
+and never emit ``<pad>`` or ``<sos>``. Scores are
 log-probabilities: ``score(y) = sum_t log p(y_t | y_<t, x)``, ``<eos>`` included.
 
 Beam search keeps the k best partial hypotheses per source sentence, for all
@@ -28,11 +29,26 @@ import math
 import numpy as np
 
 from ..backend import get_array_module, to_cpu
-from .stepper import Stepper
+from ..errors import InputError
 
-__all__ = ["greedy_search", "beam_search"]
+__all__ = ["greedy_search", "beam_search", "NonFiniteDecodingError", "MAX_DECODE_LEN"]
 
 NEG_INF = -np.inf
+# The longest output a search may be asked for: the loop runs up to max_len steps and
+# keeps one token per step and hypothesis, so an absurd bound would only fail later,
+# with a MemoryError or a hang, instead of now with a message.
+MAX_DECODE_LEN = 10_000
+
+
+class NonFiniteDecodingError(FloatingPointError):
+    """The decoder produced NaN log-probabilities: the model's weights are not usable."""
+
+
+def check_max_len(max_len) -> None:
+    """A clear error for a max_len that is not an integer in [1, MAX_DECODE_LEN]."""
+    if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) \
+            or not 1 <= max_len <= MAX_DECODE_LEN:
+        raise InputError(f"max_len must be an integer from 1 to {MAX_DECODE_LEN}, got {max_len!r}")
 
 
 def _forbid(logp, ids):
@@ -42,70 +58,89 @@ def _forbid(logp, ids):
     return logp
 
 
+def _check_finite(nan, step: int) -> None:
+    """Refuse a step whose log-probabilities held a NaN (from NaN or inf weights or inputs).
+
+    nan: the 0-d bool ``isnan(logp).any()`` of that step.
+    """
+    if bool(nan):
+        raise NonFiniteDecodingError(
+            f"decoding step {step}: the decoder produced NaN log-probabilities (are the "
+            "model's weights finite? a diverged checkpoint?); no output can be chosen")
+
+
 def _strip(row: list, eos_id: int) -> list:
     """Token ids up to (not including) the first <eos>."""
     return row[:row.index(eos_id)] if eos_id in row else row
 
 
-def greedy_search(decoder, state, ctx, max_len: int, sos_id: int, eos_id: int, pad_id: int):
+def greedy_search(decoder, enc, max_len: int, sos_id: int, eos_id: int, pad_id: int):
     """Pick the most probable token at every step.
 
-    state (h, c) each (L, N, H); ctx (N, H). Returns (list of N id lists, scores (N,) host array).
+    enc: the encoder's output (N sentences). Returns (list of N id lists, scores (N,) host array).
     """
-    xp = get_array_module(ctx)
-    N = ctx.shape[0]
+    check_max_len(max_len)
+    state = decoder.start(enc)
+    xp = get_array_module(state.h)
+    N = state.h.shape[1]
     tokens = xp.full((N,), sos_id, dtype=xp.int64)
     finished = xp.zeros((N,), dtype=bool)
-    scores = xp.zeros((N,), dtype=ctx.dtype)
-    out = xp.full((N, max_len), pad_id, dtype=xp.int64)
+    scores = xp.zeros((N,), dtype=state.h.dtype)
     rows = xp.arange(N)
-    step = Stepper(decoder, state, ctx)     # decoder.step, prepared once (stepper.py)
+    out = []
     for t in range(max_len):
-        logp = step(tokens)
+        logp, state = decoder.step(tokens, state)
+        nan = xp.isnan(logp).any()
         _forbid(logp, [pad_id, sos_id])
         tokens = logp.argmax(axis=1)
-        scores += xp.where(finished, 0.0, logp[rows, tokens])
+        scores = scores + xp.where(finished, 0.0, logp[rows, tokens])
         tokens = xp.where(finished, pad_id, tokens)
-        out[:, t] = tokens
-        finished |= tokens == eos_id
-        if bool(finished.all()):  # one sync per step: stop as soon as every row is done
+        out.append(tokens)
+        finished = finished | (tokens == eos_id)
+        if bool(finished.all() | nan):  # one sync per step: every row done, or no number to trust
+            _check_finite(nan, t)
             break
-    out = to_cpu(out)
+    out = to_cpu(xp.stack(out, axis=1))                   # (N, steps): one transfer
     return [_strip(r, eos_id) for r in out.tolist()], to_cpu(scores)
 
 
-def beam_search(decoder, state, ctx, max_len: int, beam_size: int, sos_id: int, eos_id: int,
+def beam_search(decoder, enc, max_len: int, beam_size: int, sos_id: int, eos_id: int,
                 pad_id: int, n_best: int = 1, alpha: float = 0.0):
     """Batched beam search; returns (hypotheses, scores) for each of the N sources.
 
-    hypotheses[n] is a list of ``n_best`` id lists, best first; scores[n] the
-    matching normalised scores (raw log-probabilities when alpha = 0).
+    hypotheses[n] is a list of up to ``n_best`` id lists, best first; scores[n] the
+    matching normalised scores (raw log-probabilities when alpha = 0). Fewer than
+    n_best come back only when fewer distinct hypotheses exist (a vocabulary smaller
+    than the beam, say); the caller decides whether to warn.
     """
-    xp = get_array_module(ctx)
-    N, k = ctx.shape[0], beam_size
-    if max_len < 1:
-        raise ValueError(f"max_len must be >= 1, got {max_len}")
-    if n_best > k:
-        raise ValueError(f"n_best ({n_best}) cannot exceed beam_size ({k})")
+    check_max_len(max_len)
+    if n_best > beam_size:
+        raise InputError(f"n_best ({n_best}) cannot exceed beam_size ({beam_size})")
+    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha >= 0):
+        raise InputError(f"alpha (the length penalty) must be a finite number >= 0, got {alpha!r}")
+    state = decoder.start(enc)
+    xp = get_array_module(state.h)
+    N, k = state.h.shape[1], beam_size
     # Every source gets k hypotheses. At step 0 they would all be the same one (same
     # state, same <sos>), so step 0 runs once per source; its result goes to copy 0
     # and the other k-1 copies start at -inf, so that step 0 expands one hypothesis,
     # not k equal ones. Then the state is copied k times, one per hypothesis.
-    step = Stepper(decoder, state, ctx)            # decoder.step, prepared once (stepper.py)
-    scores = xp.zeros((N, k), dtype=ctx.dtype)
+    scores = xp.zeros((N, k), dtype=state.h.dtype)
     finished = xp.zeros((N, k), dtype=bool)
     lengths = xp.zeros((N, k), dtype=xp.int64)
     tokens = xp.full((N,), sos_id, dtype=xp.int64)
     history = []                                   # (token, parent beam) per step, each (N, k)
-    base = (xp.arange(N) * k)[:, None]
+    base = (xp.arange(N) * k)[:, None]             # row of hypothesis (n, 0) in the flat state
     for t in range(max_len):
-        logp = _forbid(step(tokens), [pad_id, sos_id])
+        logp, state = decoder.step(tokens, state)
+        nan = xp.isnan(logp).any()
+        logp = _forbid(logp, [pad_id, sos_id])
         V = logp.shape[1]
         if t == 0:
             first = xp.full((N, k, V), NEG_INF, dtype=logp.dtype)
             first[:, 0] = logp
             logp = first
-            step.reorder(xp.repeat(xp.arange(N), k))   # N rows -> N*k rows
+            state = state.take(xp.repeat(xp.arange(N), k))   # N rows -> N*k rows
             # finished hypotheses may only "extend" with <pad>, at no cost
             frozen = xp.full((V,), NEG_INF, dtype=logp.dtype)
             frozen[pad_id] = 0.0
@@ -121,9 +156,10 @@ def beam_search(decoder, state, ctx, max_len: int, beam_size: int, sos_id: int, 
         lengths = xp.take_along_axis(lengths, parent, axis=1) + (~was_finished)
         finished = was_finished | (tok == eos_id)
         history.append((tok, parent))
-        step.reorder((base + parent).reshape(-1))   # each hypothesis continues its parent's state
+        state = state.take((base + parent).reshape(-1))   # each hypothesis continues its parent
         tokens = tok.reshape(-1)
-        if bool(finished.all()):
+        if bool(finished.all() | nan):  # one sync per step, as in greedy search
+            _check_finite(nan, t)
             break
     return _backtrack(history, to_cpu(scores), to_cpu(lengths), eos_id, n_best, alpha)
 

@@ -1,7 +1,7 @@
 r"""Sequence to sequence: an encoder, a fixed-size context, a decoder.
 
-    context = Encoder(reverse(src))              (hT, cT), each (L, N, H)
-    logits  = Decoder(tgt[:, :-1], context)      (N, T-1, V_tgt)
+    enc     = Encoder(reverse(src))              context (hT, cT), each (L, N, H); outputs hs
+    logits  = Decoder(tgt[:, :-1], enc)          (N, T-1, V_tgt)
     loss    = CE(logits, tgt[:, 1:])  over the non-<pad> targets
 
 ``tgt`` starts with ``<sos>``; position t of the decoder input predicts
@@ -15,6 +15,10 @@ position t+1 of the target (teacher forcing). Usage::
 Reversed source (the paper's trick): only the real tokens of each padded row
 are reversed -- ``a b c <pad>`` becomes ``c b a <pad>`` -- so the first source
 words end up next to the first target words and short-term dependencies appear.
+The model is the one place that reverses: give it sources in reading order.
+
+Batches are moved to the backend of the model's parameters, and the per-step
+random draws are made there too, so ``model.to("cupy")`` is all it takes.
 
 Teacher forcing ratio r < 1: at each step and for each sentence, with
 probability r the decoder reads the true previous token, otherwise its own
@@ -28,15 +32,18 @@ with exactly the numbers an uninterrupted one would have drawn.
 """
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 
-from ..backend import current, get_array_module, to_cpu, to_device
+from ..backend import get_array_module, to_cpu, to_device
 from ..functional import softmax_cross_entropy
 from ..layers import Dropout, Module
 from .decoder import Decoder, PeekyDecoder
-from .encoder import Encoder
-from .search import beam_search, greedy_search
-from .stepper import Stepper
+from .encoder import Encoded, Encoder
+from .search import beam_search, check_max_len, greedy_search
+from ..errors import InputError
 
 __all__ = ["Seq2Seq", "PeekySeq2Seq", "reverse_padded"]
 
@@ -73,15 +80,15 @@ class Seq2Seq(Module):
                  encoder_module: Encoder | None = None, decoder_module: Decoder | None = None):
         super().__init__()
         if decoder not in ("plain", "peeky"):
-            raise ValueError(f"decoder must be 'plain' or 'peeky', got {decoder!r}")
+            raise InputError(f"decoder must be 'plain' or 'peeky', got {decoder!r}")
         for name, v in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab), ("emb", emb),
                         ("hidden", hidden), ("n_layers", n_layers)):
             if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+                raise InputError(f"{name} must be a positive integer, got {v!r}")
         if not 0.0 <= teacher_forcing_ratio <= 1.0:
-            raise ValueError(f"teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio}")
+            raise InputError(f"teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio}")
         if tgt_vocab <= max(pad_id, sos_id, eos_id):
-            raise ValueError(f"tgt_vocab ({tgt_vocab}) must include the special ids "
+            raise InputError(f"tgt_vocab ({tgt_vocab}) must include the special ids "
                              f"pad={pad_id}, sos={sos_id}, eos={eos_id}")
         self.config = dict(src_vocab=int(src_vocab), tgt_vocab=int(tgt_vocab), emb=int(emb),
                            hidden=int(hidden), n_layers=int(n_layers), dropout=float(dropout),
@@ -106,105 +113,109 @@ class Seq2Seq(Module):
     def check_compatible(encoder: Encoder, decoder: Decoder) -> None:
         """The decoder starts from the encoder's final state: sizes must agree."""
         if encoder.hidden != decoder.hidden or encoder.n_layers != decoder.n_layers:
-            raise ValueError(
+            raise InputError(
                 f"encoder and decoder do not fit: the encoder's context is {encoder.n_layers} "
                 f"layer(s) x {encoder.hidden} units but the decoder expects {decoder.n_layers} "
                 f"layer(s) x {decoder.hidden} units")
 
     # --- input checks (on the host, before the batch moves) ------------------------
     def _prepare(self, src, tgt=None):
-        """Validate on the host, then move to the device.
-
-        Returns (src, tgt or None) on the device and, from the host copy, the
-        shortest source length: no source is padded before it (see :meth:`encode`).
-        """
+        """Validate on the host, then move to the parameters' backend: (src, tgt or None)."""
         src = self._check_ids("src", src, self.config["src_vocab"])
+        self._check_right_padded(src)
+        to_model = lambda a: to_device(a, self.backend)          # noqa: E731
+        if tgt is None:
+            return to_model(src), None
+        tgt = self._check_ids("tgt", tgt, self.config["tgt_vocab"])
+        if src.shape[0] != tgt.shape[0]:
+            raise InputError(f"src and tgt batch sizes differ: {src.shape[0]} vs {tgt.shape[0]}")
+        if tgt.shape[1] < 2:
+            raise InputError("tgt must hold <sos> and at least one more token per row, "
+                             f"got shape {tgt.shape}")
+        bad = np.flatnonzero(tgt[:, 0] != self.sos_id)
+        if bad.size:
+            raise InputError(f"every tgt row must start with <sos> (id {self.sos_id}); "
+                             f"row {bad[0]} starts with {tgt[bad[0], 0]}")
+        if np.any(tgt[:, 1] == self.pad_id):
+            row = int(np.flatnonzero(tgt[:, 1] == self.pad_id)[0])
+            raise InputError(f"tgt row {row} is empty (nothing after <sos>)")
+        return to_model(src), to_model(tgt)
+
+    def _check_right_padded(self, src) -> None:
+        """Padding may only follow the real tokens: the masks, the reversal and the
+        context (the state at the last real token) all rely on it."""
         real = src != self.pad_id
-        first_pad = int(np.where(real.all(axis=1), src.shape[1], real.argmin(axis=1)).min())
-        if tgt is not None:
-            tgt = self._check_ids("tgt", tgt, self.config["tgt_vocab"])
-            if src.shape[0] != tgt.shape[0]:
-                raise ValueError(f"src and tgt batch sizes differ: {src.shape[0]} vs {tgt.shape[0]}")
-            if tgt.shape[1] < 2:
-                raise ValueError("tgt must hold <sos> and at least one more token per row, "
-                                 f"got shape {tgt.shape}")
-            bad = np.flatnonzero(tgt[:, 0] != self.sos_id)
-            if bad.size:
-                raise ValueError(f"every tgt row must start with <sos> (id {self.sos_id}); "
-                                 f"row {bad[0]} starts with {tgt[bad[0], 0]}")
-            if np.any(tgt[:, 1] == self.pad_id):
-                row = int(np.flatnonzero(tgt[:, 1] == self.pad_id)[0])
-                raise ValueError(f"tgt row {row} is empty (nothing after <sos>)")
-            return to_device(src), to_device(tgt), first_pad
-        return to_device(src), None, first_pad
+        # after the first <pad> of a row, everything must be <pad>
+        gap = real[:, 1:] & ~real[:, :-1]
+        if gap.any():
+            row = int(np.flatnonzero(gap.any(axis=1))[0])
+            raise InputError(f"src row {row} has <pad> (id {self.pad_id}) between real tokens: "
+                             f"{src[row].tolist()}; sources must be right-padded "
+                             "(all padding after the last real token)")
 
     def _check_ids(self, name, ids, vocab):
         ids = to_cpu(ids)
         if ids.dtype.kind not in "iu":
             raise TypeError(f"{name} must be an integer array of token ids, got dtype {ids.dtype}")
         if ids.ndim != 2 or ids.shape[0] == 0 or ids.shape[1] == 0:
-            raise ValueError(f"{name} must have shape (N, length) with N, length >= 1, got {ids.shape}")
+            raise InputError(f"{name} must have shape (N, length) with N, length >= 1, got {ids.shape}")
         if ids.min() < 0 or ids.max() >= vocab:
-            raise ValueError(f"{name} token ids must lie in [0, {vocab}), got ids from "
+            raise InputError(f"{name} token ids must lie in [0, {vocab}), got ids from "
                              f"{ids.min()} to {ids.max()}")
         if name == "src" and np.any(ids[:, 0] == self.pad_id):
             row = int(np.flatnonzero(ids[:, 0] == self.pad_id)[0])
-            raise ValueError(f"src row {row} is empty (it starts with <pad>)")
+            raise InputError(f"src row {row} is empty (it starts with <pad>)")
         return ids.astype(np.int64, copy=False)
 
     # --- training -------------------------------------------------------------------
-    def encode(self, src, first_pad: int = 0):
-        """src (N, S) device ids -> context (hT, cT), each (L, N, H).
-
-        first_pad: a promise that no row of src is padded before this position
-        (forward and generate pass the shortest length, read on the host for
-        free); the encoder's LSTM then skips its mask arithmetic on those steps.
-        """
+    def encode(self, src) -> Encoded:
+        """src (N, S) ids on the model's backend, in reading order -> the encoder's output."""
         mask = src != self.pad_id
         if self.reverse:
             src = reverse_padded(src, mask)
-        return self.encoder.forward(src, mask, first_pad)
+        return self.encoder.forward(src, mask)
 
     def forward(self, src, tgt):
         """Mean cross-entropy (a 0-d array) of predicting tgt[:, 1:] from src and tgt[:, :-1]."""
-        src, tgt, first_pad = self._prepare(src, tgt)
+        src, tgt = self._prepare(src, tgt)
         if self.training:
             self._reseed()
-        context = self.encode(src, first_pad)
+        enc = self.encode(src)
         y_in, y_out = tgt[:, :-1], tgt[:, 1:]
         if self.training and self.teacher_forcing_ratio < 1.0:
-            y_in = self._scheduled_inputs(y_in, context)
-        logits = self.decoder.forward(y_in, context)
+            y_in = self._scheduled_inputs(y_in, enc)
+        logits = self.decoder.forward(y_in, enc)
         loss, self._dlogits = softmax_cross_entropy(logits, y_out, ignore_index=self.pad_id)
         return loss
 
     def backward(self) -> None:
-        """Fill ``self.grads`` from the last ``forward``."""
+        """Write ``self.grads`` for the last ``forward`` (once: see minis2s.layers.module)."""
         if self._dlogits is None:
-            raise RuntimeError("backward() called before forward()")
-        dcontext = self.decoder.backward(self._dlogits)
-        self.encoder.backward(dcontext)
+            raise RuntimeError("Seq2Seq.backward: there is no forward pass to differentiate "
+                               "(call forward first; each forward allows one backward)")
+        dlogits, self._dlogits = self._dlogits, None
+        self.encoder.backward(self.decoder.backward(dlogits))
 
     def _reseed(self) -> None:
         """A generator for this step's draws, from (seed, step): resumable and reproducible."""
         seed = int(np.random.SeedSequence([self.seed, self.step_count]).generate_state(1)[0])
-        self._rng = current().random_generator(seed)
+        self._rng = self.backend.random_generator(seed)
         for m in self.modules():
             if isinstance(m, Dropout):
                 m.rng = self._rng
         self.step_count += 1
 
-    def _scheduled_inputs(self, y_in, context):
+    def _scheduled_inputs(self, y_in, enc: Encoded):
         """Decoder inputs under teacher forcing with ratio r (see the module docstring)."""
         xp = get_array_module(y_in)
         N, T = y_in.shape
         use_truth = self._rng.random((N, T)) < self.teacher_forcing_ratio
-        fed = y_in.copy()
-        step = Stepper(self.decoder, context, context[0][-1])   # decoder.step, prepared once
+        fed = [y_in[:, 0]]
+        state = self.decoder.start(enc)
         for t in range(T - 1):
-            logp = step(fed[:, t])
-            fed[:, t + 1] = xp.where(use_truth[:, t + 1], y_in[:, t + 1], logp.argmax(axis=1))
-        return fed
+            logp, state = self.decoder.step(fed[t], state)
+            fed.append(xp.where(use_truth[:, t + 1], y_in[:, t + 1], logp.argmax(axis=1)))
+        return xp.stack(fed, axis=1)
 
     # --- decoding -------------------------------------------------------------------
     def generate(self, src, max_len: int, beam_size: int = 1, n_best: int = 1, alpha: float = 0.0):
@@ -215,25 +226,31 @@ class Seq2Seq(Module):
         scores[n] its log-probability (length-normalised when alpha > 0); with
         n_best > 1, sequences[n] and scores[n] are lists of the n_best best.
         """
-        if not isinstance(max_len, (int, np.integer)) or max_len < 1:
-            raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+        check_max_len(max_len)
         if not isinstance(beam_size, (int, np.integer)) or beam_size < 1:
-            raise ValueError(f"beam_size must be an integer >= 1, got {beam_size!r}")
-        if not 1 <= n_best <= beam_size:
-            raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
-        src, _, first_pad = self._prepare(src)
+            raise InputError(f"beam_size must be an integer >= 1, got {beam_size!r}")
+        if not isinstance(n_best, (int, np.integer)) or not 1 <= n_best <= beam_size:
+            raise InputError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best!r}")
+        if not (isinstance(alpha, (int, float, np.floating)) and math.isfinite(alpha) and alpha >= 0):
+            raise InputError(f"alpha (the length penalty) must be a finite number >= 0, got {alpha!r}")
+        src, _ = self._prepare(src)
         was_training = self.training
         self.eval()
         try:
-            context = self.encode(src, first_pad)
+            enc = self.encode(src)
             ids = (self.sos_id, self.eos_id, self.pad_id)
             if beam_size == 1 and n_best == 1 and alpha == 0.0:
-                seqs, scores = greedy_search(self.decoder, context, context[0][-1], max_len, *ids)
+                seqs, scores = greedy_search(self.decoder, enc, max_len, *ids)
                 return seqs, [float(s) for s in scores]
-            hyps, scores = beam_search(self.decoder, context, context[0][-1], max_len, beam_size,
-                                       *ids, n_best=n_best, alpha=alpha)
+            hyps, scores = beam_search(self.decoder, enc, max_len, beam_size, *ids,
+                                       n_best=n_best, alpha=float(alpha))
         finally:
             self.train(was_training)
+        short = [n for n, h in enumerate(hyps) if len(h) < n_best]
+        if short:
+            warnings.warn(f"generate: only {len(hyps[short[0]])} distinct hypothesis(es) exist for "
+                          f"source {short[0]} (n_best={n_best}; the vocabulary allows fewer "
+                          f"complete outputs than that); {len(short)} source(s) got fewer", stacklevel=2)
         if n_best == 1:
             return [h[0] for h in hyps], [s[0] for s in scores]
         return hyps, scores

@@ -16,27 +16,21 @@ bias correction -- exactly as ``torch.optim.Adam`` does, so the two agree to
 rounding. (Placing it elsewhere, ``sqrt(v_hat + eps)`` or ``sqrt(v) + eps``
 before correction, gives a slightly different optimiser whose early steps differ.)
 
-The code computes the same thing with the bias corrections folded into two
-scalars, so that they cost nothing per element: with ``step_size = lr / (1 - b1^t)``
-and ``s2 = sqrt(1 - b2^t)``,
-
-    sqrt(v_hat) + eps = (sqrt(v) + eps * s2) / s2
-    p    <- p - (step_size * s2) * m / (sqrt(v) + eps * s2)
-
-The elementwise work is :func:`minis2s.kernels.ufunc.adam_update` on NumPy --
-in-place ufuncs over cache-sized chunks, into one shared scratch buffer, so a
-step allocates nothing -- and a single fused kernel on CuPy. The
-in-place/``state_dict`` contract is :mod:`minis2s.optim.sgd`'s; the state adds
-the step count ``t`` and the buffers ``m.<name>``, ``v.<name>``.
+The step below is these five lines, one array expression each. The parameter
+is updated *in place* (``p -= ...``): the model, the optimiser and the
+checkpoint all hold that same array. The ``state_dict`` contract is
+:mod:`minis2s.optim.sgd`'s; the state adds the step count ``t`` and the buffers
+``m.<name>``, ``v.<name>``.
 """
 from __future__ import annotations
 
 import math
+import numbers
 
-from ..backend import get_array_module, get_kernels
-from ..kernels.ufunc import CHUNK
+from ..backend import get_array_module
 from .state import (buffers_from_host, buffers_to_host, check_grads, check_no_extra_keys,
                     require_keys)
+from ..errors import InputError
 
 __all__ = ["Adam"]
 
@@ -60,49 +54,32 @@ class Adam:
 
     def __init__(self, params: dict, lr: float = 1e-3, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8):
-        if lr < 0:
-            raise ValueError(f"lr must be >= 0, got {lr!r}")
-        for name, beta in (("beta1", beta1), ("beta2", beta2)):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
-        if eps < 0:
-            raise ValueError(f"eps must be >= 0, got {eps!r}")
+        for name, value, ok, rule in (
+                ("lr", lr, lambda x: x >= 0, ">= 0"),
+                ("beta1", beta1, lambda x: 0.0 <= x < 1.0, "in [0, 1)"),
+                ("beta2", beta2, lambda x: 0.0 <= x < 1.0, "in [0, 1)"),
+                ("eps", eps, lambda x: x >= 0, ">= 0")):
+            if not (isinstance(value, numbers.Real) and math.isfinite(value) and ok(value)):
+                raise InputError(f"Adam: {name} must be a finite number {rule}, got {value!r}")
         self.params = dict(params)  # our own key set; the arrays are shared
-        for name, p in self.params.items():
-            if not p.flags.c_contiguous:
-                raise ValueError(f"Adam: params[{name!r}] is not C-contiguous (a transposed or "
-                                 "sliced view?); Adam updates parameters in place through flat "
-                                 "views, so pass the array itself (or a contiguous copy)")
         self.lr, self.beta1, self.beta2, self.eps = float(lr), float(beta1), float(beta2), float(eps)
         self.t = 0  # steps taken; the bias corrections depend on it
         self.m = {k: get_array_module(p).zeros_like(p) for k, p in self.params.items()}
         self.v = {k: get_array_module(p).zeros_like(p) for k, p in self.params.items()}
-        self._scratch = None                      # made at the first step, on the params' backend
-        self._scratch_size = min(max((p.size for p in self.params.values()), default=0), CHUNK)
 
     def step(self, grads: dict) -> None:
         """One Adam update of every parameter, in place (no host <-> device traffic)."""
         check_grads(self.params, grads)
         self.t += 1
-        b1, b2 = self.beta1, self.beta2
-        # Python floats: the bias corrections are the same for every element. Folding
-        # sqrt(1 - b2^t) into both scalars saves a pass over every parameter:
-        #   step_size * m / (sqrt(v) / s2 + eps) = (step_size * s2) * m / (sqrt(v) + eps * s2)
-        step_size = self.lr / (1.0 - b1 ** self.t)
-        s2 = math.sqrt(1.0 - b2 ** self.t)
+        b1, b2, t = self.beta1, self.beta2, self.t
         for name, p in self.params.items():
-            # NumPy: chunked in-place ufuncs; CuPy: one fused kernel (minis2s.kernels)
-            get_kernels(p).adam_update(p, grads[name], self.m[name], self.v[name],
-                                       self._scratch_for(p), b1, b2, self.eps * s2,
-                                       step_size * s2)
-
-    def _scratch_for(self, p):
-        """The shared scratch buffer (flat), made on first use on the parameters' backend."""
-        xp = get_array_module(p)
-        if self._scratch is None or self._scratch.dtype != p.dtype \
-                or get_array_module(self._scratch) is not xp:
-            self._scratch = xp.empty(self._scratch_size, dtype=p.dtype)
-        return self._scratch
+            g = grads[name]
+            m = b1 * self.m[name] + (1.0 - b1) * g
+            v = b2 * self.v[name] + (1.0 - b2) * g * g
+            m_hat = m / (1.0 - b1 ** t)
+            v_hat = v / (1.0 - b2 ** t)
+            p -= self.lr * m_hat / (get_array_module(p).sqrt(v_hat) + self.eps)
+            self.m[name], self.v[name] = m, v
 
     # --- checkpointing ---------------------------------------------------------
     def state_dict(self) -> dict:

@@ -20,6 +20,7 @@ at every step, so no other coupling is needed. ``base_lr`` is the optimiser's
 from __future__ import annotations
 
 import math
+from ..errors import InputError
 
 __all__ = ["StepSchedule", "ConstantSchedule"]
 
@@ -55,10 +56,10 @@ class ConstantSchedule:
         """Restore a saved schedule; the optimiser's ``lr`` is re-applied from it."""
         for key in self.state_dict():
             if key not in state:
-                raise ValueError(f"schedule state_dict has no entry {key!r}")
+                raise InputError(f"schedule state_dict has no entry {key!r}")
         unexpected = sorted(set(state) - set(self.state_dict()))
         if unexpected:
-            raise ValueError(f"schedule state_dict has unexpected entries {unexpected}")
+            raise InputError(f"schedule state_dict has unexpected entries {unexpected}")
         for key, value in state.items():
             setattr(self, key, None if value is None else float(value))
         if self.last_epoch is not None:
@@ -82,10 +83,12 @@ class StepSchedule(ConstantSchedule):
 
     def __init__(self, optimizer, start_epoch: float = 5.0, every: float = 0.5,
                  factor: float = 0.5):
-        if every <= 0:
-            raise ValueError(f"every must be positive, got {every!r}")
+        if not math.isfinite(start_epoch):
+            raise InputError(f"start_epoch must be a finite number, got {start_epoch!r}")
+        if not 0.0 < every < float("inf"):   # written so that nan fails too
+            raise InputError(f"every must be a finite number > 0, got {every!r}")
         if not 0.0 < factor <= 1.0:
-            raise ValueError(f"factor must be in (0, 1], got {factor!r}")
+            raise InputError(f"factor must be in (0, 1], got {factor!r}")
         super().__init__(optimizer)
         self.start_epoch, self.every, self.factor = float(start_epoch), float(every), float(factor)
 

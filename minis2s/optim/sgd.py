@@ -36,6 +36,7 @@ from __future__ import annotations
 from ..backend import get_array_module
 from .state import (buffers_from_host, buffers_to_host, check_grads, check_no_extra_keys,
                     require_keys)
+from ..errors import InputError
 
 __all__ = ["SGD"]
 
@@ -54,10 +55,10 @@ class SGD:
     """
 
     def __init__(self, params: dict, lr: float = 0.1, momentum: float = 0.0):
-        if lr < 0:
-            raise ValueError(f"lr must be >= 0, got {lr!r}")
+        if not 0.0 <= lr < float("inf"):     # written so that nan fails too
+            raise InputError(f"lr must be a finite number >= 0, got {lr!r}")
         if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+            raise InputError(f"momentum must be in [0, 1), got {momentum!r}")
         self.params = dict(params)  # our own key set; the arrays are shared
         self.lr = float(lr)
         self.momentum = float(momentum)

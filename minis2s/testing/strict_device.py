@@ -15,7 +15,8 @@ are explicit (``xp.asarray(host)``, ``a.get()``, ``xp.asnumpy(a)``) and, togethe
 with implicit syncs (``float(a)``, ``a.item()``), are counted in
 :data:`transfers` so a test can assert that a training step stays on the device.
 
-Select it like any backend: ``minis2s.use("strict")``.
+Select it like any backend, once :mod:`minis2s.testing` is imported:
+``import minis2s.testing; minis2s.use("strict")``.
 """
 from __future__ import annotations
 
@@ -258,5 +259,5 @@ class _Namespace(types.ModuleType):
         return xp
 
 
-xp = _Namespace("minis2s.strict_device.xp")
+xp = _Namespace("minis2s.testing.strict_device.xp")
 xp.random = types.SimpleNamespace(default_rng=default_rng)

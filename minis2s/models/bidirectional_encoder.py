@@ -1,0 +1,85 @@
+r"""The bidirectional encoder (Bahdanau et al. 2015): every output sees the whole source.
+
+Two stacks of the same LSTM layer, each H/2 units wide, read the source in
+opposite directions; their outputs are concatenated position by position::
+
+    e               = dropout(Embedding(src))                (N, S, E)
+    hs_f, (hf, cf)  = LSTM_f(e, mask)                         reads s = 0 .. len-1
+    hs_r, (hb, cb)  = LSTM_b(flip(e), mask)                   reads s = len-1 .. 0
+    hs_b            = flip(hs_r)                              back to source order
+    hs              = [hs_f ; hs_b]                           (N, S, H)
+    h, c            = [hf ; hb], [cf ; cb]                    (L, N, H): the decoder's start
+
+``flip`` reverses the real tokens of each row and leaves the padding where it
+is (``reverse_padded``), so the backward LSTM, too, starts at a real token and
+carries its state through the padding at the end. hs_b[s] summarises
+x_s .. x_end and hs_f[s] summarises x_0 .. x_s: their concatenation describes
+token s in its whole sentence, which is what attention reads.
+
+**How the two final states reach the decoder.** Each direction has H/2 units,
+so the concatenation of the two final states, layer by layer, is an H-wide
+state: the decoder starts from h[l] = [hf[l] ; hb[l]] and c[l] = [cf[l] ; cb[l]]
+with no extra weights (OpenNMT's ``brnn`` does the same). hf[l] has read the
+whole sentence ending at its last token; hb[l] the whole sentence ending at its
+first token. ``hidden`` must therefore be even.
+
+Backward: flip is a permutation that is its own inverse, so the gradient goes
+back through it by flipping again; the two directions' input gradients add up.
+"""
+from __future__ import annotations
+
+from ..backend import get_array_module
+from ..layers import LSTM, Dropout, Embedding, Module
+from .encoder import Encoded
+
+__all__ = ["BidirectionalEncoder", "flip_padded"]
+
+
+def flip_padded(x, mask):
+    """Reverse the real positions of each row along axis 1; padding stays at the end.
+
+    x (N, S, ...) any array, mask (N, S) bool -> (N, S, ...). Its own inverse.
+    """
+    xp = get_array_module(x, mask)
+    N, S = mask.shape
+    lengths = mask.sum(axis=1, keepdims=True)                 # (N, 1)
+    j = xp.arange(S)[None, :]
+    idx = xp.where(j < lengths, lengths - 1 - j, j)           # position j reads position idx
+    return x[xp.arange(N)[:, None], idx]
+
+
+class BidirectionalEncoder(Module):
+    """Embedding -> dropout -> a forward and a backward LSTM stack, H/2 units each."""
+
+    bidirectional = True
+
+    def __init__(self, vocab_size: int, emb_dim: int, hidden: int, rng, n_layers: int = 1,
+                 dropout: float = 0.0, init: str = "uniform"):
+        super().__init__()
+        if hidden % 2:
+            raise ValueError(f"the bidirectional encoder splits hidden={hidden} into two halves "
+                             "(one per direction): hidden must be even")
+        self.hidden, self.n_layers, self.half = hidden, n_layers, hidden // 2
+        self.embed = self.add_module("embed", Embedding(vocab_size, emb_dim, rng, init))
+        self.drop = self.add_module("drop", Dropout(dropout))
+        self.lstm_f = self.add_module("lstm_f", LSTM(emb_dim, self.half, rng, n_layers, dropout, init))
+        self.lstm_b = self.add_module("lstm_b", LSTM(emb_dim, self.half, rng, n_layers, dropout, init))
+
+    def forward(self, src, mask) -> Encoded:
+        """src (N, S) int, mask (N, S) bool -> :class:`Encoded` with hs (N, S, H), h, c (L, N, H)."""
+        xp = get_array_module(src)
+        e = self.drop.forward(self.embed.forward(src))
+        hs_f, (hf, cf) = self.lstm_f.forward(e, None, mask)
+        hs_r, (hb, cb) = self.lstm_b.forward(flip_padded(e, mask), None, mask)
+        hs = xp.concatenate([hs_f, flip_padded(hs_r, mask)], axis=2)
+        self.save_for_backward(mask)
+        return Encoded(hs, mask, xp.concatenate([hf, hb], axis=2), xp.concatenate([cf, cb], axis=2))
+
+    def backward(self, d: Encoded) -> None:
+        """d: the decoder's gradient w.r.t. what :meth:`forward` returned (d.hs may be None)."""
+        mask, k = self.saved_for_backward(), self.half
+        dhs_f = None if d.hs is None else d.hs[..., :k]
+        dhs_r = None if d.hs is None else flip_padded(d.hs[..., k:], mask)
+        de_f, _ = self.lstm_f.backward(dhs_f, (d.h[..., :k], d.c[..., :k]))
+        de_r, _ = self.lstm_b.backward(dhs_r, (d.h[..., k:], d.c[..., k:]))
+        self.embed.backward(self.drop.backward(de_f + flip_padded(de_r, mask)))
