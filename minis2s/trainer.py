@@ -173,6 +173,10 @@ class Trainer:
         The resolved training settings and the command line, stored in the checkpoint.
     log : callable
         Where the per-epoch lines go (``print`` by default).
+    teacher_forcing : callable or None
+        ``step -> ratio``: before every step the model's ``teacher_forcing_ratio`` is set
+        to ``teacher_forcing(model.step_count)`` (scheduled sampling; see
+        :mod:`minis2s.teacher_forcing`). None keeps the model's own ratio.
     """
 
     def __init__(self, model, optimizer, train_batches, val_data, src_vocab, tgt_vocab, *,
@@ -180,10 +184,11 @@ class Trainer:
                  schedule=None, out_dir=None, progress: bool = True, samples: int = 3,
                  bleu: bool = False, max_len: int | None = None, eval_batch_size: int = 500,
                  seed: int = 0, config: dict | None = None, command: str | None = None,
-                 log=print):
+                 log=print, teacher_forcing=None):
         if clip is not None:            # nan would pass `clip <= 0` and silently disable clipping
             clip = finite_float("clip (None: no clipping)", clip, 0.0, low_open=True)
         self.model, self.optimizer, self.schedule = model, optimizer, schedule
+        self.teacher_forcing = teacher_forcing   # step -> ratio (minis2s/teacher_forcing.py) or None
         self.train_batches, self.val_data = train_batches, val_data
         self.src_vocab, self.tgt_vocab = src_vocab, tgt_vocab
         self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer
@@ -253,6 +258,8 @@ class Trainer:
                    unit="batch", leave=False, disable=not self.progress, dynamic_ncols=True)
         try:
             for b, (src, tgt) in enumerate(batches):
+                if self.teacher_forcing is not None:    # scheduled sampling: r decays with the steps
+                    model.teacher_forcing_ratio = self.teacher_forcing(model.step_count)
                 loss = float(model.forward(src, tgt))   # the one sync of the forward pass
                 self._check_finite("loss", loss, epoch, (b, n_batches))
                 model.backward()
