@@ -42,6 +42,7 @@ from .data import (TASK_TOKENIZER, BatchIterator, Vocab, detect_format, detokeni
                    get_tokenizer, load_pairs, make_task, pad_batch, split)
 from .data.tasks import TASKS
 from .threads import DEFAULT_THREADS, blas_threads
+from .teacher_forcing import parse_schedule
 from .trainer import Trainer, TrainingDiverged, evaluate
 
 __all__ = ["main", "build_parser", "TRAIN_DEFAULTS", "FAST"]
@@ -54,7 +55,7 @@ __all__ = ["main", "build_parser", "TRAIN_DEFAULTS", "FAST"]
 TRAIN_DEFAULTS = dict(
     task="addition", data=None, model="peeky", reverse=True, layers=1, emb=16, hidden=128,
     dropout=0.0, epochs=8, batch_size=128, optimizer="adam", lr=None, lr_decay_start=5.0,
-    lr_decay_every=None, clip=5.0, teacher_forcing=1.0, train_size=None, val_size=None,
+    lr_decay_every=None, clip=5.0, teacher_forcing=1.0, teacher_forcing_schedule=None, train_size=None, val_size=None,
     max_len=None, backend="numpy", dtype="float32", seed=0, out=None, init="uniform", swap=False,
 )
 TASK_TRAIN_SIZE = 45000      # generated training pairs for a task (a data file: all of it)
@@ -186,10 +187,13 @@ def _build_trainer(config: dict, ckpt, progress: bool, command: str):
     # sum), which slowed learning by epochs in docs/results.md -- so shuffle those uniformly.
     batches = BatchIterator(src_tr, tgt_tr, config["batch_size"], seed=config["seed"],
                             bucket=kind == "word")
+    spec = config.get("teacher_forcing_schedule")            # scheduled sampling, or None
+    tf_schedule = parse_schedule(spec) if spec else None
     trainer = Trainer(model, optimizer, batches, val_data, src_vocab, tgt_vocab,
                       src_tokenizer=kind, tgt_tokenizer=kind, clip=config["clip"], schedule=schedule,
                       out_dir=config["out"], progress=progress, bleu=kind == "word",
-                      max_len=config["max_len"], seed=config["seed"], config=config, command=command)
+                      max_len=config["max_len"], seed=config["seed"], config=config, command=command,
+                      teacher_forcing=tf_schedule)
     if ckpt is not None:
         trainer.restore(ckpt)
     data = config["data"] or f"the {config['task']} task"
@@ -341,6 +345,13 @@ def cmd_gradcheck(args, command: str) -> int:
 
 
 # ---------------------------------------------------------------------------- the parser
+def _tf_schedule(text: str) -> str:
+    try:
+        return parse_schedule(text).spec
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e).split(": ", 1)[1]) from None
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -422,6 +433,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--clip", type=float, help=f"gradient clipping by global norm (default {D['clip']})")
     t.add_argument("--teacher-forcing", type=float, metavar="RATIO",
                    help="probability of feeding the true previous token (default 1.0)")
+    t.add_argument("--teacher-forcing-schedule", type=_tf_schedule, metavar="SPEC",
+                   help="scheduled sampling: decay the teacher-forcing ratio with the steps, "
+                        "linear|exponential|inverse-sigmoid[:name=value,...], e.g. "
+                        "'linear:c=2e-4,min=0.5' (overrides --teacher-forcing; "
+                        "see minis2s/teacher_forcing.py)")
     t.add_argument("--train-size", type=_positive_int, metavar="N",
                    help=f"training pairs: generated for a task (default {TASK_TRAIN_SIZE}), a cap for --data")
     t.add_argument("--val-size", type=_count, metavar="N",
