@@ -30,7 +30,7 @@ def test_lstm_step_wrong_state():
 
 def test_lstm_integer_x():
     Wx, Wh, b = _weights()
-    with pytest.raises(TypeError, match="x must be a float array"):
+    with pytest.raises(TypeError, match="x must be a float32 or float64 array"):
         F.lstm_forward(np.zeros((4, 5, 3), dtype=int), np.zeros((4, 2)), np.zeros((4, 2)), Wx, Wh, b)
 
 
@@ -99,7 +99,7 @@ def _backend_in_subprocess(env_value):
     import os
     import subprocess
     import sys
-    code = ("import minis2s\n"
+    code = ("import minis2s, minis2s.testing\n"
             "try:\n    print(minis2s.current().name)\n"
             "except minis2s.BackendError as e:\n    print('BackendError:', e)\n")
     env = dict(os.environ, MINIS2S_BACKEND=env_value)

@@ -69,7 +69,7 @@ class TorchSeq2Seq(nn.Module):
 def ours(model):
     context = model.encode(minis2s.to_device(SRC))
     logits = model.decoder.forward(minis2s.to_device(TGT[:, :-1]), context)
-    return [minis2s.to_cpu(a) for a in (*context, logits)]
+    return [minis2s.to_cpu(a) for a in (context.h, context.c, logits)]
 
 
 def theirs(net):
