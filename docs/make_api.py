@@ -18,8 +18,6 @@ OUT = Path(__file__).with_name("api.md")
 MODULES = [
     ("minis2s.backend", "choosing NumPy or CuPy; the only host <-> device moves"),
     ("minis2s.functional", "every forward and backward pass, as functions"),
-    ("minis2s.kernels.ufunc", "the elementwise kernels on NumPy (fused CUDA ones in minis2s/kernels/cuda.py)"),
-    ("minis2s.workspace", "buffers reused from one training step to the next"),
     ("minis2s.gradcheck", "numerical gradients and gradient-check reports"),
     ("minis2s.layers", "layer objects with named parameters and gradients"),
     ("minis2s.models", "encoder, decoders, Seq2Seq, decoding"),
@@ -31,7 +29,8 @@ MODULES = [
     ("minis2s.torch_export", "weights to and from PyTorch state_dicts"),
     ("minis2s.plotting", "training curves"),
     ("minis2s.exercises", "backward passes for students, with an auto-checker"),
-    ("minis2s.strict_device", "the strict CuPy-like test double"),
+    ("minis2s.errors", "the family of user-input errors"),
+    ("minis2s.testing", "test tools the core never imports: the strict CuPy-like double"),
 ]
 
 
