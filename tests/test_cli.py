@@ -192,3 +192,27 @@ def test_gpu_backend_without_a_gpu(tmp_path, capsys):
     assert main(["train", *FAST, "--backend", "cupy", "--out", str(tmp_path / "g")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("minis2s: error: backend 'cupy'") and err.count("\n") == 1
+
+
+def test_main_keeps_the_traceback_of_a_programming_error(monkeypatch):
+    """A bare ValueError from inside the library (say, a shape check in a layer a student
+    changed) is not user input: main() lets it through with its traceback."""
+    from minis2s import cli, gradcheck
+
+    def broken():
+        raise ValueError("linear_forward: W must have shape (D, O) = (5, ?), got (4, 6)")
+    monkeypatch.setattr(cli, "standard_cases", broken)
+    with pytest.raises(ValueError, match="W must have shape"):
+        cli.main(["gradcheck"])
+
+
+def test_main_reports_input_errors_in_one_line(monkeypatch, capsys):
+    from minis2s import cli
+    from minis2s.errors import InputError
+
+    def bad_input():
+        raise InputError("--data: no such file 'missing.tsv'")
+    monkeypatch.setattr(cli, "standard_cases", bad_input)
+    assert cli.main(["gradcheck"]) == 1
+    err = capsys.readouterr().err
+    assert "no such file" in err and "Traceback" not in err

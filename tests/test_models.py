@@ -309,3 +309,91 @@ def test_incompatible_encoder_and_decoder():
         Seq2Seq(9, 8, decoder="attention")
     with pytest.raises(ValueError, match="teacher_forcing_ratio"):
         Seq2Seq(9, 8, teacher_forcing_ratio=1.5)
+
+
+# --- the model's batches and draws follow its parameters ---------------------------------
+
+def test_a_moved_model_trains_and_decodes_where_its_parameters_are():
+    """model.to("strict") under a numpy default: forward, backward, dropout draws, teacher
+    forcing below 1 and decoding all run on the strict backend (no numpy array leaks in)."""
+    minis2s.use("numpy", dtype="float64")
+    model = Seq2Seq(9, 8, emb=3, hidden=4, dropout=0.3, teacher_forcing_ratio=0.5).to("strict")
+    assert minis2s.current().name == "numpy" and model.backend.name == "strict"
+    loss = model.forward(SRC, TGT)
+    model.backward()
+    assert model.backend.name == "strict" and all(
+        minis2s.backend.backend_of(g).name == "strict" for g in model.grads.values())
+    assert np.isfinite(float(loss))
+    seqs, _ = model.generate(SRC, max_len=4, beam_size=2)
+    assert len(seqs) == len(SRC)
+
+
+# --- the gradient rule: one forward, one backward, overwritten ------------------------------
+
+def test_gradients_are_overwritten_not_summed():
+    minis2s.use("numpy", dtype="float64")
+    model = randomised(Seq2Seq(9, 8, emb=3, hidden=4))
+    model.forward(SRC, TGT)
+    model.backward()
+    once = {k: minis2s.to_cpu(g).copy() for k, g in model.grads.items()}
+    grads = model.grads                                   # a dict taken once stays valid
+    model.forward(SRC, TGT)
+    model.backward()
+    for k, g in grads.items():
+        np.testing.assert_array_equal(minis2s.to_cpu(g), once[k])
+
+
+def test_a_second_backward_without_forward_raises():
+    minis2s.use("numpy", dtype="float64")
+    model = Seq2Seq(9, 8, emb=3, hidden=4)
+    model.forward(SRC, TGT)
+    model.backward()
+    with pytest.raises(RuntimeError, match="no forward pass to differentiate"):
+        model.backward()
+
+
+def test_a_layer_applied_twice_in_one_pass_raises_at_backward():
+    """Its second backward would silently replace the first use's gradient: refused."""
+    from minis2s.layers import Linear
+    minis2s.use("numpy", dtype="float64")
+    lin = Linear(3, 3, np.random.default_rng(0))
+    x = minis2s.to_device(np.ones((2, 3)))
+    y = lin.forward(lin.forward(x))                       # the same layer twice
+    dx = lin.backward(np.ones_like(y))
+    with pytest.raises(RuntimeError, match="applied twice in one forward pass"):
+        lin.backward(dx)
+
+
+# --- sources: right-padded, reversed in one place ------------------------------------------
+
+def test_padding_between_real_tokens_is_refused_naming_the_row(small):
+    with pytest.raises(ValueError, match=r"src row 1 has <pad> .* between real tokens"):
+        small.forward(np.array([[4, 5, 6, 0], [4, 0, 6, 0]]), np.array([[1, 3], [1, 3]]))
+    with pytest.raises(ValueError, match="src row 0 has <pad>"):
+        small.generate(np.array([[4, 0, 6, 0]]), max_len=3)
+
+
+def test_the_model_reverses_exactly_once():
+    """reverse=True on reading-order sources equals reverse=False on hand-reversed ones."""
+    minis2s.use("numpy", dtype="float64")
+    fwd = randomised(Seq2Seq(9, 8, emb=3, hidden=4, reverse=True))
+    plain = randomised(Seq2Seq(9, 8, emb=3, hidden=4, reverse=False))
+    by_hand = np.array([[8, 7, 6, 5, 4], [6, 5, 0, 0, 0], [4, 3, 8, 0, 0]])
+    assert float(fwd.forward(SRC, TGT)) == float(plain.forward(by_hand, TGT))
+
+
+def test_nan_weights_give_a_clear_decoding_error(small):
+    from minis2s.models import NonFiniteDecodingError
+    small.params["decoder.fc.W"][...] = np.nan
+    for beam in (1, 3):
+        with pytest.raises(NonFiniteDecodingError, match="NaN log-probabilities"):
+            small.generate(np.array([[4, 5]]), max_len=3, beam_size=beam)
+
+
+def test_n_best_shortfall_is_announced():
+    """A vocabulary of 4 (one emittable token besides <eos>) and max_len 1: only 2 outputs
+    exist, so n_best = 4 must say it returns fewer."""
+    model = Seq2Seq(6, 4, emb=3, hidden=4)
+    with pytest.warns(UserWarning, match="distinct hypothesis"):
+        hyps, scores = model.generate(np.array([[4, 5]]), max_len=1, beam_size=4, n_best=4)
+    assert len(hyps[0]) == len(scores[0]) == 2
