@@ -1,0 +1,139 @@
+"""What a student meets in the first hour: defaults that fit the data, messages that say what to
+do next (Ctrl-C, no GPU, unknown words, inputs unlike the training data), BLAS threads, plots."""
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from minis2s import cli
+from minis2s.checkpoint import load_checkpoint
+from minis2s.cli import main
+from minis2s.data import toy_translation, write_tsv
+from minis2s.threads import DEFAULT_THREADS, blas_threads
+
+FAST = ["--fast", "--no-progress", "--train-size", "300", "--val-size", "40"]
+
+
+def resolved(argv, tmp_path, monkeypatch):
+    """The settings `minis2s train ARGV` would run with (nothing is trained)."""
+    monkeypatch.chdir(tmp_path)
+    args = cli.build_parser().parse_args(["train", *argv])
+    config, given = cli._resolve_train_config(args)
+    return cli._train_config(args, given, config)[0]
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    return str(write_tsv(toy_translation(200, seed=0), tmp_path / "toy.tsv"))
+
+
+# ---------------------------------------------------------------------------- defaults
+def test_a_word_level_corpus_gets_its_own_defaults(corpus, tmp_path, monkeypatch):
+    config = resolved(["--data", corpus], tmp_path, monkeypatch)
+    assert {k: config[k] for k in cli.WORD_DEFAULTS} == cli.WORD_DEFAULTS
+    assert config["lr"] == cli.WORD_LR["adam"]
+    assert config["out"] == "runs/toy-peeky"
+    task = resolved([], tmp_path, monkeypatch)           # the generated task keeps its own
+    assert (task["emb"], task["hidden"], task["epochs"], task["lr"]) == (16, 128, 8, 0.01)
+
+
+def test_options_given_beat_the_word_level_defaults(corpus, tmp_path, monkeypatch):
+    config = resolved(["--data", corpus, "--hidden", "64", "--epochs", "3", "--optimizer", "sgd"],
+                      tmp_path, monkeypatch)
+    assert (config["hidden"], config["epochs"], config["lr"]) == (64, 3, cli.WORD_LR["sgd"])
+    assert config["emb"] == cli.WORD_DEFAULTS["emb"]
+    fast = resolved(["--data", corpus, "--fast"], tmp_path, monkeypatch)
+    assert fast["hidden"] == cli.FAST["hidden"] and fast["epochs"] == cli.FAST["epochs"]
+
+
+def test_swap_trains_the_other_direction_in_its_own_folder(corpus, tmp_path, capsys):
+    runs = []
+    for swap in ([], ["--swap"]):
+        out = tmp_path / f"r{len(swap)}"
+        assert main(["train", "--data", corpus, *swap, *FAST, "--epochs", "1", "--out", str(out)]) == 0
+        runs.append(load_checkpoint(out / "checkpoint.npz"))
+        printed = capsys.readouterr().out
+        assert ("column 2 -> column 1" if swap else "column 1 -> column 2") in printed
+    (plain, swapped) = runs
+    assert plain.src_vocab == swapped.tgt_vocab and plain.tgt_vocab == swapped.src_vocab
+    args = cli.build_parser().parse_args(["train", "--data", corpus, "--swap"])
+    config, given = cli._resolve_train_config(args)
+    assert cli._train_config(args, given, config)[0]["out"] == "runs/toy-swap-peeky"
+
+
+# ---------------------------------------------------------------------------- messages
+def test_no_gpu_is_reported_before_a_full_run_folder(tmp_path, capsys):
+    from minis2s.backend import available_backends
+    if "cupy" in available_backends():
+        pytest.skip("a GPU is available here")
+    out = str(tmp_path / "r")
+    assert main(["train", *FAST, "--epochs", "1", "--out", out]) == 0
+    capsys.readouterr()
+    assert main(["train", *FAST, "--backend", "cupy", "--out", out]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("minis2s: error: backend 'cupy'") and "already holds" not in err
+    assert 'pip install -e ".[gpu]"' in err
+
+
+def test_ctrl_c_names_the_saved_epoch_and_the_resume_command(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "r"
+    assert main(["train", *FAST, "--epochs", "4", "--out", str(out)]) == 0
+    ckpt = load_checkpoint(out / "checkpoint.npz")
+    capsys.readouterr()
+    train_epoch = cli.Trainer.train_epoch
+
+    def interrupted_in_epoch_2(self, epoch, epochs=None):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return train_epoch(self, epoch, epochs)
+    monkeypatch.setattr(cli.Trainer, "train_epoch", interrupted_in_epoch_2)
+    other = tmp_path / "other"
+    assert main(["train", *FAST, "--epochs", "4", "--out", str(other)]) == 130
+    err = capsys.readouterr().err
+    assert f"interrupted during epoch 2: {other / 'checkpoint.npz'} holds epoch 1" in err
+    assert f"continue with: minis2s train --resume --out {other}" in err
+    monkeypatch.setattr(cli.Trainer, "train_epoch", train_epoch)
+    # the printed command does go on, to the epochs first asked for
+    assert main(["train", "--resume", "--no-progress", "--out", str(other)]) == 0
+    resumed = load_checkpoint(other / "checkpoint.npz")
+    assert resumed.epoch == 4 and resumed.step == ckpt.step
+    for name, w in ckpt.model_state.items():
+        np.testing.assert_array_equal(resumed.model_state[name], w, err_msg=name)
+
+
+def test_ctrl_c_before_the_first_epoch_says_nothing_was_saved(tmp_path, monkeypatch, capsys):
+    def interrupted(self, epoch, epochs=None):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli.Trainer, "train_epoch", interrupted)
+    assert main(["train", *FAST, "--out", str(tmp_path / "r")]) == 130
+    err = capsys.readouterr().err
+    assert "before any epoch was saved" in err and "start again with: minis2s train --fast" in err
+
+
+# ---------------------------------------------------------------------------- threads
+def _blas_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_blas_threads_limits_and_restores():
+    before = _blas_threads()
+    if not before:
+        pytest.skip("threadpoolctl finds no BLAS library here")
+    with blas_threads(1):
+        assert _blas_threads() == [1] * len(before)
+    assert _blas_threads() == before
+    with blas_threads(0):
+        assert _blas_threads() == before
+    with pytest.raises(ValueError, match="BLAS threads"):
+        blas_threads(-1)
+
+
+@pytest.mark.parametrize("option, expected", [([], DEFAULT_THREADS), (["--threads", "0"], None)])
+def test_commands_run_under_the_thread_limit(option, expected, monkeypatch):
+    before = _blas_threads()
+    if not before:
+        pytest.skip("threadpoolctl finds no BLAS library here")
+    seen = []
+    monkeypatch.setattr(cli, "cmd_eval", lambda args, command: seen.append(_blas_threads()) or 0)
+    assert main(["eval", "--checkpoint", "x.npz", *option]) == 0
+    assert seen == [[expected] * len(before) if expected else before]
+    assert _blas_threads() == before
