@@ -189,3 +189,34 @@ def test_lstm_backward_without_output_gradient(backend, rng):
     with_none = F.lstm_backward(None, dhT, dcT, cache)
     for a, b_ in zip(with_zeros, with_none):
         np.testing.assert_array_equal(minis2s.to_cpu(a), minis2s.to_cpu(b_))
+
+
+def test_float32_stays_float32_through_every_op(rng):
+    """NumPy promotes float32 with a float64 or int64 *array* (even 0-d) to float64: one such
+    operand in a formula would silently run the rest of training in float64 at half speed.
+    Every functional op keeps float32 in, float32 out."""
+    minis2s.use("numpy", dtype="float32")
+    f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)   # noqa: E731
+    N, T, D, H, V = 3, 4, 5, 6, 7
+    mask = np.arange(T)[None, :] < np.array([[4], [2], [3]])
+    outs = {}
+    hs, (hT, cT), cache = F.lstm_forward(f32(N, T, D), f32(N, H), f32(N, H), f32(D, 4 * H),
+                                         f32(H, 4 * H), f32(4 * H), mask)
+    outs["lstm_forward"] = (hs, hT, cT)
+    outs["lstm_backward"] = F.lstm_backward(f32(N, T, H), f32(N, H), f32(N, H), cache)
+    h, c, cache = F.lstm_step_forward(f32(N, D), f32(N, H), f32(N, H), f32(D, 4 * H),
+                                      f32(H, 4 * H), f32(4 * H))
+    outs["lstm_step"] = (h, c) + F.lstm_step_backward(f32(N, H), f32(N, H), cache)
+    y, cache = F.linear_forward(f32(N, T, D), f32(D, V), f32(V))
+    outs["linear"] = (y,) + F.linear_backward(f32(N, T, V), cache)
+    e, cache = F.embedding_forward(np.array([[1, 2], [0, 6]]), f32(V, D))
+    outs["embedding"] = (e, F.embedding_backward(f32(2, 2, D), cache))
+    targets = np.array([[1, 2, 0, 0], [3, 0, 0, 0], [1, 1, 1, 1]])
+    outs["softmax_cross_entropy"] = F.softmax_cross_entropy(f32(N, T, V), targets, ignore_index=0)
+    p, cache = F.peek_forward(f32(N, T, D), f32(N, H))
+    outs["peek"] = (p,) + F.peek_backward(f32(N, T, D + H), cache)
+    hs, hT, cache = F.rnn_forward(f32(N, T, D), f32(N, H), f32(D, H), f32(H, H), f32(H), mask)
+    outs["rnn"] = (hs, hT) + F.rnn_backward(f32(N, T, H), f32(N, H), cache)
+    wrong = {name: [str(a.dtype) for a in arrays if a.dtype != np.float32]
+             for name, arrays in outs.items()}
+    assert not any(wrong.values()), {k: v for k, v in wrong.items() if v}

@@ -49,7 +49,8 @@ def softmax_cross_entropy(logits, targets, ignore_index=None):
                          f"got ids from {int(y.min())} to {int(y.max())}")
     rows = xp.arange(y.shape[0])
     y = xp.where(real, y, 0)                    # any valid id: these rows get weight 0 below
-    weight = real.astype(z.dtype) / xp.maximum(real.sum(), 1)   # 1/M' on real rows, else 0
+    # 1/M' on real rows, else 0; M' cast to z's dtype (an int64 count would make float32 float64)
+    weight = real.astype(z.dtype) / xp.maximum(real.sum(), 1).astype(z.dtype)
 
     shifted = z - z.max(axis=1, keepdims=True)
     exp_shifted = xp.exp(shifted)               # the only exp: p and log p_y both use it
