@@ -8,7 +8,7 @@ A *history* is the list of per-epoch dicts the trainer keeps (and writes to
 
 Accuracies and BLEU are percentages. Two functions::
 
-    plot_history(history, "runs/addition-peeky/curves.png")      # loss + accuracy panels
+    plot_history(history, "runs/addition-peeky/curves.png")      # loss, accuracy (and BLEU) panels
     plot_runs({"plain": h1, "reversed": h2, "peeky": h3}, "compare.png",
               reference={"peeky": {10: 88.4, 25: 98.14}})        # e.g. the book's figures
 
@@ -29,15 +29,17 @@ if (not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND")
     matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend choice, on purpose)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-__all__ = ["plot_history", "plot_runs"]
+__all__ = ["plot_history", "plot_runs", "run_title"]
 
-# Which history keys go in which panel, and how they are labelled.
-_LOSSES = {"train_loss": "train loss", "val_loss": "validation loss"}
-_SCORES = {"val_token_accuracy": "token accuracy (teacher forced)",
-           "val_exact_match": "exact match (greedy)", "val_bleu": "BLEU-4"}
+# What each curve is, in words a student can read off the figure.
+_LOSSES = {"train_loss": "training loss (mean over the epoch's batches)",
+           "val_loss": "validation loss (after the epoch, no dropout)"}
+_ACCURACIES = {"val_token_accuracy": "token accuracy: next token right, given the true previous ones",
+               "val_exact_match": "exact match: whole output right, the model decoding alone (greedy)"}
 _LABELS = {"val_exact_match": "validation exact match (%)", "val_token_accuracy":
-           "validation token accuracy (%)", "val_bleu": "validation BLEU-4",
+           "validation token accuracy (%)", "val_bleu": "validation BLEU-4 (0-100)",
            "val_loss": "validation loss", "train_loss": "training loss",
            "val_perplexity": "validation perplexity"}
 
@@ -48,30 +50,77 @@ def _series(history, key):
     return [e for e, _ in points], [v for _, v in points]
 
 
+def run_title(config: dict) -> str:
+    """A figure title from a run's settings (``config.json``'s ``config``), e.g.
+    ``"addition task: peeky decoder, reversed source, hidden 128"``."""
+    data = (Path(config["data"]).name + (" (swapped)" if config.get("swap") else "")
+            if config.get("data") else f"{config.get('task', '?')} task")
+    parts = [f"{config.get('model', '?')} decoder"]
+    if "reverse" in config:
+        parts.append("reversed source" if config["reverse"] else "source in order")
+    if "hidden" in config:
+        parts.append(f"hidden {config['hidden']}")
+    return f"{data}: {', '.join(parts)}"
+
+
+def _mark_lr_halvings(ax, history) -> None:
+    """Dotted vertical lines at the epochs whose learning rate ended lower than the epoch
+    before's (one line, "from here on", when the schedule keeps lowering it)."""
+    x, lr = _series(history, "lr")
+    drops = [e for e, a, b in zip(x[1:], lr, lr[1:]) if b < a]
+    if len(drops) > 3:
+        ax.axvline(drops[0], color="grey", ls=":", lw=1.2,
+                   label=f"learning rate lowered from this epoch on ({lr[0]:g} to {lr[-1]:.2g})")
+        return
+    for i, e in enumerate(drops):
+        ax.axvline(e, color="grey", ls=":", lw=1.2,
+                   label="learning rate lowered in this epoch" if i == 0 else None)
+
+
 def plot_history(history: list, path, title: str | None = None) -> Path:
-    """Save the loss curves (left) and accuracy / BLEU curves (right) of one run as a PNG.
+    """Save one run's curves as a PNG: loss (left), validation accuracy (middle) and, when the
+    history has BLEU, validation BLEU in a panel of its own (right), so that a near-zero exact
+    match on a real corpus is not drawn under the BLEU line.
 
     Returns the path. Keys missing from the history (no validation set, no
     BLEU) are simply not drawn.
     """
     if not history:
         raise ValueError("plot_history: the history is empty (no epoch finished yet)")
-    fig, (ax_loss, ax_score) = plt.subplots(1, 2, figsize=(10, 4))
+    has_bleu = bool(_series(history, "val_bleu")[0])
+    has_acc = any(_series(history, k)[0] for k in _ACCURACIES)
+    panels = 1 + has_acc + has_bleu
+    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.4), squeeze=False)
+    axes = list(axes[0])
     try:
-        for key, label in _LOSSES.items():
+        ax = axes.pop(0)
+        for (key, label), marker in zip(_LOSSES.items(), "os"):
             x, y = _series(history, key)
             if x:
-                ax_loss.plot(x, y, marker="o", ms=3, label=label)
-        ax_loss.set(xlabel="epoch", ylabel="cross-entropy (nats / token)", title="loss")
-        for key, label in _SCORES.items():
-            x, y = _series(history, key)
-            if x:
-                ax_score.plot(x, y, marker="o", ms=3, label=label)
-        ax_score.set(xlabel="epoch", ylabel="% (BLEU: 0-100)", ylim=(0, 100), title="validation")
-        for ax in (ax_loss, ax_score):
+                ax.plot(x, y, marker=marker, ms=4, label=label)
+        _mark_lr_halvings(ax, history)
+        ax.set(xlabel="epoch", ylabel="cross-entropy per target token (nats)",
+               title="Loss (lower is better)")
+        if has_acc:
+            ax = axes.pop(0)
+            for (key, label), marker in zip(_ACCURACIES.items(), "o^"):
+                x, y = _series(history, key)
+                if x:
+                    ax.plot(x, y, marker=marker, ms=4, label=label)
+            ax.set(xlabel="epoch", ylabel="% of validation tokens / sentences", ylim=(-2, 102),
+                   title="Validation accuracy (higher is better)")
+        if has_bleu:
+            ax = axes.pop(0)
+            x, y = _series(history, "val_bleu")
+            ax.plot(x, y, marker="D", ms=4, color="tab:green",
+                    label="BLEU-4 of the greedy outputs (n-gram overlap with the references)")
+            ax.set(xlabel="epoch", ylabel="BLEU-4 (0-100)", ylim=(0, max(10.0, 1.15 * max(y))),
+                   title="Validation BLEU (higher is better)")
+        for ax in fig.axes:
             ax.grid(alpha=0.3)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=8)
+                ax.legend(fontsize=7, loc="best")
         if title:
             fig.suptitle(title)
         fig.tight_layout()

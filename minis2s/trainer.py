@@ -372,10 +372,11 @@ class Trainer:
     def _write_curves(self) -> None:
         if not self.history:
             return
-        from .plotting import plot_history   # matplotlib is slow to import: only when needed
+        from .plotting import plot_history, run_title   # matplotlib is slow to import: only now
         # matplotlib writes to a path; draw into a private folder, then replace atomically.
         with tempfile.TemporaryDirectory() as scratch:
-            png = plot_history(self.history, Path(scratch) / "curves.png").read_bytes()
+            title = run_title(self.config) if self.config else None
+            png = plot_history(self.history, Path(scratch) / "curves.png", title).read_bytes()
         atomic_write_bytes(self.out_dir / "curves.png", lambda f: f.write(png))
 
     def _repair_derived_files(self) -> None:

@@ -137,3 +137,49 @@ def test_commands_run_under_the_thread_limit(option, expected, monkeypatch):
     assert main(["eval", "--checkpoint", "x.npz", *option]) == 0
     assert seen == [[expected] * len(before) if expected else before]
     assert _blas_threads() == before
+
+
+# ---------------------------------------------------------------------------- plots
+def _drawn(monkeypatch, history):
+    """plot_history's figure, as {panel title: (y label, [legend labels])}."""
+    import minis2s.plotting as plotting
+    seen = {}
+
+    def record(fig, path):
+        seen.update({ax.get_title(): (ax.get_ylabel(), ax.get_legend_handles_labels()[1])
+                     for ax in fig.axes})
+        seen["suptitle"] = fig._suptitle.get_text() if fig._suptitle else None
+        return path
+    monkeypatch.setattr(plotting, "_save", record)
+    plotting.plot_history(history, "unused.png", title="t")
+    return seen
+
+
+def test_curves_without_bleu_have_no_bleu_axis(monkeypatch):
+    hist = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_exact_match": 10.0 * e,
+             "val_token_accuracy": 20.0 * e, "lr": 0.01 if e < 3 else 0.005} for e in (1, 2, 3)]
+    panels = _drawn(monkeypatch, hist)
+    assert sorted(panels) == ["Loss (lower is better)", "Validation accuracy (higher is better)",
+                              "suptitle"]
+    assert not any("BLEU" in str(v) for v in panels.values())
+    assert any("lowered" in label for label in panels["Loss (lower is better)"][1])
+    assert len(panels["Validation accuracy (higher is better)"][1]) == 2
+
+
+def test_bleu_gets_its_own_panel_so_exact_match_stays_visible(monkeypatch):
+    hist = [{"epoch": e, "train_loss": 5 / e, "val_loss": 5.0, "val_exact_match": 0.0,
+             "val_token_accuracy": 30.0, "val_bleu": 0.5 * e} for e in (1, 2, 3)]
+    panels = _drawn(monkeypatch, hist)
+    accuracy = panels["Validation accuracy (higher is better)"]
+    assert not any("BLEU" in label for label in accuracy[1]) and "BLEU" not in accuracy[0]
+    assert panels["Validation BLEU (higher is better)"][0] == "BLEU-4 (0-100)"
+
+
+def test_the_run_folder_curves_name_the_run(tmp_path, monkeypatch):
+    import minis2s.plotting as plotting
+    titles = []
+    plot = plotting.plot_history
+    monkeypatch.setattr(plotting, "plot_history",
+                        lambda h, path, title=None: titles.append(title) or plot(h, path, title))
+    assert main(["train", *FAST, "--epochs", "1", "--out", str(tmp_path / "r")]) == 0
+    assert titles == ["addition task: peeky decoder, reversed source, hidden 32"]
