@@ -396,7 +396,9 @@ def _check_model_config(config, vocabs, model_state) -> dict:
     # than the file holds is refused before Seq2Seq allocates it; the exact shapes are then
     # checked against the model built (model_from_checkpoint, Trainer.restore).
     E, H, L = sizes["emb"], sizes["hidden"], sizes["n_layers"]
-    at_least = (sizes["src_vocab"] + sizes["tgt_vocab"]) * E + H * sizes["tgt_vocab"] + 2 * L * 4 * H * H
+    # (a bidirectional encoder's two directions of H/2 units hold half of one H-wide LSTM's Wh)
+    enc_wh = 2 * H * H if config.get("bidirectional") else 4 * H * H
+    at_least = (sizes["src_vocab"] + sizes["tgt_vocab"]) * E + H * sizes["tgt_vocab"] + L * (4 * H * H + enc_wh)
     held = sum(a.size for a in model_state.values())
     if at_least > held:
         raise ValueError(f"meta.model_config describes a model of at least {at_least:,} weights "

@@ -6,6 +6,8 @@
     minis2s train --resume --epochs 12              # continue runs/addition-peeky to epoch 12
     minis2s eval --checkpoint runs/addition-peeky/checkpoint.npz [--data FILE] [--beam 5]
     minis2s translate --checkpoint runs/addition-peeky/checkpoint.npz "16+75" "999+1"
+    minis2s train --task dates --model attention --score general [--bidirectional]
+    minis2s translate --checkpoint runs/dates-attention-general/checkpoint.npz --attention a.png "9/27/94"
     echo "16+75" | minis2s translate --checkpoint runs/addition-peeky/checkpoint.npz
     minis2s gradcheck                               # every backward pass against numerical gradients
 
@@ -57,6 +59,7 @@ TRAIN_DEFAULTS = dict(
     dropout=0.0, epochs=8, batch_size=128, optimizer="adam", lr=None, lr_decay_start=5.0,
     lr_decay_every=None, clip=5.0, teacher_forcing=1.0, teacher_forcing_schedule=None, train_size=None, val_size=None,
     max_len=None, backend="numpy", dtype="float32", seed=0, out=None, init="uniform", swap=False,
+    score="dot", bidirectional=False,
 )
 TASK_TRAIN_SIZE = 45000      # generated training pairs for a task (a data file: all of it)
 VAL_SIZE = 2000              # validation pairs (a data file: at most 10 % of it)
@@ -123,6 +126,14 @@ def _data_name(config: dict) -> str:
 
 
 # ---------------------------------------------------------------------------- train
+def _model_name(config: dict) -> str:
+    """peeky, plain, attention-dot, attention-general-bi, ...: the run folder's suffix."""
+    name = config["model"]
+    if name == "attention":
+        name += f"-{config.get('score', 'dot')}"
+    return name + ("-bi" if config.get("bidirectional") else "")
+
+
 def _resolve_train_config(args) -> tuple[dict, dict]:
     """(config, given): the defaults (WORD_DEFAULTS for a TSV corpus) overridden by --fast,
     then by the options given."""
@@ -152,7 +163,7 @@ def _train_config(args, given: dict, config: dict):
     if config["lr_decay_every"] is None:
         config["lr_decay_every"] = DEFAULT_DECAY_EVERY[config["optimizer"]]
     swapped = "-swap" if config.get("data") and config.get("swap") else ""
-    out = Path(config["out"] or f"runs/{_data_name(config)}{swapped}-{config['model']}")
+    out = Path(config["out"] or f"runs/{_data_name(config)}{swapped}-{_model_name(config)}")
     ckpt_path = out / "checkpoint.npz"
     if not args.resume:
         if ckpt_path.exists():   # never overwrite a trained model by accident
@@ -189,7 +200,8 @@ def _build_trainer(config: dict, ckpt, progress: bool, command: str):
     model = Seq2Seq(len(src_vocab), len(tgt_vocab), emb=config["emb"], hidden=config["hidden"],
                     n_layers=config["layers"], dropout=config["dropout"], decoder=config["model"],
                     reverse=config["reverse"], teacher_forcing_ratio=config["teacher_forcing"],
-                    init=config.get("init", "uniform"), seed=config["seed"])
+                    init=config.get("init", "uniform"), seed=config["seed"],
+                    score=config.get("score", "dot"), bidirectional=config.get("bidirectional", False))
     optimizer = make_optimizer(config["optimizer"], model.params, lr=config["lr"])
     if config["lr_decay_start"] == "off":
         schedule = ConstantSchedule(optimizer)
@@ -216,7 +228,7 @@ def _build_trainer(config: dict, ckpt, progress: bool, command: str):
                  ", learning column 1 -> column 2 (--swap: the other way)")
     print(f"data: {data}, {len(train)} training / {len(val)} validation pairs, {kind} tokens, "
           f"vocabularies {len(src_vocab)} -> {len(tgt_vocab)}")
-    print(f"model: {config['model']} decoder, {'reversed' if config['reverse'] else 'plain'} source, "
+    print(f"model: {_model_name(config)} decoder, {'reversed' if config['reverse'] else 'plain'} source, "
           f"{config['layers']} layer(s), emb {config['emb']}, hidden {config['hidden']} "
           f"({model.num_params():,} parameters); {config['optimizer']} lr {config['lr']}, "
           f"batch {config['batch_size']}; {current().name} {np.dtype(float_dtype()).name}")
@@ -343,6 +355,11 @@ def cmd_translate(args, command: str) -> int:
             _warn(f"input {n} ({texts[n - 1]!r}): unknown to the model, read as <unk>: {unknown}")
     saved = ckpt.train_config.get("max_len") or 50
     batch = args.batch_size
+    if args.attention and ckpt.model_config.get("decoder") != "attention":
+        raise InputError(f"--attention: {args.checkpoint} holds a "
+                         f"{ckpt.model_config.get('decoder')!r} model, which has no attention "
+                         "weights to draw (train one with --model attention)")
+    pictures = []                  # (input index, source tokens, output ids) to draw
     for i in range(0, len(tokens), batch):
         chunk = tokens[i:i + batch]
         real = [j for j, t in enumerate(chunk) if t]        # empty lines translate to empty lines
@@ -353,9 +370,26 @@ def cmd_translate(args, command: str) -> int:
             seqs, _ = model.generate(src, max_len=max_len, beam_size=args.beam)
             for j, seq in zip(real, seqs):
                 outputs[j] = detokenize(ckpt.tgt_vocab.decode(seq), ckpt.tgt_tokenizer)
+                if args.attention:
+                    pictures.append((i + j, chunk[j], seq))
         for line in outputs:
             print(line, flush=True)
+    for n, toks, seq in pictures:
+        path = _attention_picture(args.attention, n, len(texts), model, ckpt, toks, seq)
+        print(f"attention weights of input {n + 1} drawn in {path}", file=sys.stderr)
     return 0
+
+
+def _attention_picture(path: str, n: int, count: int, model, ckpt, src_tokens, out_ids) -> Path:
+    """Draw input n's attention heatmap into ``path`` (``path-<n+1>.png`` when there are several)."""
+    from .attention_plot import attention_matrix, plot_attention
+    path = Path(path)
+    if count > 1:
+        path = path.with_name(f"{path.stem}-{n + 1}{path.suffix or '.png'}")
+    alpha = attention_matrix(model, ckpt.src_vocab.encode(src_tokens), out_ids)
+    out_tokens = ckpt.tgt_vocab.decode(out_ids) + ["<eos>"]
+    plot_attention(alpha, src_tokens, out_tokens, path).clf()
+    return path
 
 
 # ---------------------------------------------------------------------------- gradcheck
@@ -446,7 +480,14 @@ def build_parser() -> argparse.ArgumentParser:
                      "tokens, BLEU reported; the model learns column 1 -> column 2, with the "
                      "defaults marked 'a TSV corpus' below) or the book's 'question_answer' "
                      "format (characters)")
-    t.add_argument("--model", choices=["plain", "peeky"], help=f"the decoder (default {D['model']})")
+    t.add_argument("--model", choices=["plain", "peeky", "attention"],
+                   help=f"the decoder (default {D['model']})")
+    t.add_argument("--score", choices=["dot", "general", "additive"],
+                   help=f"with --model attention: Luong's dot or general score, or Bahdanau's "
+                        f"additive one (default {D['score']})")
+    t.add_argument("--bidirectional", action=argparse.BooleanOptionalAction,
+                   help="Bahdanau's bidirectional encoder: two directions of hidden/2 units "
+                        "(default: off)")
     t.add_argument("--reverse", action=argparse.BooleanOptionalAction,
                    help="reverse the source sentence (default: on)")
     t.add_argument("--swap", action="store_true", default=None,
@@ -517,6 +558,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
         _add_threads_option(p)
         if name == "translate":
+            p.add_argument("--attention", metavar="FILE.png",
+                           help="draw each translation's attention weights as a heatmap (an "
+                                "attention model only; several inputs: FILE-1.png, FILE-2.png, ...)")
             p.add_argument("text", nargs="*", metavar="TEXT", help="sentences to translate")
         p.set_defaults(func=cmd_eval if name == "eval" else cmd_translate)
 

@@ -226,3 +226,20 @@ def test_matches_pytorch(rng, score):
     assert set(ours) == set(leaves)
     for k, t in leaves.items():
         np.testing.assert_allclose(ours[k], t.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+
+
+@pytest.mark.parametrize("score", A.SCORES)
+def test_float32_stays_float32(rng, score):
+    """No float64 creeps in: every output and gradient keeps the inputs' float32."""
+    minis2s.use("numpy", dtype="float32")
+    f = lambda *shape: rng.standard_normal(shape).astype(np.float32)   # noqa: E731
+    he = H if score == "dot" else HE
+    h, hs, mask = f(N, T, H), f(N, S, he), minis2s.to_cpu(padded_mask())
+    params = {k: v.astype(np.float32) for k, v in score_params(rng, score, he).items()}
+    keys, kcache = A.attention_keys_forward(hs, params, score)
+    h_tilde, alpha, cache = A.attention_forward(h, hs, keys, mask, params, score)
+    dh, dhs, dkeys, grads = A.attention_backward(f(N, T, H), cache)
+    dhs_k, kgrads = A.attention_keys_backward(dkeys, kcache, score)
+    arrays = {"h_tilde": h_tilde, "alpha": alpha, "dh": dh, "dhs": dhs, "dhs_k": dhs_k,
+              **grads, **kgrads}
+    assert {k: a.dtype for k, a in arrays.items() if a.dtype != np.float32} == {}

@@ -305,8 +305,8 @@ def test_incompatible_encoder_and_decoder():
     with pytest.raises(ValueError, match="encoder and decoder do not fit"):
         Seq2Seq(9, 8, emb=3, hidden=4, encoder_module=Encoder(9, 3, 4, rng),
                 decoder_module=Decoder(8, 3, 5, rng))
-    with pytest.raises(ValueError, match="decoder must be 'plain' or 'peeky'"):
-        Seq2Seq(9, 8, decoder="attention")
+    with pytest.raises(ValueError, match="decoder must be 'plain', 'peeky' or 'attention'"):
+        Seq2Seq(9, 8, decoder="transformer")
     with pytest.raises(ValueError, match="teacher_forcing_ratio"):
         Seq2Seq(9, 8, teacher_forcing_ratio=1.5)
 

@@ -198,7 +198,8 @@ def masked_softmax_forward(scores, mask):
     N, T, S = scores.shape
     check_shape(fn, "mask", mask, (N, S), "(N, S)")
     real = (mask > 0)[:, None, :]                 # (N, 1, S): the same for every step t
-    masked = xp.where(real, scores, float("-inf"))
+    minus_inf = scores.dtype.type(float("-inf"))   # in the scores' dtype: float32 stays float32
+    masked = xp.where(real, scores, minus_inf)
     shifted = masked - masked.max(axis=2, keepdims=True)
     e = xp.exp(shifted)                           # exp(-inf) = 0 at padding
     alpha = e / e.sum(axis=2, keepdims=True)

@@ -59,8 +59,8 @@ class Attention(Module):
         keys_cache, cache = self.saved_for_backward()
         dh, dhs, dkeys, grads = FA.attention_backward(dh_tilde, cache)
         dhs_from_keys, keys_grads = FA.attention_keys_backward(dkeys, keys_cache, self.score)
-        self._grads.update(grads)
-        self._grads.update(keys_grads)
+        for name, grad in {**grads, **keys_grads}.items():
+            self.set_grad(name, grad)
         return dh, dhs + dhs_from_keys      # hs was read twice: as values and (through) keys
 
     def step(self, h, hs, keys, mask):

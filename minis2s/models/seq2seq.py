@@ -39,7 +39,10 @@ import numpy as np
 
 from ..backend import get_array_module, to_cpu, to_device
 from ..functional import softmax_cross_entropy
+from ..functional.attention import SCORES
 from ..layers import Dropout, Module
+from .attention_decoder import AttentionDecoder
+from .bidirectional_encoder import BidirectionalEncoder
 from .decoder import Decoder, PeekyDecoder
 from .encoder import Encoded, Encoder
 from .search import beam_search, check_max_len, greedy_search
@@ -64,23 +67,32 @@ def reverse_padded(src, mask):
 
 
 class Seq2Seq(Module):
-    """The encoder-decoder model. ``decoder="plain"`` (Sutskever et al.) or ``"peeky"``.
+    """The encoder-decoder model. ``decoder="plain"`` (Sutskever et al.), ``"peeky"``, or
+    ``"attention"`` (Luong et al., with ``score`` "dot", "general" or "additive").
 
     Arguments: vocabulary sizes; ``emb`` embedding size; ``hidden`` LSTM size;
     ``n_layers`` stacked LSTM layers in both encoder and decoder; ``dropout``
     between layers and on embeddings/outputs; ``reverse`` the source;
     ``init`` "uniform" (U(-0.08, 0.08), the paper's) or "scaled";
-    ``teacher_forcing_ratio`` in [0, 1]; ``seed`` for weights and the per-step draws.
+    ``teacher_forcing_ratio`` in [0, 1]; ``seed`` for weights and the per-step draws;
+    ``bidirectional``: Bahdanau's encoder, two directions of hidden/2 units whose final
+    states are concatenated into the decoder's start (models/bidirectional_encoder.py).
     """
 
     def __init__(self, src_vocab: int, tgt_vocab: int, emb: int = 16, hidden: int = 128,
                  n_layers: int = 1, dropout: float = 0.0, decoder: str = "peeky",
                  reverse: bool = True, init: str = "uniform", teacher_forcing_ratio: float = 1.0,
                  seed: int = 0, pad_id: int = PAD, sos_id: int = SOS, eos_id: int = EOS,
-                 encoder_module: Encoder | None = None, decoder_module: Decoder | None = None):
+                 encoder_module: Encoder | None = None, decoder_module: Decoder | None = None,
+                 score: str = "dot", bidirectional: bool = False):
         super().__init__()
-        if decoder not in ("plain", "peeky"):
-            raise InputError(f"decoder must be 'plain' or 'peeky', got {decoder!r}")
+        if decoder not in ("plain", "peeky", "attention"):
+            raise InputError(f"decoder must be 'plain', 'peeky' or 'attention', got {decoder!r}")
+        if score not in SCORES:
+            raise InputError(f"score must be one of {', '.join(SCORES)}, got {score!r}")
+        if bidirectional and isinstance(hidden, (int, np.integer)) and hidden % 2:
+            raise InputError(f"a bidirectional encoder splits hidden={hidden} into two halves "
+                             "(one per direction): hidden must be even")
         for name, v in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab), ("emb", emb),
                         ("hidden", hidden), ("n_layers", n_layers)):
             if not isinstance(v, (int, np.integer)) or v < 1:
@@ -94,16 +106,19 @@ class Seq2Seq(Module):
                            hidden=int(hidden), n_layers=int(n_layers), dropout=float(dropout),
                            decoder=decoder, reverse=bool(reverse), init=init,
                            teacher_forcing_ratio=float(teacher_forcing_ratio), seed=int(seed),
-                           pad_id=pad_id, sos_id=sos_id, eos_id=eos_id)
+                           pad_id=pad_id, sos_id=sos_id, eos_id=eos_id,
+                           score=score, bidirectional=bool(bidirectional))
         self.pad_id, self.sos_id, self.eos_id = pad_id, sos_id, eos_id
         self.reverse, self.seed = reverse, seed
         self.teacher_forcing_ratio = teacher_forcing_ratio
         self.step_count = 0            # training steps taken: seeds the per-step draws
 
         rng = np.random.default_rng(seed)
-        Dec = PeekyDecoder if decoder == "peeky" else Decoder
-        enc = encoder_module or Encoder(src_vocab, emb, hidden, rng, n_layers, dropout, init)
-        dec = decoder_module or Dec(tgt_vocab, emb, hidden, rng, n_layers, dropout, init)
+        Dec = {"plain": Decoder, "peeky": PeekyDecoder, "attention": AttentionDecoder}[decoder]
+        Enc = BidirectionalEncoder if bidirectional else Encoder
+        extra = dict(score=score) if decoder == "attention" else {}
+        enc = encoder_module or Enc(src_vocab, emb, hidden, rng, n_layers, dropout, init)
+        dec = decoder_module or Dec(tgt_vocab, emb, hidden, rng, n_layers, dropout, init, **extra)
         self.check_compatible(enc, dec)
         self.encoder = self.add_module("encoder", enc)
         self.decoder = self.add_module("decoder", dec)
