@@ -303,13 +303,28 @@ def _load_model(args):
     return ckpt, model
 
 
-def _encode_warning_unknown(pairs, ckpt) -> tuple:
-    """Encode (source, target) pairs with the checkpoint's vocabularies, warning about unknown tokens."""
-    src_tok, tgt_tok = get_tokenizer(ckpt.src_tokenizer), get_tokenizer(ckpt.tgt_tokenizer)
-    unknown = ckpt.src_vocab.unknown(t for s, _ in pairs for t in src_tok(s))
-    unknown += ckpt.tgt_vocab.unknown(t for _, t in pairs for t in tgt_tok(t))
-    if unknown:
-        _warn(f"{len(unknown)} token(s) unknown to the model are read as <unk>: {unknown[:10]}")
+def _encode_warning_unknown(pairs, ckpt, own_split: bool = False) -> tuple:
+    """Encode (source, target) pairs with the checkpoint's vocabularies, saying how many tokens
+    are unknown to the model (read as <unk>), at what rate, and whether that is to be expected."""
+    rates = []
+    for side, vocab, kind in (("source", ckpt.src_vocab, ckpt.src_tokenizer),
+                              ("target", ckpt.tgt_vocab, ckpt.tgt_tokenizer)):
+        tokens = [t for pair in pairs for t in get_tokenizer(kind)(pair[side == "target"])]
+        unknown = [t for t in tokens if t not in vocab]
+        if unknown:
+            word = "words" if kind == "word" else "characters"
+            rates.append(f"{len(unknown):,} of {len(tokens):,} {side} {word} "
+                         f"({100 * len(unknown) / len(tokens):.1f} %, e.g. "
+                         f"{', '.join(repr(t) for t in vocab.unknown(unknown)[:5])})")
+    if rates:
+        what = " and ".join(rates) + " are not in the model's vocabularies and are read as <unk>"
+        if own_split:   # expected: the vocabularies were built from the training split only
+            print(f"minis2s: note: {what}. Expected on a held-out split: the vocabularies hold "
+                  "only the training split's tokens, and in a small corpus many words occur "
+                  "once. A reference <unk> counts as an error in every score.", file=sys.stderr)
+        else:
+            _warn(f"{what}; a high rate means this file differs from the training data (another "
+                  "language, spelling or tokenization), and every such token counts as an error")
     return encode_pairs(pairs, ckpt.src_vocab, ckpt.tgt_vocab, ckpt.src_tokenizer, ckpt.tgt_tokenizer)
 
 
@@ -326,7 +341,7 @@ def cmd_eval(args, command: str) -> int:
         if not pairs:
             raise ckpt.error("its run had no validation split; pass --data FILE")
         where = f"the validation split of {_data_name(config)} ({len(pairs)} pairs)"
-    src_ids, tgt_ids = _encode_warning_unknown(pairs, ckpt)
+    src_ids, tgt_ids = _encode_warning_unknown(pairs, ckpt, own_split=not args.data)
     max_len = args.max_len or ckpt.train_config.get("max_len") or max(len(t) for t in tgt_ids) - 1
     metrics, _ = evaluate(model, src_ids, tgt_ids, max_len, beam_size=args.beam,
                           batch_size=args.batch_size, tgt_vocab=ckpt.tgt_vocab,
@@ -344,6 +359,38 @@ def cmd_eval(args, command: str) -> int:
 
 
 # ---------------------------------------------------------------------------- translate
+def _shape(text: str) -> str:
+    """A character string's form: digits as 9, letters as a (``"1000+1"`` -> ``"9999+9"``)."""
+    return "".join("9" if c.isdigit() else "a" if c.isalpha() else c for c in text)
+
+
+def _warn_unlike_training(texts, tokens, ckpt) -> None:
+    """Warn about inputs unlike every training source: longer than any, or (character tasks)
+    of a form none had -- a model answers those too, confidently and usually wrong."""
+    config = {**TRAIN_DEFAULTS, **ckpt.train_config}
+    if not (config.get("data") or config.get("task")) or "seed" not in ckpt.train_config:
+        return                               # the checkpoint does not say what it was trained on
+    try:
+        train, _ = _split_pairs(config)
+    except (InputError, OSError, ValueError):
+        return                               # e.g. the data file has moved: nothing to compare
+    tokenize = get_tokenizer(ckpt.src_tokenizer)
+    longest = max(len(tokenize(s)) for s, _ in train)
+    shapes = {_shape(s) for s, _ in train} if ckpt.src_tokenizer == "char" else None
+    unit = "characters" if ckpt.src_tokenizer == "char" else "words"
+    for n, (text, toks) in enumerate(zip(texts, tokens), start=1):
+        why = []
+        if len(toks) > longest:
+            why.append(f"it is {len(toks)} {unit} long, the longest training source {longest}")
+        if shapes is not None and toks and len(toks) <= longest and _shape(text) not in shapes:
+            examples = ", ".join(repr(s) for s, _ in train[:3])
+            why.append(f"no training source has its form {_shape(text)!r} (digits shown as 9, "
+                       f"letters as a; training sources look like {examples})")
+        if why:
+            _warn(f"input {n} ({text!r}) is outside what the model was trained on: "
+                  f"{'; '.join(why)}. Its answer is a guess.")
+
+
 def cmd_translate(args, command: str) -> int:
     ckpt, model = _load_model(args)
     texts = args.text if args.text else [line.rstrip("\r\n") for line in sys.stdin]
@@ -353,6 +400,7 @@ def cmd_translate(args, command: str) -> int:
         unknown = ckpt.src_vocab.unknown(toks)
         if unknown:
             _warn(f"input {n} ({texts[n - 1]!r}): unknown to the model, read as <unk>: {unknown}")
+    _warn_unlike_training(texts, tokens, ckpt)
     saved = ckpt.train_config.get("max_len") or 50
     batch = args.batch_size
     if args.attention and ckpt.model_config.get("decoder") != "attention":

@@ -183,3 +183,37 @@ def test_the_run_folder_curves_name_the_run(tmp_path, monkeypatch):
                         lambda h, path, title=None: titles.append(title) or plot(h, path, title))
     assert main(["train", *FAST, "--epochs", "1", "--out", str(tmp_path / "r")]) == 0
     assert titles == ["addition task: peeky decoder, reversed source, hidden 32"]
+
+
+# ---------------------------------------------------------------------------- unknown and unlike
+def test_translate_warns_about_inputs_unlike_the_training_data(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["train", *FAST, "--epochs", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    ckpt = str(out / "checkpoint.npz")
+    assert main(["translate", "--checkpoint", ckpt, "16+75", "999+99"]) == 0
+    assert capsys.readouterr().err == ""                      # the training data's own kind
+    assert main(["translate", "--checkpoint", ckpt, "1000+1", "1+2+3+4+5"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2
+    assert "input 1 ('1000+1') is outside what the model was trained on" in err[0]
+    assert "form '9999+9'" in err[0]
+    assert "9 characters long, the longest training source 7" in err[1]
+
+
+def test_eval_says_how_many_words_are_unknown_and_whether_that_is_expected(tmp_path, capsys):
+    pairs = [(f"the cat {i}", f"die katze {i}") for i in range(400)]   # every number once
+    data = write_tsv(pairs, tmp_path / "cats.tsv")
+    out = tmp_path / "r"
+    assert main(["train", "--data", str(data), *FAST, "--epochs", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    ckpt = str(out / "checkpoint.npz")
+    assert main(["eval", "--checkpoint", ckpt]) == 0            # its own validation split
+    err = capsys.readouterr().err
+    assert err.startswith("minis2s: note: 40 of 120 source words (33.3 %")
+    assert "40 of 120 target words (33.3 %" in err and "Expected on a held-out split" in err
+    other = write_tsv([("the dog 1", "der hund 1")], tmp_path / "dogs.tsv")
+    assert main(["eval", "--checkpoint", ckpt, "--data", str(other)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("minis2s: warning: 1 of 3 source words (33.3 %, e.g. 'dog')")
+    assert "differs from the training data" in err
