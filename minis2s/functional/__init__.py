@@ -6,6 +6,12 @@ They are plain array expressions that allocate their results, with the names
 of the derivations in docs/derivations.md, and they are what the models run,
 on NumPy and CuPy alike (the array module comes from the inputs).
 """
+from .attention import (additive_keys_backward, additive_keys_forward, additive_score_backward,
+                        additive_score_forward, attention_backward, attention_forward,
+                        attention_keys_backward, attention_keys_forward, attention_output_backward,
+                        attention_output_forward, context_backward, context_forward,
+                        dot_score_backward, dot_score_forward, general_score_backward,
+                        general_score_forward, masked_softmax_backward, masked_softmax_forward)
 from .dropout import dropout_backward, dropout_forward
 from .embedding import embedding_backward, embedding_forward
 from .linear import linear_backward, linear_forward
@@ -22,4 +28,9 @@ __all__ = [
     "embedding_forward", "embedding_backward", "linear_forward", "linear_backward",
     "dropout_forward", "dropout_backward", "peek_forward", "peek_backward",
     "softmax_cross_entropy", "log_softmax",
+    "dot_score_forward", "dot_score_backward", "general_score_forward", "general_score_backward",
+    "additive_keys_forward", "additive_keys_backward", "additive_score_forward",
+    "additive_score_backward", "masked_softmax_forward", "masked_softmax_backward",
+    "context_forward", "context_backward", "attention_output_forward", "attention_output_backward",
+    "attention_keys_forward", "attention_keys_backward", "attention_forward", "attention_backward",
 ]
