@@ -217,3 +217,24 @@ def test_eval_says_how_many_words_are_unknown_and_whether_that_is_expected(tmp_p
     err = capsys.readouterr().err
     assert err.startswith("minis2s: warning: 1 of 3 source words (33.3 %, e.g. 'dog')")
     assert "differs from the training data" in err
+
+
+# ---------------------------------------------------------------------------- pytest -ra
+def test_the_skip_summary_has_one_line_per_reason(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    shutil.copy(Path(__file__).resolve().parent.parent / "conftest.py", tmp_path / "conftest.py")
+    for name in ("a", "b"):
+        (tmp_path / f"test_{name}.py").write_text(
+            "import pytest\n"
+            "@pytest.mark.parametrize('i', range(3))\n"
+            "def test_gpu(i):\n    pytest.skip('no GPU here')\n"
+            "def test_other():\n    pytest.skip('another reason')\n")
+    p = subprocess.run([sys.executable, "-m", "pytest", "-ra", "-p", "no:cacheprovider", "-q",
+                        str(tmp_path)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    skipped = [line for line in p.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert len(skipped) == 2, p.stdout
+    assert skipped[0].startswith("SKIPPED [6] ") and "no GPU here (first here; 2 test files)" in skipped[0]
+    assert skipped[1].startswith("SKIPPED [2] ") and "another reason" in skipped[1]
