@@ -203,3 +203,48 @@ def test_a_float32_model_computes_in_float32(score):
     model.backward()
     assert loss.dtype == np.float32
     assert {k: g.dtype for k, g in model.grads.items() if g.dtype != np.float32} == {}
+
+
+def test_bidirectional_encoder_matches_pytorch():
+    """The same weights in torch.nn.LSTM(bidirectional=True) over packed sequences."""
+    torch = pytest.importorskip("torch")
+    minis2s.use("numpy", dtype="float64")
+    rng = np.random.default_rng(3)
+    enc = randomised(BidirectionalEncoder(V_SRC, E, H, rng), scale=0.5)
+    mask = SRC != 0
+    out = enc.forward(SRC, mask)
+    k, p = H // 2, enc.params
+    lstm = torch.nn.LSTM(E, k, batch_first=True, bidirectional=True).double()
+    with torch.no_grad():
+        for suffix, d in (("", "f"), ("_reverse", "b")):
+            getattr(lstm, f"weight_ih_l0{suffix}").copy_(torch.tensor(p[f"lstm_{d}.0.Wx"].T))
+            getattr(lstm, f"weight_hh_l0{suffix}").copy_(torch.tensor(p[f"lstm_{d}.0.Wh"].T))
+            getattr(lstm, f"bias_ih_l0{suffix}").copy_(torch.tensor(p[f"lstm_{d}.0.b"]))
+            getattr(lstm, f"bias_hh_l0{suffix}").zero_()
+    e = torch.tensor(p["embed.W"][SRC], requires_grad=True)
+    lengths = mask.sum(axis=1)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(e, torch.tensor(lengths), batch_first=True,
+                                                     enforce_sorted=False)
+    t_out, (t_h, t_c) = lstm(packed)
+    t_hs, _ = torch.nn.utils.rnn.pad_packed_sequence(t_out, batch_first=True, total_length=SRC.shape[1])
+    np.testing.assert_allclose(out.hs[mask], t_hs.detach().numpy()[mask], rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(out.h[0], torch.cat([t_h[0], t_h[1]], 1).detach().numpy(), atol=1e-13)
+    np.testing.assert_allclose(out.c[0], torch.cat([t_c[0], t_c[1]], 1).detach().numpy(), atol=1e-13)
+
+    dhs = rng.standard_normal(out.hs.shape) * mask[:, :, None]    # no loss reads padded outputs
+    dh, dc = rng.standard_normal(out.h.shape), rng.standard_normal(out.c.shape)
+    from minis2s.models import Encoded
+    enc.backward(Encoded(dhs, None, dh, dc))
+    loss = ((t_hs * torch.tensor(dhs)).sum() + (torch.cat([t_h[0], t_h[1]], 1) * torch.tensor(dh[0])).sum()
+            + (torch.cat([t_c[0], t_c[1]], 1) * torch.tensor(dc[0])).sum())
+    loss.backward()
+    for suffix, d in (("", "f"), ("_reverse", "b")):
+        np.testing.assert_allclose(enc.grads[f"lstm_{d}.0.Wx"],
+                                   getattr(lstm, f"weight_ih_l0{suffix}").grad.numpy().T, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(enc.grads[f"lstm_{d}.0.Wh"],
+                                   getattr(lstm, f"weight_hh_l0{suffix}").grad.numpy().T, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(enc.grads[f"lstm_{d}.0.b"],
+                                   getattr(lstm, f"bias_ih_l0{suffix}").grad.numpy(), rtol=1e-10, atol=1e-12)
+    dW = np.zeros_like(p["embed.W"])
+    np.add.at(dW, SRC.reshape(-1), e.grad.numpy().reshape(-1, E))
+    np.testing.assert_allclose(enc.grads["embed.W"], dW, rtol=1e-10, atol=1e-12)
