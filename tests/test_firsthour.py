@@ -238,3 +238,22 @@ def test_the_skip_summary_has_one_line_per_reason(tmp_path):
     assert len(skipped) == 2, p.stdout
     assert skipped[0].startswith("SKIPPED [6] ") and "no GPU here (first here; 2 test files)" in skipped[0]
     assert skipped[1].startswith("SKIPPED [2] ") and "another reason" in skipped[1]
+
+
+# ---------------------------------------------------------------------------- the README
+def test_the_readme_python_example_runs_and_prints_what_it_shows(tmp_path):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    code, shown = re.search(r"From Python[^\n]*\n\n```python\n(.*?)```\n\nprints[^\n]*\n\n```\n(.*?)```",
+                            readme, re.S).groups()
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                       cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    printed, shown = p.stdout.splitlines(), shown.splitlines()
+    assert [line.split(":")[0] for line in printed[:-1]] == [line.split(":")[0] for line in shown[:-1]]
+    losses = [float(line.split()[-1]) for line in printed[:-1]]
+    assert losses == sorted(losses, reverse=True) and losses[-1] < 0.6 * losses[0]   # it learns
+    assert re.fullmatch(r"16\+75 = \d* \(log-probability -?\d+\.\d\d\)", printed[-1]), printed[-1]
