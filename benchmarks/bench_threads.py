@@ -19,8 +19,10 @@ BLAS to 1, 2, ... threads, in sentences per second:
                (Korean -> English), batch 128, source 6 / target 9 tokens (the corpus's means)
 
 *Full run* (``--full``): the whole default ``minis2s train`` (data, 8 epochs,
-validation, checkpoints) as a child process, ``--threads 1`` and ``--threads 0``
-(the library's default: one thread per core), wall-clock seconds.
+validation, checkpoints) as a child process, with ``--threads`` 1 and 2, wall-clock
+seconds. Under load only ``--threads 1`` is run (2 threads there took 17 min 40 s
+in the report that started this benchmark, against about a minute); ``--full-all``
+runs that too.
 
 *Load*: ``--loads 0,2`` runs each measurement with 0, then 2 extra processes
 that spin on the CPU (``while True: pass``) -- what a laptop with a browser, or a
@@ -98,14 +100,18 @@ def steps_per_second(name: str, threads: int, steps: int) -> float:
     return steps * batch / (time.perf_counter() - start)
 
 
-def full_run(threads: int) -> float:
-    """Wall-clock seconds of the default `minis2s train` with ``--threads threads``."""
+def full_run(threads: int, log: Path | None = None) -> float:
+    """Wall-clock seconds of the default `minis2s train` with ``--threads threads``
+    (its output written to ``log``, if given)."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "minis2s", "train", "--no-progress",
-                        "--threads", str(threads), "--out", str(Path(tmp) / "run")],
-                       check=True, stdout=subprocess.DEVNULL, cwd=REPO)
-        return time.perf_counter() - start
+        p = subprocess.run([sys.executable, "-m", "minis2s", "train", "--no-progress",
+                            "--threads", str(threads), "--out", str(Path(tmp) / "run")],
+                           check=True, stdout=subprocess.PIPE, text=True, cwd=REPO)
+        seconds = time.perf_counter() - start
+    if log is not None:
+        log.write_text(p.stdout)
+    return seconds
 
 
 def main():
@@ -116,6 +122,9 @@ def main():
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--full", action="store_true", help="also time the whole default `minis2s train`")
+    p.add_argument("--full-all", action="store_true", help="... with every thread count under load too")
+    p.add_argument("--skip-steps", action="store_true", help="only the full runs")
+    p.add_argument("--keep", type=Path, metavar="DIR", help="write each full run's output here")
     args = p.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
     loads = [int(n) for n in args.loads.split(",")]
@@ -124,7 +133,7 @@ def main():
 
     print(f"\ntraining steps, sentences/s (median of {args.rounds} rounds, range)")
     print(f"{'config':<10}{'load':>5}" + "".join(f"{f'{t} thread(s)':>24}" for t in threads))
-    for name in args.configs.split(","):
+    for name in ([] if args.skip_steps else args.configs.split(",")):
         for load in loads:
             rates = {t: [] for t in threads}
             with cpu_load(load):
@@ -135,13 +144,17 @@ def main():
                             for v in rates.values())
             print(f"{name:<10}{load:>5}{cells}", flush=True)
 
-    if args.full:
+    if args.full or args.full_all:
         print("\nthe default `minis2s train` (8 epochs, validation, checkpoints), wall-clock")
         for load in loads:
             with cpu_load(load):
                 for t in threads:
+                    if load and t > 1 and not args.full_all:
+                        continue
                     label = "library default" if t == 0 else f"{t} thread(s)"
-                    print(f"load {load}, --threads {t} ({label}): {full_run(t):.1f} s", flush=True)
+                    log = args.keep / f"train-load{load}-threads{t}.log" if args.keep else None
+                    print(f"load {load}, --threads {t} ({label}): {full_run(t, log):.1f} s "
+                          f"(load average {os.getloadavg()[0]:.1f})", flush=True)
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 
