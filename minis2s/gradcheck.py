@@ -213,7 +213,7 @@ def check_model(model, loss_fn, tol: float = DEFAULT_TOL, h: float = 1e-5,
 
 
 def standard_cases():
-    """(group, name, run) for every functional op, layer and both models; run() -> GradcheckReport.
+    """(group, name, run) for every functional op, layer and model; run() -> GradcheckReport.
 
     Small odd sizes, non-zero biases and initial states, padded masks: the
     settings under which a wrong term in a backward pass cannot hide. Runs on
@@ -353,6 +353,34 @@ def standard_cases():
             return check_model(m, lambda: m.forward(src, tgt))
         return run
 
+    def attention(score):
+        def run():   # keys -> scores -> masked softmax -> context -> output, every input
+            He = H if score == "dot" else D
+            h, hs = r(N, T, H), r(N, T, He)        # T source positions, padded as ``mask``
+            p = {"Wc": r(He + H, H, scale=.5), "Wa": r(H, He, scale=.5), "Wq": r(H, V, scale=.5),
+                 "Wk": r(He, V, scale=.5), "v": r(V, scale=.5)}
+            p = {k: w for k, w in p.items() if k == "Wc" or (score == "general" and k == "Wa")
+                 or (score == "additive" and k in ("Wq", "Wk", "v"))}
+            keys, kcache = F.attention_keys_forward(hs, p, score)
+            cache = F.attention_forward(h, hs, keys, mask, p, score)[2]
+            dh_tilde = r(N, T, H)
+            dh, dhs, dkeys, grads = F.attention_backward(dh_tilde, cache)
+            dhs_k, kgrads = F.attention_keys_backward(dkeys, kcache, score)
+
+            def f(h, hs, **w):
+                return F.attention_forward(h, hs, F.attention_keys_forward(hs, w, score)[0], mask,
+                                           w, score)[0]
+            return check_gradients(f, {"h": h, "hs": hs, **p}, dh_tilde,
+                                   {"h": dh, "hs": dhs + dhs_k, **grads, **kgrads})
+        return run
+
+    def attention_model():
+        m = randomised(Seq2Seq(9, 8, emb=3, hidden=4, decoder="attention", score="additive",
+                               bidirectional=True).to(current()), scale=1.0)
+        # h = 1e-4: the score weights' gradients are small next to the loss, and the
+        # rounding error of a central difference (eps * loss / h) must stay below them
+        return check_model(m, lambda: m.forward(src, tgt), h=1e-4)
+
     return [("functional", "lstm_cell_forward/backward", lstm_cell),
             ("functional", "lstm_step_forward/backward", lstm_step),
             ("functional", "lstm_forward/backward (masked)",
@@ -364,8 +392,12 @@ def standard_cases():
             ("functional", "linear_forward/backward", linear),
             ("functional", "dropout_forward/backward", dropout),
             ("functional", "softmax_cross_entropy", softmax_ce),
+            ("functional", "attention (dot score, masked)", attention("dot")),
+            ("functional", "attention (general score, masked)", attention("general")),
+            ("functional", "attention (additive score, masked)", attention("additive")),
             ("layer", "Embedding", embedding_layer),
             ("layer", "Linear", linear_layer),
             ("layer", "LSTM (2 layers, masked)", lstm_layer),
             ("model", "Seq2Seq, plain decoder", model("plain")),
-            ("model", "Seq2Seq, peeky decoder", model("peeky"))]
+            ("model", "Seq2Seq, peeky decoder", model("peeky")),
+            ("model", "Seq2Seq, attention, bidirectional", attention_model)]
