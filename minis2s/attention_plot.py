@@ -77,7 +77,8 @@ def plot_attention(alpha, src_tokens, out_tokens, path=None, title: str | None =
         fig = ax.figure
     image = ax.imshow(alpha, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(S))
-    ax.set_xticklabels([_show(t) for t in src_tokens], rotation=90 if S > 8 else 0)
+    long_words = S > 8 and max(len(t) for t in src_tokens) > 2     # characters stay upright
+    ax.set_xticklabels([_show(t) for t in src_tokens], rotation=90 if long_words else 0)
     ax.set_yticks(range(T))
     ax.set_yticklabels([_show(t) for t in out_tokens])
     ax.xaxis.tick_top()
