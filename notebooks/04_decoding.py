@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -12,7 +14,23 @@
 # ---
 
 # %% [markdown]
-# # 4. Teacher forcing, greedy search and beam search
+# # 4. Decoding: teacher forcing and greedy search (lab A), beam search (lab B)
+#
+# This notebook is two 50-minute labs (docs/teaching.md, labs 6 and 7). Lab B starts at
+# "Lab B" below; if you start there in a fresh kernel, first run every cell of lab A up to and
+# including the training (Run > Run All Above).
+#
+# **Learning goals, lab A.** You can
+# - explain teacher forcing, exposure bias, and what a teacher-forcing ratio below 1 changes;
+# - train with a *scheduled* ratio (scheduled sampling) and compare it with fixed ratios;
+# - write greedy search over a decoder step and check it against `Seq2Seq.generate`.
+#
+# **Learning goals, lab B.** You can
+# - run beam search by hand on one sentence and draw its tree of hypotheses;
+# - say when beam search changes the answer and when it cannot;
+# - read n-best lists, and explain length normalisation and when it matters.
+#
+# *Exercises: `greedy_search` (lab A), `beam_search` (lab B).*
 #
 # A seq2seq decoder is used in two different ways:
 #
@@ -22,11 +40,14 @@
 # * **at test time** there is no true previous token: the decoder reads its *own* previous
 #   output. One early mistake puts it in a state it never saw in training (*exposure bias*).
 #
-# The **teacher forcing ratio** $r$ (scheduled sampling, Bengio et al. 2015) mixes the two in
-# training: for each sentence and step, with probability $r$ the decoder reads the true token,
-# otherwise its own argmax prediction. $r = 1$ is plain teacher forcing. The argmax is not
-# differentiable, so the gradient flows only through the tokens actually fed
-# (`Seq2Seq(teacher_forcing_ratio=r)`, `minis2s train --teacher-forcing r`).
+# The **teacher forcing ratio** $r$ mixes the two in training: for each sentence and step, with
+# probability $r$ the decoder reads the true token, otherwise its own argmax prediction. $r = 1$
+# is plain teacher forcing. The argmax is not differentiable, so the gradient flows only through
+# the tokens actually fed (`Seq2Seq(teacher_forcing_ratio=r)`, `minis2s train --teacher-forcing r`;
+# docs/derivations.md, "Teacher forcing below 1"). A *fixed* $r$ is not yet scheduled sampling:
+# **scheduled sampling** (Bengio et al. 2015) lets $r$ *decay* during training, from pure teacher
+# forcing towards the model's own outputs, linearly, exponentially or along an inverse sigmoid
+# (`minis2s.teacher_forcing`, `minis2s train --teacher-forcing-schedule`).
 #
 # Then, decoding. The model defines $p(y \mid x) = \prod_t p(y_t \mid y_{<t}, x)$; we want the
 # most probable $y$, and there are $V^T$ candidates.
@@ -52,8 +73,10 @@ import numpy as np
 import minis2s
 from minis2s.data import (BatchIterator, Vocab, char_tokenize, encode_pairs, make_task, pad_batch,
                           split)
+from minis2s.exercises import check
 from minis2s.models import Seq2Seq, beam_search, greedy_search
 from minis2s.optim import Adam
+from minis2s.teacher_forcing import parse_schedule
 from minis2s.trainer import Trainer
 
 minis2s.use("numpy")
@@ -74,9 +97,10 @@ for s, t in train[:6]:
 print(f"{len(train)} training / {len(val)} validation pairs; vocabularies {len(src_vocab)} -> {len(tgt_vocab)}")
 
 # %% [markdown]
-# ## Teacher forcing ratio 1.0 against 0.5
-# Two peeky, reversed models with the same weights at the start, the same batches and the same
-# settings; only the ratio differs. We train one epoch at a time (`trainer.fit(epoch)` trains
+# ## Lab A: teacher forcing ratio 1.0, 0.5, and a schedule
+# Three peeky, reversed models with the same weights at the start, the same batches and the same
+# settings; only the ratio differs: 1.0, a fixed 0.5, and a linear schedule from 1.0 down to 0.5
+# over the run (`linear:c=...,min=0.5`). We train one epoch at a time (`trainer.fit(epoch)` trains
 # *until* that many epochs are done) so that, for the ratio-1.0 model, we can also measure beam
 # search after every epoch.
 
@@ -90,15 +114,21 @@ def exact_match(seqs):
     return 100.0 * np.mean([s == r for s, r in zip(seqs, references)])
 
 
+STEPS = EPOCHS * -(-len(src_ids) // BATCH)              # training steps in the whole run
+SCHEDULE = parse_schedule(f"linear:k=1,c={0.5 / STEPS:.3g},min=0.5")   # 1.0 -> 0.5 over the run
+
+
 def make_trainer(ratio):
+    scheduled = ratio == "scheduled"
     model = Seq2Seq(len(src_vocab), len(tgt_vocab), emb=EMB, hidden=HIDDEN, decoder="peeky",
-                    reverse=True, teacher_forcing_ratio=ratio, seed=0)
+                    reverse=True, teacher_forcing_ratio=1.0 if scheduled else ratio, seed=0)
     batches = BatchIterator(src_ids, tgt_ids, BATCH, seed=0, bucket=False)
     return Trainer(model, Adam(model.params, lr=LR), batches, val_data, src_vocab, tgt_vocab,
-                   progress=False, samples=0)
+                   progress=False, samples=0, teacher_forcing=SCHEDULE if scheduled else None)
 
 
-trainers = {1.0: make_trainer(1.0), 0.5: make_trainer(0.5)}
+print("schedule:", SCHEDULE.spec)
+trainers = {1.0: make_trainer(1.0), 0.5: make_trainer(0.5), "scheduled": make_trainer("scheduled")}
 beam_curves = {3: [], 5: []}            # exact match of the ratio-1.0 model, per epoch
 for ratio, trainer in trainers.items():
     print(f"teacher forcing ratio {ratio}")
@@ -138,28 +168,69 @@ for ratio, trainer in trainers.items():
 #   the inputs are the model's own guesses, early in training often wrong, so its training loss
 #   is on a harder problem. Compare the validation curves instead.
 # * The **validation exact match** is measured the way the model is used: on its own outputs.
-#   A model trained on its own mistakes has learned to recover from some of them. On this task,
-#   in the full setting, ratio 0.5 was ahead at every epoch from epoch 3 on (98.4 % against
-#   94.6 % after 8 epochs, in our run); fewer epochs or other tasks can tell another story,
-#   because the self-fed inputs are also noise that slows the start of training. Every step with
-#   ratio < 1 also costs an extra pass through the decoder, one token at a time.
+#   A model trained on its own mistakes may have learned to recover from some of them -- but the
+#   self-fed inputs are also noise, which slows the start of training, and which way the balance
+#   falls depends on the task and the number of epochs: read the numbers printed above, not a
+#   rule. The schedule starts as teacher forcing (fast early learning) and feeds more of the
+#   model's own outputs as those get better. Every step with a ratio below 1 also costs an
+#   extra pass through the decoder, one token at a time.
 #
-# ## Beam search with k = 1 is greedy search
-# Both search functions take the decoder, the encoder's context and the token ids. With one beam,
+# ### Task A1: greedy search, by hand
+# Write greedy search over a decoder step (exercise `greedy_search`, docs/exercises.md): start
+# every sentence from `<sos>`, feed back the most probable token, stop a sentence at `<eos>`. The
+# checker builds a model, hands you its `step`, and compares your tokens and scores with
+# `Seq2Seq.generate`.
+
+# %%
+def my_greedy_search(step, state, sos_id, eos_id, max_len):
+    N = state[0].shape[0]
+    ### BEGIN SOLUTION
+    tokens, finished, scores = np.full(N, sos_id), np.zeros(N, dtype=bool), np.zeros(N)
+    out = [[] for _ in range(N)]
+    for _ in range(max_len):
+        logp, state = step(tokens, state)
+        tokens = logp.argmax(axis=1)
+        scores += np.where(finished, 0.0, logp[np.arange(N), tokens])
+        for n in np.flatnonzero(~finished & (tokens != eos_id)):
+            out[n].append(int(tokens[n]))
+        finished |= tokens == eos_id
+        if finished.all():
+            break
+    ### END SOLUTION
+    return out, scores
+
+
+assert check("greedy_search", my_greedy_search, seed=0)
+
+# %% [markdown]
+# ### Questions, lab A
+# 1. Why is the training loss of a model trained with ratio 0.5 not comparable with the training
+#    loss of the ratio-1.0 model?
+# 2. Where does the gradient go for a step whose input was the model's own prediction? (Hint:
+#    docs/derivations.md, "Teacher forcing below 1".)
+# 3. Task: train once more with `teacher_forcing_ratio=0.0` (the model always reads its own
+#    outputs). What happens to the validation loss in the first epochs, and why?
+# 4. Task: replace the linear schedule by `inverse-sigmoid:k=...` with a `k` that reaches 0.5
+#    halfway through the run. Plot the ratio against the step for both schedules.
+#
+# ## Lab B: beam search
+#
+# ### Beam search with k = 1 is greedy search
+# Both search functions take the decoder, the encoder's output and the token ids. With one beam,
 # beam search keeps exactly the token greedy search picks, so the outputs *and* their
 # log-probabilities agree:
 
 # %%
 model = trainers[1.0].model.eval()
-context = model.encode(minis2s.to_device(val_src))           # (h, c), each (L, N, H)
+enc = model.encode(minis2s.to_device(val_src))               # the encoder's output, N sentences
 ids = (model.sos_id, model.eos_id, model.pad_id)
-g_seqs, g_scores = greedy_search(model.decoder, context, context[0][-1], MAX_LEN, *ids)
-b_seqs, b_scores = beam_search(model.decoder, context, context[0][-1], MAX_LEN, 1, *ids)
+g_seqs, g_scores = greedy_search(model.decoder, enc, MAX_LEN, *ids)
+b_seqs, b_scores = beam_search(model.decoder, enc, MAX_LEN, 1, *ids)
 print("same outputs:", all(g == b[0] for g, b in zip(g_seqs, b_seqs)))
 print("largest score difference:", max(abs(float(g) - b[0]) for g, b in zip(g_scores, b_scores)))
 
 # %% [markdown]
-# ## Greedy against beam search, k = 1, 3, 5
+# ### Greedy against beam search, k = 1, 3, 5
 # `model.generate(src, max_len, beam_size=k)` is the entry point; it returns the sequences and
 # their scores (log-probabilities, `<eos>` included).
 
@@ -193,7 +264,7 @@ plt.show()
 # confident: when one token has almost all the probability at every step, every beam search is
 # greedy search. The cost grows about linearly with $k$ (the decoder runs on $N \cdot k$ rows).
 #
-# ## Where beam search changes the answer
+# ### Where beam search changes the answer
 
 # %%
 def show(i):
@@ -215,7 +286,7 @@ for i in (fixed + broken)[:6]:
 # took a locally best character and paid for it later. (When beam search breaks a right greedy
 # answer, the model itself prefers the wrong one: a modelling error, not a search error.)
 #
-# ## n-best lists
+# ### n-best lists
 # `n_best=n` returns the $n$ best finished hypotheses of the beam, best first. Here are the two
 # validation dates the model is least sure of (lowest greedy score), with $p = e^{\text{score}}$:
 
@@ -229,7 +300,7 @@ for i in np.argsort(greedy_scores)[:2]:
     print(f"   the 5 hypotheses cover {np.exp(scores[0]).sum():.1%} of the probability\n")
 
 # %% [markdown]
-# ## Length normalisation
+# ### Length normalisation
 # A score is a sum of negative terms, one per token, so a longer sequence has a lower score even
 # when every token is likely: raw log-probability favours short outputs. GNMT (Wu et al. 2016)
 # ranks finished hypotheses by
@@ -262,6 +333,91 @@ print("   generate(..., alpha=1.0) returns, best first:", ", ".join(f"{x:.3f}" f
 # a large $\alpha$ does pick longer ones.) Length normalisation matters
 # when the candidates differ in length, as in translation: try `alpha` in notebook 5, or on the
 # addition model of notebook 3, whose answers have 1 to 4 digits.
+
+# %% [markdown]
+# ### The tree of one beam search
+# Beam search for one sentence, step by step, with $k = 3$, written out over `model.decoder.step`
+# so that every candidate can be drawn. At each step every live hypothesis is extended by its
+# three best tokens (no other extension can make the top 3); the three best candidates overall
+# are kept (dark), the others pruned (grey). Finished hypotheses keep their place with their
+# score frozen. The red path is the answer.
+
+# %%
+def traced_beam_search(model, src_row, k, max_len):
+    """Beam search for one source; returns the steps: per step, its candidates as dicts."""
+    enc = model.encode(minis2s.to_device(src_row[None, :]))
+    state, rows = model.decoder.start(enc), [0]
+    beams = [{"tokens": (), "score": 0.0, "done": False, "id": 0}]
+    steps, next_id = [], 1
+    for _ in range(max_len):
+        live = [b for b in beams if not b["done"]]
+        if not live:
+            break
+        tokens = np.array([b["tokens"][-1] if b["tokens"] else model.sos_id for b in live])
+        idx = minis2s.to_device(np.array([rows[beams.index(b)] for b in live]))
+        logp, new_state = model.decoder.step(minis2s.to_device(tokens), state.take(idx))
+        logp = minis2s.to_cpu(logp).astype(np.float64)
+        logp[:, [model.pad_id, model.sos_id]] = -np.inf
+        cands = [dict(b, parent=b["id"], row=None, new=False) for b in beams if b["done"]]
+        for r, b in enumerate(live):
+            for v in np.argsort(-logp[r])[:k]:
+                cands.append({"tokens": b["tokens"] + (int(v),), "score": b["score"] + logp[r, v],
+                              "done": int(v) == model.eos_id, "parent": b["id"], "row": r,
+                              "new": True, "id": next_id})
+                next_id += 1
+        cands.sort(key=lambda c: -c["score"])
+        for c in cands:
+            c["kept"] = c in cands[:k]
+        steps.append(cands)
+        beams = cands[:k]
+        rows = [c["row"] if c["row"] is not None else 0 for c in beams]
+        state = new_state
+    return steps
+
+
+i = int(np.argsort(greedy_scores)[0])                        # the date the model is least sure of
+steps = traced_beam_search(model, val_src[i], 3, MAX_LEN)
+best = max(steps[-1][:3], key=lambda c: c["score"])
+path, pos = set(), {0: (0, 0.0)}
+node = best
+by_id = {c["id"]: c for cands in steps for c in cands if c["new"]}
+while node is not None:                                     # the answer's nodes, back to <sos>
+    path.add(node["id"])
+    node = by_id.get(node["parent"])
+fig, ax = plt.subplots(figsize=(12, 4.5))
+ax.scatter([0], [0], color="black", s=20)
+ax.annotate("<sos>", (0, 0), textcoords="offset points", xytext=(-8, 6), fontsize=8)
+for t, cands in enumerate(steps, start=1):
+    new = [c for c in cands if c["new"]]
+    for y, c in enumerate(new):
+        pos[c["id"]] = (t, -y)
+    for c in new:
+        (x0, y0), (x1, y1) = pos[c["parent"]], pos[c["id"]]
+        on_path = c["id"] in path
+        color = "red" if on_path else ("black" if c["kept"] else "0.8")
+        ax.plot([x0, x1], [y0, y1], color=color, lw=2 if on_path else 0.8, zorder=1)
+        ax.scatter([x1], [y1], color=color, s=14, zorder=2)
+        label = "<eos>" if c["done"] else "".join(tgt_vocab.decode([c["tokens"][-1]]))
+        ax.annotate(f"{label!r} {c['score']:.1f}" if not c["done"] else f"{label} {c['score']:.1f}",
+                    (x1, y1), textcoords="offset points",
+                    xytext=(3, 3), fontsize=7, color="0.3" if not c["kept"] else "black")
+ax.set(xlabel="step", yticks=[], title=f"beam search, k = 3, for {val[i][0]!r}: kept (black), "
+       "pruned (grey), the answer (red); numbers are log p so far")
+plt.show()
+print("answer:", "".join(tgt_vocab.decode(list(best["tokens"]))), f"(log p = {best['score']:.3f});",
+      "generate says:", show(model.generate(val_src[i:i + 1], MAX_LEN, beam_size=3)[0][0]))
+
+# %% [markdown]
+# ### Task B1: beam search, by hand
+# Write beam search (exercise `beam_search`): the function above without the drawing, for N
+# sentences, returning the best hypothesis of each and its score. Check it with
+# `check("beam_search", my_beam_search)`; it is compared with `Seq2Seq.generate(..., beam_size=k)`.
 #
-# **Exercise.** Train with `teacher_forcing_ratio=0.0` (the model always reads its own outputs).
-# What happens to the validation loss in the first epochs, and why?
+# ### Questions, lab B
+# 1. In the tree, find a step where a hypothesis that was *not* the best at that step ends up
+#    being the answer. What did greedy search do there?
+# 2. Why is it enough to extend each live hypothesis by its k best tokens only?
+# 3. When can beam search with any k not change greedy search's answer? (Look at the
+#    "Where beam search changes the answer" numbers.)
+# 4. Why does length normalisation change nothing on the dates task, and what would it change on
+#    the addition task of notebook 3?
