@@ -20,10 +20,11 @@ A checkpoint is a NumPy ``.npz`` archive (a zip of ``.npy`` arrays) laid out as:
         train_config, command  the resolved training settings and the command line (a string)
         dtype, saved_on        the weights' dtype and the backend they were trained on
 
-Why not pickle: ``np.load(..., allow_pickle=False)`` can only ever produce
-arrays, so opening a checkpoint from someone else cannot run their code. The
-metadata is plain JSON for the same reason (and so ``unzip -p run.npz meta.npy``
-shows it).
+Why not pickle: a pickled file can run its author's code when opened. The
+arrays are read by :mod:`minis2s.safe_npz`, which refuses object arrays outright
+(and checks every ``.npy`` header against the bytes really in the file before
+allocating anything); the metadata is plain JSON for the same reason (and so
+``unzip -p run.npz meta.npy`` shows it).
 
 Why the write is *atomic*: a run is saved at the end of every epoch, often
 over the previous epoch's file. Writing in place and being interrupted (Ctrl-C,
@@ -36,6 +37,16 @@ one, never a mixture.
 Every way a file can be wrong -- missing, empty, truncated, corrupt, some other
 ``.npz``, a text file, a newer format -- raises :class:`CheckpointError` with
 the file's name and what is wrong, never a bare ``zipfile`` or NumPy error.
+So does every *field* that is wrong, checked before it is used: unknown or
+missing metadata keys, dtypes other than float32/float64, nan or inf weights,
+vocabularies whose sizes disagree with the model config, a config describing
+more weights than the file holds, counters and sizes out of bounds, optimiser
+scalars and buffers, schedule, history and RNG state that do not fit. The
+message names the field (``model_config.hidden``, ``optimizer.lr``, an entry
+such as ``'optim/m.decoder.fc.W'``). docs/reliability.md lists the cases.
+
+The writer refuses, too: :func:`save_checkpoint` will not write weights holding
+nan or inf, so a diverged run can never replace a good checkpoint.
 """
 from __future__ import annotations
 

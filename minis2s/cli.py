@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -38,14 +39,16 @@ from .backend import BackendError, current, float_dtype, to_device, use
 from .errors import InputError
 from .gradcheck import standard_cases
 from .grading.command import add_grade_parser
-from .checkpoint import (CheckpointError, atomic_write_bytes, check_same_config, load_checkpoint,
-                         model_from_checkpoint)
+from .checkpoint import (MAX_EPOCHS, CheckpointError, atomic_write_bytes, check_same_config,
+                         load_checkpoint, model_from_checkpoint)
 from .data import (TASK_TOKENIZER, BatchIterator, Vocab, detect_format, detokenize, encode_pairs,
                    get_tokenizer, load_pairs, make_task, pad_batch, split)
 from .data.tasks import TASKS
 from .threads import DEFAULT_THREADS, blas_threads
 from .teacher_forcing import parse_schedule
+from .run_folder import LOCK_NAME, OWNER_NAME, claim_run_folder, remove_leftovers
 from .trainer import Trainer, TrainingDiverged, evaluate
+from .validate import MAX_DECODE_LEN, MAX_LAYERS, MAX_SEED, MAX_SIZE, describe_range, finite_float
 
 __all__ = ["main", "build_parser", "TRAIN_DEFAULTS", "FAST"]
 
@@ -76,6 +79,20 @@ WORD_DEFAULTS = dict(emb=128, hidden=256, dropout=0.2, epochs=20, lr_decay_start
 WORD_LR = {"adam": 0.005, "sgd": 0.7}
 # Settings that may change when a run is resumed; every other one must match the checkpoint.
 RESUMABLE_CHANGES = {"epochs", "backend", "out", "max_len"}
+MAX_PAIRS = 100_000_000      # --train-size / --val-size
+MAX_BEAM = 1000              # --beam
+BACKENDS = ("numpy", "cupy", "strict")    # what MINIS2S_BACKEND may name (strict: the test double)
+
+
+def _backend_from_environment():
+    """MINIS2S_BACKEND, as the API reads it (None when unset); --backend takes precedence."""
+    value = os.environ.get("MINIS2S_BACKEND", "").strip().lower()
+    if not value:
+        return None
+    if value not in BACKENDS:
+        raise InputError(f"the environment variable MINIS2S_BACKEND is {value!r}: expected one "
+                         f"of {list(BACKENDS)} (or pass --backend)")
+    return value
 
 
 def _error(message: str) -> None:
@@ -140,6 +157,8 @@ def _resolve_train_config(args) -> tuple[dict, dict]:
     given = {k: v for k, v in vars(args).items() if k in TRAIN_DEFAULTS and v is not None}
     if "data" in given:
         given.setdefault("task", None)
+    if "backend" not in given and _backend_from_environment():
+        given["backend"] = _backend_from_environment()     # as if --backend had been given
     config = dict(TRAIN_DEFAULTS)
     word = bool(given.get("data")) and detect_format(given["data"]) == "tsv"
     if word:
@@ -152,6 +171,11 @@ def _resolve_train_config(args) -> tuple[dict, dict]:
     return config, given
 
 
+def _run_folder(config: dict) -> Path:
+    swapped = "-swap" if config.get("data") and config.get("swap") else ""
+    return Path(config["out"] or f"runs/{_data_name(config)}{swapped}-{_model_name(config)}")
+
+
 def _train_config(args, given: dict, config: dict):
     """The settings of this run and, with --resume, the checkpoint it continues.
 
@@ -162,8 +186,7 @@ def _train_config(args, given: dict, config: dict):
         config["lr"] = DEFAULT_LR[config["optimizer"]]
     if config["lr_decay_every"] is None:
         config["lr_decay_every"] = DEFAULT_DECAY_EVERY[config["optimizer"]]
-    swapped = "-swap" if config.get("data") and config.get("swap") else ""
-    out = Path(config["out"] or f"runs/{_data_name(config)}{swapped}-{_model_name(config)}")
+    out = _run_folder(config)
     ckpt_path = out / "checkpoint.npz"
     if not args.resume:
         if ckpt_path.exists():   # never overwrite a trained model by accident
@@ -174,6 +197,7 @@ def _train_config(args, given: dict, config: dict):
         raise CheckpointError(f"--resume: no checkpoint at {ckpt_path} (pass --out with the "
                               "run folder to continue)")
     ckpt = load_checkpoint(ckpt_path)
+    _check_saved_settings(ckpt)
     check_same_config(ckpt, given, [k for k in given if k not in RESUMABLE_CHANGES])
     return {**TRAIN_DEFAULTS, **ckpt.train_config, **given, "out": str(out)}, ckpt
 
@@ -239,6 +263,36 @@ def cmd_train(args, command: str) -> int:
     config, given = _resolve_train_config(args)
     if "backend" in given:   # no GPU is a bigger problem than a full run folder: say it first
         use(given["backend"], dtype=config["dtype"])
+    out = _run_folder(config)
+    if config["epochs"] == 0 and not args.resume:
+        raise InputError(f"--epochs 0: nothing to train, so no run folder was made ({out}); "
+                         "--epochs counts the epochs in total, e.g. --epochs 8")
+    created = not out.exists()
+    # One writer per run folder, from before the checkpoint is read until the last file is written.
+    with claim_run_folder(out, command, log=print):
+        try:
+            return _train_in_folder(args, command, config, given)
+        except BaseException:
+            if created and not (out / "checkpoint.npz").exists():
+                _discard_new_folder(out)   # a run that failed before its first epoch leaves nothing
+            raise
+
+
+def _discard_new_folder(out: Path) -> None:
+    """Remove what this command put in a folder it created before any checkpoint existed."""
+    remove_leftovers(out)
+    for name in ("config.json", "history.json", "curves.png", OWNER_NAME, LOCK_NAME):
+        try:
+            (out / name).unlink()
+        except OSError:
+            pass
+    try:
+        out.rmdir()                         # only if nothing else is in it
+    except OSError:
+        pass
+
+
+def _train_in_folder(args, command: str, config: dict, given: dict) -> int:
     config, ckpt = _train_config(args, given, config)
     use(config["backend"], dtype=config["dtype"])
     progress = not args.no_progress and sys.stderr.isatty()
@@ -298,7 +352,8 @@ def _print_final(history: list, seconds: float) -> None:
 def _load_model(args):
     """The checkpoint and its model on the chosen backend, in evaluation mode."""
     ckpt = load_checkpoint(args.checkpoint)
-    use(args.backend)
+    _check_saved_settings(ckpt)
+    use(args.backend or _backend_from_environment() or "numpy")
     model = model_from_checkpoint(ckpt).eval()
     return ckpt, model
 
@@ -414,7 +469,7 @@ def cmd_translate(args, command: str) -> int:
         outputs = [""] * len(chunk)
         if real:
             src = pad_batch([ckpt.src_vocab.encode(chunk[j]) for j in real])
-            max_len = args.max_len or max(saved, 2 * src.shape[1])
+            max_len = args.max_len or min(max(saved, 2 * src.shape[1]), MAX_DECODE_LEN)
             seqs, _ = model.generate(src, max_len=max_len, beam_size=args.beam)
             for j, seq in zip(real, seqs):
                 outputs[j] = detokenize(ckpt.tgt_vocab.decode(seq), ckpt.tgt_tokenizer)
@@ -473,34 +528,83 @@ def _tf_schedule(text: str) -> str:
         raise argparse.ArgumentTypeError(str(e).split(": ", 1)[1]) from None
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+# Each returns a function for argparse's type=. Its errors become
+# "minis2s train: error: argument --lr: must be finite and > 0, got nan": the option is named.
+# Written as "accept what is inside", so nan and inf (which compare false) are refused.
+def _int_in(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be an integer {describe_range(low, high)}, got {value}")
+        return value
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+def _float_in(low=None, high=None, *, low_open=False, high_open=False):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        try:
+            return finite_float("value", value, low, high, low_open=low_open, high_open=high_open)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e).replace("value must be", "must be", 1)) from None
+    return parse
+
+
+_positive_int = _int_in(1, MAX_SIZE)
+_count = _int_in(0, MAX_SIZE)
+_positive_float = _float_in(0.0, low_open=True)
+_probability = _float_in(0.0, 1.0)                     # [0, 1]
+_dropout = _float_in(0.0, 1.0, high_open=True)         # [0, 1): p = 1 would drop everything
 
 
 def _epoch_or_off(text: str):
     if text.strip().lower() == "off":
         return "off"
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an epoch >= 0 or 'off', got {text}")
-    return value
+    try:
+        return _float_in(0.0)(text)
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{e} (an epoch >= 0, or 'off')") from None
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+def _check_saved_settings(ckpt) -> None:
+    """The checkpoint's train_config, checked with the same rules as the options themselves:
+    a resumed run (and eval's split) takes its sizes, rates and seed from there."""
+    actions = {a.dest: a for a in _train_parser()._actions}
+    for key, value in ckpt.train_config.items():
+        if key not in TRAIN_DEFAULTS:
+            raise ckpt.error(f"train_config holds an unknown setting {key!r}")
+        action = actions.get(key)
+        if value is None or action is None:
+            continue
+        option = action.option_strings[0]
+        try:
+            allowed = BACKENDS if key == "backend" else action.choices
+            if allowed is not None and value not in allowed:
+                raise argparse.ArgumentTypeError(f"must be one of {list(allowed)}")
+            if action.type is None and action.choices is None and TRAIN_DEFAULTS.get(key) in (True, False):
+                if not isinstance(value, bool):
+                    raise argparse.ArgumentTypeError("must be true or false")
+            elif action.type is not None:
+                if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                    raise argparse.ArgumentTypeError("must be a number")
+                action.type(str(value))
+            elif not isinstance(value, str):
+                raise argparse.ArgumentTypeError("must be a string")
+        except argparse.ArgumentTypeError as e:
+            raise ckpt.error(f"train_config.{key} ({option}) is {value!r}: {e}") from None
+
+
+def _train_parser() -> argparse.ArgumentParser:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices["train"]
 
 
 def _add_threads_option(p) -> None:
@@ -544,20 +648,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", choices=["uniform", "scaled"],
                    help="weights U(-0.08, 0.08) as in the paper, or U(-1/sqrt(H), 1/sqrt(H)) "
                         f"(default {D['init']})")
-    t.add_argument("--layers", type=_positive_int, help=f"stacked LSTM layers (default {D['layers']})")
+    t.add_argument("--layers", type=_int_in(1, MAX_LAYERS), help=f"stacked LSTM layers (default {D['layers']})")
     def default(key):   # the task default, and the word-level corpus default where it differs
         word = f"; a TSV corpus: {WORD_DEFAULTS[key]:g}" if key in WORD_DEFAULTS else ""
         return f"(default {D[key]:g}{word})"
 
     t.add_argument("--emb", type=_positive_int, help=f"embedding size {default('emb')}")
     t.add_argument("--hidden", type=_positive_int, help=f"LSTM size {default('hidden')}")
-    t.add_argument("--dropout", type=float, help=f"dropout probability {default('dropout')}")
-    t.add_argument("--epochs", type=_count,
+    t.add_argument("--dropout", type=_dropout, help=f"dropout probability {default('dropout')}")
+    t.add_argument("--epochs", type=_int_in(0, MAX_EPOCHS),
                    help=f"train until this many epochs in total {default('epochs')}")
     t.add_argument("--batch-size", type=_positive_int,
                    help=f"sentences per batch (default {D['batch_size']})")
     t.add_argument("--optimizer", choices=["adam", "sgd"], help=f"(default {D['optimizer']})")
-    t.add_argument("--lr", type=float, help="learning rate (default: "
+    t.add_argument("--lr", type=_positive_float, help="learning rate (default: "
                    + ", ".join(f"{k} {v}" for k, v in DEFAULT_LR.items()) + f"; a TSV corpus "
                    f"with adam: {WORD_LR['adam']})")
     t.add_argument("--lr-decay-start", type=_epoch_or_off, metavar="EPOCH",
@@ -566,23 +670,24 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-decay-every", type=_positive_float, metavar="EPOCHS",
                    help="epochs between halvings (default: " + ", ".join(
                        f"{k} {v:g}" for k, v in DEFAULT_DECAY_EVERY.items()) + ")")
-    t.add_argument("--clip", type=float, help=f"gradient clipping by global norm (default {D['clip']})")
-    t.add_argument("--teacher-forcing", type=float, metavar="RATIO",
+    t.add_argument("--clip", type=_positive_float, help=f"gradient clipping by global norm (default {D['clip']})")
+    t.add_argument("--teacher-forcing", type=_probability, metavar="RATIO",
                    help="probability of feeding the true previous token (default 1.0)")
     t.add_argument("--teacher-forcing-schedule", type=_tf_schedule, metavar="SPEC",
                    help="scheduled sampling: decay the teacher-forcing ratio with the steps, "
                         "linear|exponential|inverse-sigmoid[:name=value,...], e.g. "
                         "'linear:c=2e-4,min=0.5' (overrides --teacher-forcing; "
                         "see minis2s/teacher_forcing.py)")
-    t.add_argument("--train-size", type=_positive_int, metavar="N",
+    t.add_argument("--train-size", type=_int_in(1, MAX_PAIRS), metavar="N",
                    help=f"training pairs: generated for a task (default {TASK_TRAIN_SIZE}), a cap for --data")
-    t.add_argument("--val-size", type=_count, metavar="N",
+    t.add_argument("--val-size", type=_int_in(0, MAX_PAIRS), metavar="N",
                    help=f"validation pairs (default {VAL_SIZE}; for --data at most 10 %% of the file)")
-    t.add_argument("--max-len", type=_positive_int, metavar="N",
-                   help="longest output decoded, in tokens (default: the longest training target + 1)")
+    t.add_argument("--max-len", type=_int_in(1, MAX_DECODE_LEN), metavar="N",
+                   help="longest output decoded, in tokens (default: the longest training target + 1; "
+                        f"at most {MAX_DECODE_LEN})")
     t.add_argument("--backend", choices=["numpy", "cupy"], help="numpy (CPU, default) or cupy (GPU)")
     t.add_argument("--dtype", choices=["float32", "float64"], help="default float32")
-    t.add_argument("--seed", type=int, help="seeds the data, the weights and the batch order (default 0)")
+    t.add_argument("--seed", type=_int_in(0, MAX_SEED), help="seeds the data, the weights and the batch order (default 0)")
     t.add_argument("--out", metavar="DIR", help="the run folder (default runs/<task>-<model>)")
     t.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its checkpoint (other settings must match)")
@@ -599,11 +704,13 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "eval":
             p.add_argument("--data", metavar="PATH", help="evaluate on this file (default: the "
                            "validation split recorded in the checkpoint's settings)")
-        p.add_argument("--beam", type=_positive_int, default=1, metavar="K",
+        p.add_argument("--beam", type=_int_in(1, MAX_BEAM), default=1, metavar="K",
                        help="beam size (default 1: greedy)")
-        p.add_argument("--max-len", type=_positive_int, metavar="N", help="longest output, in tokens")
+        p.add_argument("--max-len", type=_int_in(1, MAX_DECODE_LEN), metavar="N",
+                       help=f"longest output, in tokens (at most {MAX_DECODE_LEN})")
         p.add_argument("--batch-size", type=_positive_int, default=500, help="sentences decoded at once")
-        p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
+        p.add_argument("--backend", choices=["numpy", "cupy"],
+                       help="numpy (CPU, default) or cupy (GPU); default: MINIS2S_BACKEND if set")
         _add_threads_option(p)
         if name == "translate":
             p.add_argument("--attention", metavar="FILE.png",
