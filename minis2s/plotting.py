@@ -53,7 +53,7 @@ def _series(history, key):
 def run_title(config: dict) -> str:
     """A figure title from a run's settings (``config.json``'s ``config``), e.g.
     ``"addition task: peeky decoder, reversed source, hidden 128"``."""
-    data = (Path(config["data"]).name + (" (swapped)" if config.get("swap") else "")
+    data = (Path(config["data"]).name + (" (--swap: column 2 -> 1)" if config.get("swap") else "")
             if config.get("data") else f"{config.get('task', '?')} task")
     parts = [f"{config.get('model', '?')} decoder"]
     if "reverse" in config:
