@@ -81,7 +81,7 @@ WORD_LR = {"adam": 0.005, "sgd": 0.7}
 RESUMABLE_CHANGES = {"epochs", "backend", "out", "max_len"}
 MAX_PAIRS = 100_000_000      # --train-size / --val-size
 MAX_BEAM = 1000              # --beam
-BACKENDS = ("numpy", "cupy", "strict")    # what MINIS2S_BACKEND may name (strict: the test double)
+BACKENDS = ("numpy", "cupy")    # what MINIS2S_BACKEND may name for the command line, as --backend
 
 
 def _backend_from_environment():
@@ -585,7 +585,7 @@ def _check_saved_settings(ckpt) -> None:
             continue
         option = action.option_strings[0]
         try:
-            allowed = BACKENDS if key == "backend" else action.choices
+            allowed = (*BACKENDS, "strict") if key == "backend" else action.choices   # strict: tests
             if allowed is not None and value not in allowed:
                 raise argparse.ArgumentTypeError(f"must be one of {list(allowed)}")
             if action.type is None and action.choices is None and TRAIN_DEFAULTS.get(key) in (True, False):
