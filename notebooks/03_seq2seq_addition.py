@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -13,6 +15,15 @@
 
 # %% [markdown]
 # # 3. Encoder → context vector → decoder, on the addition task
+#
+# **Learning goals.** After this lab you can
+# - describe the encoder-decoder model and the shape of its context vector, (L, N, H);
+# - explain why reversing the source and peeking at the context help, and measure both;
+# - read training curves and errors by answer length, and say what limits the plain model.
+#
+# *Lab 5 of the unit (docs/teaching.md). Exercises: `peeky_concat`, `peeky_decoder_backward`
+# (docs/exercises.md): the backward pass of the peeky decoder you train here, and the gradient
+# it hands back to the encoder.*
 #
 # A sequence-to-sequence model (Sutskever, Vinyals & Le, 2014) is two LSTMs:
 #
@@ -225,6 +236,16 @@ ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
+# ## Questions
+# 1. The context vector of a 1-layer model with H = 128 is 128 numbers per question. What must
+#    those numbers encode for the decoder to write the answer, and why is that harder for long
+#    answers?
+# 2. Reversing the source makes some dependencies short and others long. Which ones, for the sum
+#    `123+456`?
+# 3. The peeky decoder reads the context at every step. Where does its gradient go in the
+#    backward pass? (docs/derivations.md, "The peeky decoder" and "The hand-off".)
+# 4. Which model makes the most errors on 4-digit answers, and why?
+#
 # **Try it.** Change `LR` to the book's 0.001 and `EPOCHS` to 25 (and `N_TRAIN` to 45000) to
 # see the slow, book-like curves; or train the CLI's default, which is the third model with a
 # halving learning rate at the end: `minis2s train` reaches about 99.9 % in a minute.

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -13,6 +15,15 @@
 
 # %% [markdown]
 # # 5. A small real corpus: words, vocabularies, BLEU
+#
+# **Learning goals.** After this lab you can
+# - load a tab-separated parallel corpus, tokenize it into words and build vocabularies with a
+#   frequency cut-off;
+# - recognise overfitting in the curves of a small corpus, and show what dropout changes;
+# - compute BLEU by hand -- clipped n-gram counts, precisions, brevity penalty -- and check it
+#   against the library.
+#
+# *Lab 8 of the unit (docs/teaching.md). Exercise: `corpus_bleu`.*
 #
 # Real parallel data usually comes as a tab-separated file, one sentence pair a line (the
 # Tatoeba / manythings.org exports look like this):
@@ -193,6 +204,105 @@ print(f"(the trainer's evaluate() agrees: greedy BLEU {metrics['bleu']:.2f}; exa
       f"{metrics['exact_match']:.1f} %)")
 
 # %% [markdown]
+# ## Overfitting on a small corpus, and dropout
+# A real corpus of a thousand sentence pairs is tiny for a model with a few hundred thousand
+# weights: it can memorise the training pairs. Train the same model twice on 1,200 pairs of the
+# real English-Korean corpus, without and with dropout (p = 0.4 on the embeddings and the LSTM
+# outputs), and watch the **validation** loss. (Without the real corpus in `../shared/data`, this
+# falls back to the generated toy corpus, whose regular grammar is hard to overfit in so few
+# epochs: the curves then show little.)
+
+# %%
+OVERFIT_PATH = SHARED if SHARED.exists() else DATA_PATH
+small_train, small_val, _ = split(load_pairs(OVERFIT_PATH), 300, seed=0)
+small_train = small_train[:300 if FAST else 1200]
+o_src_vocab = Vocab.build((word_tokenize(s) for s, _ in small_train), min_freq=2)
+o_tgt_vocab = Vocab.build((word_tokenize(t) for _, t in small_train), min_freq=2)
+o_train = encode_pairs(small_train, o_src_vocab, o_tgt_vocab, "word", "word")
+o_val = encode_pairs(small_val, o_src_vocab, o_tgt_vocab, "word", "word")
+curves = {}
+for p in (0.0, 0.4):
+    m = Seq2Seq(len(o_src_vocab), len(o_tgt_vocab), emb=64, hidden=128, dropout=p, seed=0)
+    t = Trainer(m, Adam(m.params, lr=0.01), BatchIterator(*o_train, 64, seed=0, bucket=True), o_val,
+                o_src_vocab, o_tgt_vocab, src_tokenizer="word", tgt_tokenizer="word",
+                progress=False, samples=0, log=lambda line: None)
+    curves[p] = t.fit(2 if FAST else 8)
+print(f"corpus: {OVERFIT_PATH.name}, {len(small_train)} training pairs")
+fig, ax = plt.subplots(figsize=(7, 3.8))
+for (p, h), colour in zip(curves.items(), ["tab:red", "tab:blue"]):
+    epochs = [r["epoch"] for r in h]
+    ax.plot(epochs, [r["train_loss"] for r in h], "--", color=colour, label=f"training, dropout {p}")
+    ax.plot(epochs, [r["val_loss"] for r in h], "-", marker="o", ms=3, color=colour,
+            label=f"validation, dropout {p}")
+    best = min(h, key=lambda r: r["val_loss"])
+    print(f"dropout {p}: lowest validation loss {best['val_loss']:.3f} at epoch {best['epoch']}, "
+          f"{h[-1]['val_loss']:.3f} at the end; training loss at the end {h[-1]['train_loss']:.3f}")
+ax.set(xlabel="epoch", ylabel="cross-entropy (nats / token)", title="overfitting a small corpus")
+ax.grid(alpha=0.3)
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# Without dropout the training loss keeps falling while the validation loss stops falling after a
+# few epochs and then **rises**: from there on the model learns the training pairs by heart, and
+# what it learns no longer transfers. With dropout every step trains a random sub-network, no unit
+# can rely on a particular other one, and memorising gets harder: the training loss falls more
+# slowly, and the validation loss rises less, or later (compare the printed numbers). Dropout
+# does not add data; it trades training fit for generalisation. The other remedies are the ones
+# you would expect: more data, a smaller model, and stopping at the epoch with the lowest
+# validation loss (the trainer saves every epoch's checkpoint, so you can).
+#
+# ## BLEU by hand, on one sentence
+# BLEU compares n-grams (runs of n tokens). Take one reference and a hypothesis that repeats a
+# word and is shorter:
+#
+# * for each n = 1..4, count the hypothesis's n-grams, and **clip** each count at the number of
+#   times that n-gram occurs in the reference (saying "the" four times earns at most as many
+#   matches as the reference has "the"s);
+# * the precision $p_n$ is the clipped matches over the number of hypothesis n-grams;
+# * the **brevity penalty** is $BP = 1$ if the hypothesis length $c$ is at least the reference
+#   length $r$, else $e^{1 - r/c}$ (precision alone would reward saying very little);
+# * $\mathrm{BLEU} = 100 \cdot BP \cdot \exp\big(\tfrac14 \sum_n \log p_n\big)$.
+#
+# Over a corpus, matches, n-gram totals and lengths are summed over all sentences *first*, then
+# divided: corpus BLEU is not the mean of sentence BLEUs.
+
+# %%
+from collections import Counter
+
+reference = "the cat sat on the mat near the door of the house".split()
+hypothesis = "the the the the the the cat sat on the mat".split()
+
+
+def ngrams(tokens, n):
+    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+
+
+logs = []
+for n in range(1, 5):
+    hyp, ref = ngrams(hypothesis, n), ngrams(reference, n)
+    clipped = {g: min(c, ref[g]) for g, c in hyp.items()}
+    matches, total = sum(clipped.values()), sum(hyp.values())
+    logs.append(np.log(matches / total))
+    if n <= 2:
+        for g, c in hyp.items():
+            print(f"   {' '.join(g):<12} in hypothesis {c}, in reference {ref[g]} -> counts {clipped[g]}")
+    print(f"p_{n} = {matches}/{total} = {matches / total:.3f}")
+c, r = len(hypothesis), len(reference)
+bp = 1.0 if c >= r else np.exp(1 - r / c)
+bleu = 100 * bp * np.exp(np.mean(logs))
+print(f"c = {c}, r = {r}: BP = exp(1 - {r}/{c}) = {bp:.3f};  BLEU = {bleu:.2f}")
+d = bleu_details([hypothesis], [reference])
+print(f"minis2s.metrics.bleu_details: BLEU = {d.score:.2f}, precisions = "
+      f"{[round(p, 3) for p in d.precisions]}, BP = {d.brevity_penalty:.3f}")
+assert abs(d.score - bleu) < 1e-9
+
+# %% [markdown]
+# "the" appears seven times in the hypothesis but four times in the reference, so only four of
+# its seven unigrams count ($p_1 = 8/11$ instead of $11/11$): without clipping, a hypothesis of
+# twelve "the"s would score $p_1 = 1$. The bigram "the the" is not in the reference at all. And
+# the brevity penalty (11 tokens against 12) pulls the score down further.
+#
 # ## Sample translations
 # The first three validation sentences, then (up to) three that greedy decoding gets wrong.
 
@@ -234,5 +344,16 @@ else:
 # The toy language follows fixed rules, so a small model learns it almost perfectly and
 # generalises to sentences it never saw (most validation sentences are new combinations). A real
 # corpus of a few thousand pairs is another matter: expect a BLEU in single digits or the low
-# teens, many `<unk>`, and a model that memorises the training set long before it generalises — which is where dropout, more
-# data and the attention mechanism (beyond this course) come in.
+# teens, many `<unk>`, and a model that memorises the training set long before it generalises -- which is where dropout, more
+# data and attention (notebook 7) come in.
+#
+# ## Questions
+# 1. Why is the vocabulary built on the training split only? What would go wrong otherwise?
+# 2. In the overfitting figure, at which epoch would you stop training without dropout, and why
+#    that one?
+# 3. In the BLEU example, what would $p_1$ be without clipping? Which part of BLEU stops a
+#    system from answering every sentence with the single word "the"?
+# 4. Corpus BLEU sums counts over all sentences before dividing. Construct two sentences where
+#    the mean of their sentence BLEUs differs from their corpus BLEU.
+# 5. Task: train the full-size model of "Training" with `DROPOUT = 0.3` on the real corpus
+#    (`DATA_PATH = SHARED`) and compare the validation BLEU with dropout 0.
