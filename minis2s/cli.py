@@ -48,7 +48,8 @@ from .threads import DEFAULT_THREADS, blas_threads
 from .teacher_forcing import parse_schedule
 from .run_folder import LOCK_NAME, OWNER_NAME, claim_run_folder, remove_leftovers
 from .trainer import Trainer, TrainingDiverged, evaluate
-from .validate import MAX_DECODE_LEN, MAX_LAYERS, MAX_SEED, MAX_SIZE, describe_range, finite_float
+from .validate import (MAX_DECODE_LEN, MAX_LAYERS, MAX_SEED, MAX_SIZE, MAX_WIDTH, describe_range,
+                       finite_float)
 
 __all__ = ["main", "build_parser", "TRAIN_DEFAULTS", "FAST"]
 
@@ -79,7 +80,7 @@ WORD_DEFAULTS = dict(emb=128, hidden=256, dropout=0.2, epochs=20, lr_decay_start
 WORD_LR = {"adam": 0.005, "sgd": 0.7}
 # Settings that may change when a run is resumed; every other one must match the checkpoint.
 RESUMABLE_CHANGES = {"epochs", "backend", "out", "max_len"}
-MAX_PAIRS = 100_000_000      # --train-size / --val-size
+MAX_PAIRS = 10_000_000       # --train-size / --val-size
 MAX_BEAM = 1000              # --beam
 BACKENDS = ("numpy", "cupy")    # what MINIS2S_BACKEND may name for the command line, as --backend
 
@@ -296,7 +297,12 @@ def _train_in_folder(args, command: str, config: dict, given: dict) -> int:
     config, ckpt = _train_config(args, given, config)
     use(config["backend"], dtype=config["dtype"])
     progress = not args.no_progress and sys.stderr.isatty()
-    trainer = _build_trainer(config, ckpt, progress, command)
+    try:
+        trainer = _build_trainer(config, ckpt, progress, command)
+    except MemoryError:   # within the bounds, a large --hidden with many --layers can still not fit
+        raise InputError(f"not enough memory for this model and data (--hidden {config['hidden']}, "
+                         f"--emb {config['emb']}, --layers {config['layers']}, --train-size "
+                         f"{config['train_size']}): choose smaller sizes") from None
 
     out = Path(config["out"])
     out.mkdir(parents=True, exist_ok=True)
@@ -653,8 +659,8 @@ def build_parser() -> argparse.ArgumentParser:
         word = f"; a TSV corpus: {WORD_DEFAULTS[key]:g}" if key in WORD_DEFAULTS else ""
         return f"(default {D[key]:g}{word})"
 
-    t.add_argument("--emb", type=_positive_int, help=f"embedding size {default('emb')}")
-    t.add_argument("--hidden", type=_positive_int, help=f"LSTM size {default('hidden')}")
+    t.add_argument("--emb", type=_int_in(1, MAX_WIDTH), help=f"embedding size {default('emb')}")
+    t.add_argument("--hidden", type=_int_in(1, MAX_WIDTH), help=f"LSTM size {default('hidden')}")
     t.add_argument("--dropout", type=_dropout, help=f"dropout probability {default('dropout')}")
     t.add_argument("--epochs", type=_int_in(0, MAX_EPOCHS),
                    help=f"train until this many epochs in total {default('epochs')}")

@@ -21,13 +21,14 @@ import numbers
 
 from .errors import InputError
 
-__all__ = ["finite_float", "bounded_int", "describe_range", "MAX_SIZE", "MAX_LAYERS",
+__all__ = ["finite_float", "bounded_int", "describe_range", "MAX_SIZE", "MAX_WIDTH", "MAX_LAYERS",
            "MAX_DECODE_LEN", "MAX_SEED"]
 
 # Bounds on numbers that set an allocation or a loop. Far above anything a
 # from-scratch NumPy seq2seq trains, low enough that a typo (an extra 000) is
 # refused with a message instead of a MemoryError traceback minutes later.
-MAX_SIZE = 1 << 20          # embedding / hidden / vocabulary size, batch size
+MAX_SIZE = 1 << 20          # vocabulary size, batch size
+MAX_WIDTH = 1 << 16         # embedding / hidden size (an LSTM's Wh alone is 4 H^2 numbers)
 MAX_LAYERS = 64             # stacked LSTM layers
 MAX_DECODE_LEN = 10_000     # tokens decoded per sentence (--max-len)
 MAX_SEED = (1 << 32) - 1    # seeds are 32-bit unsigned, as in most tools

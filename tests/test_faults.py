@@ -321,7 +321,7 @@ def test_a_nan_checkpoint_is_never_written(data, tmp_path):
     (["--lr-decay-start", "nan"], "--lr-decay-start"), (["--lr-decay-every", "inf"], "--lr-decay-every"),
     (["--dropout", "nan"], "--dropout"), (["--dropout", "1"], "--dropout"),
     (["--teacher-forcing", "1.5"], "--teacher-forcing"), (["--seed", "-1"], "--seed"),
-    (["--seed", "1e3"], "--seed"), (["--hidden", "100000000"], "--hidden"),
+    (["--seed", "1e3"], "--seed"), (["--hidden", "100000"], "--hidden"), (["--emb", "0"], "--emb"),
     (["--layers", "1000"], "--layers"), (["--max-len", "1000000000000"], "--max-len"),
     (["--epochs", "-2"], "--epochs"), (["--batch-size", "0"], "--batch-size"),
     (["--train-size", "nan"], "--train-size"),
@@ -651,6 +651,17 @@ def test_a_stale_history_is_rewritten_from_the_checkpoint(data, tmp_path):
 def test_epochs_0_on_a_fresh_folder_leaves_nothing(tmp_path, capsys):
     assert main(["train", *FAST, "--epochs", "0", "--out", str(tmp_path / "r")]) == 1
     assert "--epochs 0: nothing to train" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_model_too_big_for_memory_is_one_line_naming_the_sizes(tmp_path, monkeypatch, capsys):
+    import minis2s.models
+
+    def too_big(*args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(minis2s.models, "Seq2Seq", too_big)
+    assert main(["train", *FAST, "--hidden", "60000", "--out", str(tmp_path / "r")]) == 1
+    assert "not enough memory for this model and data (--hidden 60000" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 
