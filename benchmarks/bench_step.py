@@ -267,9 +267,9 @@ def torch_side(c: dict, device: str, threads: int):
 
 def device_tools(side: str, device: str):
     """(sync, memory) for one side: sync() waits for queued GPU work; memory() -> dict, MB."""
-    rss = lambda: {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}  # noqa: E731
-    if device != "cuda":
-        return (lambda: None), rss
+    if device != "cuda":   # ru_maxrss is in kB on Linux
+        return (lambda: None), lambda: {
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if side == "torch":
         import torch
         return torch.cuda.synchronize, lambda: {
@@ -449,7 +449,8 @@ def report(raw: dict) -> None:
     if len(mi) > 1:
         print(f"\n{mi[-1]} / {mi[0]} within a round (< 1: the last checkout is faster)")
         for task, s in summary.items():
-            print(f"{task:16}" + f"{spread([b / a for a, b in zip(s['times'][mi[0]], s['times'][mi[-1]])]):>32}")
+            before, after = s["times"][mi[0]], s["times"][mi[-1]]
+            print(f"{task:16}{spread([b / a for a, b in zip(before, after)]):>32}")
     last = raw["rounds"][-1]["results"]
     print("\nMemory of one child (last round): " + "; ".join(
         f"{cfg} {side}: " + ", ".join(f"{k} {v:.0f}" for k, v in res.items() if k.endswith("_mb"))

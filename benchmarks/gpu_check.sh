@@ -22,9 +22,10 @@
 # (the CLI offers no strict backend). Nothing is installed from the network: minis2s is used
 # from this checkout through PYTHONPATH; a missing pure-Python dependency (threadpoolctl, say)
 # can come from a folder of wheels carried along: GPU_CHECK_WHEELS=DIR.
-# Time limits (seconds, env): T_INFO 30, T_TESTS 200, T_TRAIN 100, T_BENCH 80 per config: 9.5
-# minutes at most in all, to fit one 10-minute call of a 15-minute device lease. More: GPU_CHECK_ROUNDS
-# (bench rounds, 3), GPU_CHECK_PYTEST_ARGS, GPU_CHECK_TRAIN_ARGS (e.g. "--epochs 3").
+# Time limits (seconds, env): T_INFO 30, T_TESTS 200, T_TRAIN 90, T_BENCH 70 per config: 9.5
+# minutes at most in all, to fit one 10-minute call of a 15-minute device lease (pytest -v, so a
+# suite cut short still shows each test it ran). More: GPU_CHECK_ROUNDS (bench rounds, 2),
+# GPU_CHECK_PYTEST_ARGS, GPU_CHECK_TRAIN_ARGS (e.g. "--epochs 3").
 set -u
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --dry-run ]; then GPU_CHECK_FAKE=1; shift; fi
@@ -40,8 +41,8 @@ if [ "$FAKE" = 1 ]; then
     PYTEST_ARGS=${GPU_CHECK_PYTEST_ARGS:-"tests/test_optim.py -k strict"}
     TRAIN_ARGS="--fast --backend numpy"
 else
-    BACKEND=cupy; DEVICE=cuda; CONFIGS="A B C"; ROUNDS=${GPU_CHECK_ROUNDS:-3}
-    PYTEST_ARGS=${GPU_CHECK_PYTEST_ARGS:-"tests"}
+    BACKEND=cupy; DEVICE=cuda; CONFIGS="A B C"; ROUNDS=${GPU_CHECK_ROUNDS:-2}
+    PYTEST_ARGS=${GPU_CHECK_PYTEST_ARGS:-"tests --ignore=tests/test_gpu_check.py"}
     TRAIN_ARGS="--backend cupy ${GPU_CHECK_TRAIN_ARGS:-}"
 fi
 export PY FAKE OUTDIR GPU_CHECK_WHEELS=${GPU_CHECK_WHEELS:-}
@@ -114,17 +115,17 @@ EOF
 export -f info train_summary    # so that `timeout` can run them (through bash -c)
 wanted info && step info "${T_INFO:-30}" bash -c info
 wanted tests && step tests "${T_TESTS:-200}" env MINIS2S_BACKEND=$BACKEND \
-    "$PY" -m pytest -q -ra -p no:cacheprovider $PYTEST_ARGS
+    "$PY" -m pytest -v --tb=short -ra --durations=15 -p no:cacheprovider $PYTEST_ARGS
 if wanted train; then
     rm -rf "$OUTDIR/train-run"
-    step train "${T_TRAIN:-100}" "$PY" -m minis2s train $TRAIN_ARGS --no-progress \
+    step train "${T_TRAIN:-90}" "$PY" -m minis2s train $TRAIN_ARGS --no-progress \
         --out "$OUTDIR/train-run"
     step train_summary 30 bash -c train_summary
 fi
 BENCH=()
 if wanted bench; then
     for c in $CONFIGS; do
-        step "bench_$c" "${T_BENCH:-80}" "$PY" benchmarks/bench_step.py --device "$DEVICE" \
+        step "bench_$c" "${T_BENCH:-70}" "$PY" benchmarks/bench_step.py --device "$DEVICE" \
             --config "$c" --rounds "$ROUNDS" --json "$OUTDIR/bench_$c.json"
         BENCH+=("$OUTDIR/bench_$c.log")
     done
@@ -136,7 +137,7 @@ fi
     if wanted info; then
         echo; grep -E "^(cupy|torch|minis2s|python|numpy) |device 0|is_available|MISSING" "$OUTDIR/info.log"
     fi
-    if wanted tests; then echo; echo "tests:"; tail -n 15 "$OUTDIR/tests.log"; fi
+    if wanted tests; then echo; echo "tests:"; grep -E "^(FAILED|ERROR)" "$OUTDIR/tests.log" | head -30; tail -n 1 "$OUTDIR/tests.log"; fi
     if wanted train; then
         echo; echo "train:"; tail -n 3 "$OUTDIR/train.log"; cat "$OUTDIR/train_summary.log"
     fi
