@@ -63,7 +63,7 @@ TRAIN_DEFAULTS = dict(
     dropout=0.0, epochs=8, batch_size=128, optimizer="adam", lr=None, lr_decay_start=5.0,
     lr_decay_every=None, clip=5.0, teacher_forcing=1.0, teacher_forcing_schedule=None, train_size=None, val_size=None,
     max_len=None, backend="numpy", dtype="float32", seed=0, out=None, init="uniform", swap=False,
-    score="dot", bidirectional=False,
+    score="dot", bidirectional=False, input_feeding=False,
 )
 TASK_TRAIN_SIZE = 45000      # generated training pairs for a task (a data file: all of it)
 VAL_SIZE = 2000              # validation pairs (a data file: at most 10 % of it)
@@ -145,11 +145,11 @@ def _data_name(config: dict) -> str:
 
 # ---------------------------------------------------------------------------- train
 def _model_name(config: dict) -> str:
-    """peeky, plain, attention-dot, attention-general-bi, ...: the run folder's suffix."""
+    """peeky, plain, attention-dot, attention-general-if-bi, ...: the run folder's suffix."""
     name = config["model"]
     if name == "attention":
         name += f"-{config.get('score', 'dot')}"
-    return name + ("-bi" if config.get("bidirectional") else "")
+    return name + ("-if" if config.get("input_feeding") else "") + ("-bi" if config.get("bidirectional") else "")
 
 
 def _resolve_train_config(args) -> tuple[dict, dict]:
@@ -226,7 +226,8 @@ def _build_trainer(config: dict, ckpt, progress: bool, command: str):
                     n_layers=config["layers"], dropout=config["dropout"], decoder=config["model"],
                     reverse=config["reverse"], teacher_forcing_ratio=config["teacher_forcing"],
                     init=config.get("init", "uniform"), seed=config["seed"],
-                    score=config.get("score", "dot"), bidirectional=config.get("bidirectional", False))
+                    score=config.get("score", "dot"), bidirectional=config.get("bidirectional", False),
+                    input_feeding=config.get("input_feeding", False))
     optimizer = make_optimizer(config["optimizer"], model.params, lr=config["lr"])
     if config["lr_decay_start"] == "off":
         schedule = ConstantSchedule(optimizer)
@@ -646,6 +647,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--bidirectional", action=argparse.BooleanOptionalAction,
                    help="Bahdanau's bidirectional encoder: two directions of hidden/2 units "
                         "(default: off)")
+    t.add_argument("--input-feeding", action=argparse.BooleanOptionalAction,
+                   help="with --model attention: each decoder step also reads the previous "
+                        "attentional state (Luong's input feeding; trains step by step; default: off)")
     t.add_argument("--reverse", action=argparse.BooleanOptionalAction,
                    help="reverse the source sentence (default: on)")
     t.add_argument("--swap", action="store_true", default=None,

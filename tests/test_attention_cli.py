@@ -36,6 +36,11 @@ def test_default_run_folder_names_the_score(tmp_path, monkeypatch, capsys):
     assert main(["train", *FAST, "--epochs", "1", "--model", "attention", "--score", "general"]) == 0
     assert (tmp_path / "runs" / "dates-attention-general" / "checkpoint.npz").exists()
     assert "attention-general decoder" in capsys.readouterr().out
+    assert main(["train", *FAST, "--epochs", "1", "--model", "attention", "--input-feeding",
+                 "--bidirectional"]) == 0
+    ckpt = load_checkpoint(tmp_path / "runs" / "dates-attention-dot-if-bi" / "checkpoint.npz")
+    assert ckpt.model_config["input_feeding"] is True
+    assert model_from_checkpoint(ckpt).decoder.input_feeding
 
 
 def test_resume_gives_the_same_weights_as_one_run(tmp_path, capsys):

@@ -28,10 +28,11 @@ def randomised(module, seed=0, scale=0.5):
     return module
 
 
-def attention_model(score="dot", bidirectional=False, n_layers=1, reverse=True, seed=0, **kw):
+def attention_model(score="dot", bidirectional=False, n_layers=1, reverse=True, seed=0,
+                    input_feeding=False, **kw):
     rng = np.random.default_rng(seed)
     enc = BidirectionalEncoder(V_SRC, E, H, rng, n_layers) if bidirectional else None
-    dec = AttentionDecoder(V_TGT, E, H, rng, n_layers, score=score)
+    dec = AttentionDecoder(V_TGT, E, H, rng, n_layers, score=score, input_feeding=input_feeding)
     return Seq2Seq(V_SRC, V_TGT, emb=E, hidden=H, n_layers=n_layers, reverse=reverse,
                    encoder_module=enc, decoder_module=dec, seed=seed, **kw)
 
@@ -55,12 +56,31 @@ def test_two_layers_and_dropout_off_gradients(backend):
     check_model(model, lambda: model.forward(SRC, TGT), h=1e-4, max_elements=6).assert_passed()
 
 
+@pytest.mark.parametrize("score", SCORES)
+def test_input_feeding_gradients(backend, score):
+    """Input feeding: the step-by-step loop and its backward through time."""
+    model = randomised(attention_model(score, bidirectional=score == "dot", input_feeding=True))
+    # The additive score's Wq gets the smallest gradient of all (~1e-5 here), so its central
+    # difference needs a larger h to keep the rounding error (eps * loss / h) below 1e-7 of it.
+    h = 2e-4 if score == "additive" else 1e-4
+    report = check_model(model, lambda: model.forward(SRC, TGT), h=h,
+                         max_elements=25 if backend.name == "numpy" else 6)
+    report.title = f"attention ({score}), input feeding"
+    report.assert_passed()
+
+
+def test_input_feeding_two_layers_gradients(backend):
+    model = randomised(attention_model("additive", n_layers=2, input_feeding=True))
+    check_model(model, lambda: model.forward(SRC, TGT), h=1e-4, max_elements=6).assert_passed()
+
+
 # --- decoding runs the same functions ----------------------------------------------------
 
+@pytest.mark.parametrize("feeding", [False, True], ids=["", "input-feeding"])
 @pytest.mark.parametrize("score", SCORES)
-def test_step_by_step_equals_teacher_forced(backend, score):
+def test_step_by_step_equals_teacher_forced(backend, score, feeding):
     """decoder.step fed the target tokens gives the forward pass's log-probs and weights."""
-    model = randomised(attention_model(score, bidirectional=True)).eval()
+    model = randomised(attention_model(score, bidirectional=True, input_feeding=feeding)).eval()
     src, tgt = minis2s.to_device(SRC), minis2s.to_device(TGT)
     enc = model.encode(src)
     logits, alpha = model.decoder.forward_with_attention(tgt[:, :-1], enc)
@@ -84,15 +104,16 @@ def _sequence_logprob(model, src_row, out, max_len):
     return float(sum(logp[t, tok] for t, tok in enumerate(tgt[0, 1:])))
 
 
+@pytest.mark.parametrize("feeding", [False, True], ids=["", "input-feeding"])
 @pytest.mark.parametrize("score", SCORES)
-def test_search_scores_are_the_models_logprobs(backend, score):
+def test_search_scores_are_the_models_logprobs(backend, score, feeding):
     """Greedy and beam-3 scores equal each output's log-probability from the forward pass.
 
     Each source is decoded in a batch with others of different lengths: a beam
     reorder that mixed up the sentences' encoder outputs, keys or masks would
     score the outputs against the wrong source.
     """
-    model = randomised(attention_model(score, bidirectional=False), scale=1.0)
+    model = randomised(attention_model(score, input_feeding=feeding), scale=1.0)
     for beam in (1, 3):
         seqs, scores = model.generate(SRC, max_len=6, beam_size=beam)
         for n in range(len(SRC)):
@@ -104,8 +125,9 @@ def test_search_scores_are_the_models_logprobs(backend, score):
     assert greedy == beam1
 
 
-def test_teacher_forcing_ratio_runs_through_attention(backend):
-    model = randomised(attention_model("additive", teacher_forcing_ratio=0.0))
+@pytest.mark.parametrize("feeding", [False, True], ids=["", "input-feeding"])
+def test_teacher_forcing_ratio_runs_through_attention(backend, feeding):
+    model = randomised(attention_model("additive", teacher_forcing_ratio=0.0, input_feeding=feeding))
     loss = float(model.forward(SRC, TGT))
     model.backward()
     assert np.isfinite(loss)
@@ -114,10 +136,11 @@ def test_teacher_forcing_ratio_runs_through_attention(backend):
 
 # --- padding and direction ----------------------------------------------------------------
 
-@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
-def test_padding_changes_nothing(backend, bidirectional):
+@pytest.mark.parametrize("bidirectional,feeding", [(False, False), (True, False), (True, True)],
+                         ids=["uni", "bi", "bi-input-feeding"])
+def test_padding_changes_nothing(backend, bidirectional, feeding):
     """A sentence's logits are the same alone and in a padded batch."""
-    model = randomised(attention_model("general", bidirectional)).eval()
+    model = randomised(attention_model("general", bidirectional, input_feeding=feeding)).eval()
     tgt_in = minis2s.to_device(TGT[:, :-1])
     batch = minis2s.to_cpu(model.decoder.forward(tgt_in, model.encode(minis2s.to_device(SRC))))
     for n in range(len(SRC)):
@@ -198,7 +221,7 @@ def test_attention_matrix_refuses_a_model_without_attention():
 @pytest.mark.parametrize("score", SCORES)
 def test_a_float32_model_computes_in_float32(score):
     minis2s.use("numpy", dtype="float32")
-    model = attention_model(score, bidirectional=True)
+    model = attention_model(score, bidirectional=True, input_feeding=score == "general")
     loss = model.forward(SRC, TGT)
     model.backward()
     assert loss.dtype == np.float32

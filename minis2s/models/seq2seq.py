@@ -76,7 +76,9 @@ class Seq2Seq(Module):
     ``init`` "uniform" (U(-0.08, 0.08), the paper's) or "scaled";
     ``teacher_forcing_ratio`` in [0, 1]; ``seed`` for weights and the per-step draws;
     ``bidirectional``: Bahdanau's encoder, two directions of hidden/2 units whose final
-    states are concatenated into the decoder's start (models/bidirectional_encoder.py).
+    states are concatenated into the decoder's start (models/bidirectional_encoder.py);
+    ``input_feeding``: the attention decoder's LSTM also reads the previous step's
+    attentional state (Luong's input feeding; models/attention_decoder.py).
     """
 
     def __init__(self, src_vocab: int, tgt_vocab: int, emb: int = 16, hidden: int = 128,
@@ -84,7 +86,7 @@ class Seq2Seq(Module):
                  reverse: bool = True, init: str = "uniform", teacher_forcing_ratio: float = 1.0,
                  seed: int = 0, pad_id: int = PAD, sos_id: int = SOS, eos_id: int = EOS,
                  encoder_module: Encoder | None = None, decoder_module: Decoder | None = None,
-                 score: str = "dot", bidirectional: bool = False):
+                 score: str = "dot", bidirectional: bool = False, input_feeding: bool = False):
         super().__init__()
         if decoder not in ("plain", "peeky", "attention"):
             raise InputError(f"decoder must be 'plain', 'peeky' or 'attention', got {decoder!r}")
@@ -107,7 +109,8 @@ class Seq2Seq(Module):
                            decoder=decoder, reverse=bool(reverse), init=init,
                            teacher_forcing_ratio=float(teacher_forcing_ratio), seed=int(seed),
                            pad_id=pad_id, sos_id=sos_id, eos_id=eos_id,
-                           score=score, bidirectional=bool(bidirectional))
+                           score=score, bidirectional=bool(bidirectional),
+                           input_feeding=bool(input_feeding))
         self.pad_id, self.sos_id, self.eos_id = pad_id, sos_id, eos_id
         self.reverse, self.seed = reverse, seed
         self.teacher_forcing_ratio = teacher_forcing_ratio
@@ -116,7 +119,7 @@ class Seq2Seq(Module):
         rng = np.random.default_rng(seed)
         Dec = {"plain": Decoder, "peeky": PeekyDecoder, "attention": AttentionDecoder}[decoder]
         Enc = BidirectionalEncoder if bidirectional else Encoder
-        extra = dict(score=score) if decoder == "attention" else {}
+        extra = dict(score=score, input_feeding=input_feeding) if decoder == "attention" else {}
         enc = encoder_module or Enc(src_vocab, emb, hidden, rng, n_layers, dropout, init)
         dec = decoder_module or Dec(tgt_vocab, emb, hidden, rng, n_layers, dropout, init, **extra)
         self.check_compatible(enc, dec)
