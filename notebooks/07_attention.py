@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -231,6 +233,8 @@ plt.show()
 # * **The pictures are a debugging tool.** A model whose weights are uniform, or stuck on the
 #   first or last source token, has not learned to align — look before trusting its BLEU.
 #
-# Try: `score="general"` or `"additive"` in `train_model`, and
+# Try: `score="general"` or `"additive"` in `train_model`;
 # `Seq2Seq(..., decoder="attention", bidirectional=True)`, whose encoder outputs describe each
-# character in its whole sentence (`minis2s/models/bidirectional_encoder.py`).
+# character in its whole sentence (`minis2s/models/bidirectional_encoder.py`); and
+# `input_feeding=True`, Luong's input feeding: each step's LSTM also reads the previous
+# attentional state (docs/derivations.md, "Input feeding").
