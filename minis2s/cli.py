@@ -1,6 +1,6 @@
 """The ``minis2s`` command (also ``python -m minis2s``): train, eval, translate, gradcheck.
 
-    minis2s train                                   # the addition task, peeky + reversed: ~1 minute, 99.5 %
+    minis2s train                                   # the addition task, peeky + reversed: ~2 minutes, 99.7 %
     minis2s train --task dates --epochs 10
     minis2s train --data corpus.tsv --model plain   # a TSV corpus: word tokens, BLEU reported
     minis2s train --resume --epochs 12              # continue runs/addition-peeky to epoch 12
@@ -54,10 +54,11 @@ from .validate import (MAX_DECODE_LEN, MAX_LAYERS, MAX_SEED, MAX_SIZE, MAX_WIDTH
 __all__ = ["main", "build_parser", "TRAIN_DEFAULTS", "FAST"]
 
 # ---------------------------------------------------------------------------- settings
-# What `minis2s train` does when given nothing. Measured on a 2-core CPU (NumPy, float32):
-# 45,000 generated additions, 8 epochs of ~5 s each, about 50 s in all on an idle machine,
-# validation exact match 93-95 % after epoch 5 and 99.5-99.9 % after epoch 8, once the learning
-# rate has been halved a few times (Adam at a constant 0.01 hovers around 93-96 %).
+# What `minis2s train` does when given nothing. Measured on a 2-core CPU (NumPy, float32, one
+# BLAS thread): 45,000 generated additions, 8 epochs of ~12 s each, about 2 minutes in all (3.5
+# with two other CPU-bound processes running), validation exact match 93-95 % after epoch 5 and
+# 99.5-99.9 % after epoch 8, once the learning rate has been halved a few times (Adam at a
+# constant 0.01 hovers around 93-96 %). README.md states the same numbers.
 TRAIN_DEFAULTS = dict(
     task="addition", data=None, model="peeky", reverse=True, layers=1, emb=16, hidden=128,
     dropout=0.0, epochs=8, batch_size=128, optimizer="adam", lr=None, lr_decay_start=5.0,
@@ -629,10 +630,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     D = TRAIN_DEFAULTS
 
-    t = sub.add_parser("train", help="train a model (default: the addition task, a few minutes on a CPU)",
+    t = sub.add_parser("train", help="train a model (default: the addition task, about 2 minutes on a "
+                       "2-core CPU)",
                        description="Train a seq2seq model. Every option has a default; "
                                    "`minis2s train` alone trains the peeky, reversed model on the "
-                                   "generated addition task.")
+                                   "generated addition task: about 2 minutes on a 2-core CPU "
+                                   "(3.5 while other programs keep the cores busy), 99.7 % "
+                                   "exact match. A TSV corpus gets word-level defaults (marked "
+                                   "'a TSV corpus' below).")
     src = t.add_mutually_exclusive_group()
     src.add_argument("--task", help=f"a generated task: {', '.join(sorted(TASKS))} (default {D['task']})")
     src.add_argument("--data", metavar="PATH", help="a data file: 'source<TAB>target' lines (word "
