@@ -90,7 +90,7 @@ def plot_history(history: list, path, title: str | None = None) -> Path:
     has_bleu = bool(_series(history, "val_bleu")[0])
     has_acc = any(_series(history, k)[0] for k in _ACCURACIES)
     panels = 1 + has_acc + has_bleu
-    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.4), squeeze=False)
+    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 5.0), squeeze=False)
     axes = list(axes[0])
     try:
         ax = axes.pop(0)
@@ -119,8 +119,8 @@ def plot_history(history: list, path, title: str | None = None) -> Path:
         for ax in fig.axes:
             ax.grid(alpha=0.3)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=7, loc="best")
+            if ax.get_legend_handles_labels()[0]:   # below the panel: never over a curve
+                ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16))
         if title:
             fig.suptitle(title)
         fig.tight_layout()
