@@ -89,7 +89,7 @@ def numerical_gradient(f, inputs: dict, dout, h: float = 1e-5) -> dict:
     for name, x in inputs.items():
         _require_float64(name, x)
         xp = get_array_module(x)
-        g = xp.zeros_like(x)
+        g = xp.zeros(x.shape, dtype=x.dtype)    # C order: g.reshape(-1) must be a view
         g_flat = g.reshape(-1)
         for i in range(x.size):
             values = []

@@ -63,3 +63,23 @@ def test_rel_error():
     assert abs(rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.2])) - 0.2 / 2.2) < 1e-15
     with pytest.raises(ValueError, match="shapes"):
         rel_error(np.ones(2), np.ones(3))
+
+
+from minis2s.gradcheck import standard_cases  # noqa: E402
+
+CASES = [(g, n) for g, n, _ in standard_cases()]
+
+
+@pytest.mark.parametrize("group,name", CASES, ids=[f"{g}: {n}" for g, n in CASES])
+def test_the_standard_cases_pass_on_every_backend(backend, group, name):
+    """The rows `minis2s gradcheck` prints, run here on every backend present."""
+    run = dict(((g, n), r) for g, n, r in standard_cases())[(group, name)]
+    report = run()
+    assert report.passed, str(report)
+
+
+def test_numerical_gradient_of_a_fortran_ordered_input(rng):
+    """A transposed (F-ordered) input gets its numerical gradient too (not zeros)."""
+    x = rng.standard_normal((3, 4)).T                       # F-ordered view
+    num = numerical_gradient(lambda x: x * 2.0, {"x": x}, np.ones((4, 3)))["x"]
+    np.testing.assert_allclose(num, np.full((4, 3), 2.0), rtol=1e-8)

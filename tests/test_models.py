@@ -397,3 +397,42 @@ def test_n_best_shortfall_is_announced():
     with pytest.warns(UserWarning, match="distinct hypothesis"):
         hyps, scores = model.generate(np.array([[4, 5]]), max_len=1, beam_size=4, n_best=4)
     assert len(hyps[0]) == len(scores[0]) == 2
+
+
+def test_decoding_between_forward_and_backward_cancels_the_backward():
+    """generate() re-runs the encoder, replacing what its layers kept: a backward after it
+    would mix two batches, so it raises instead of returning wrong gradients."""
+    minis2s.use("numpy", dtype="float64")
+    model = Seq2Seq(9, 8, emb=3, hidden=4)
+    model.forward(SRC, TGT)
+    model.generate(SRC[:1], max_len=3)
+    with pytest.raises(RuntimeError, match="no forward pass to differentiate"):
+        model.backward()
+
+
+def test_set_grad_refuses_a_shape_or_dtype_mismatch():
+    from minis2s.layers import Linear
+    minis2s.use("numpy", dtype="float32")
+    lin = Linear(3, 4, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"shape \(\) and dtype float32"):
+        lin.set_grad("b", np.ones((), np.float32))
+    with pytest.raises(ValueError, match="dtype float64"):
+        lin.set_grad("W", np.zeros((3, 4)))
+    lin.set_grad("W", np.ones((3, 4), np.float32))
+    assert float(lin.grads["W"].sum()) == 12.0
+
+
+def test_to_with_only_a_dtype_keeps_the_backend():
+    minis2s.use("numpy", dtype="float32")
+    model = Seq2Seq(9, 8, emb=3, hidden=4).to("strict")
+    model.to(dtype="float64")
+    assert model.backend.name == "strict"
+    assert all(str(p.dtype) == "float64" for p in model.params.values())
+
+
+def test_beam_search_checks_its_own_arguments(small):
+    from minis2s.models import beam_search
+    enc = small.encode(minis2s.to_device(np.array([[4, 5]])))
+    for k in (0, -1):
+        with pytest.raises(ValueError, match="beam_size must be an integer >= 1"):
+            beam_search(small.decoder, enc, 3, k, 1, 2, 0)

@@ -320,3 +320,9 @@ def test_clip_leaves_non_finite_gradients_alone(backend):
     grads = {"g": minis2s.to_device(np.array([np.inf, 1.0]))}
     assert clip_grad_norm(grads, 1.0) == math.inf
     np.testing.assert_array_equal(minis2s.to_cpu(grads["g"]), [np.inf, 1.0])
+
+
+def test_adam_refuses_eps_zero(rng):
+    """eps = 0 makes every always-zero gradient (the <pad> embedding row) 0/0 = NaN."""
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+        Adam({"w": np.zeros(3)}, eps=0.0)

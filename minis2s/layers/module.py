@@ -67,8 +67,18 @@ class Module:
 
     # --- the gradient rule (see the module docstring) ------------------------------
     def set_grad(self, name: str, value) -> None:
-        """Write (overwrite) a gradient into its array; the array's identity is kept."""
-        self._grads[name][...] = value
+        """Write (overwrite) a gradient into its array; the array's identity is kept.
+
+        ``value`` must have the parameter's exact shape and dtype: a silent broadcast
+        would hide a backward pass's shape bug, and a silent cast a float64 leak in a
+        float32 model (which would run at half speed).
+        """
+        grad = self._grads[name]
+        if tuple(value.shape) != tuple(grad.shape) or value.dtype != grad.dtype:
+            raise ValueError(f"{type(self).__name__}.set_grad({name!r}): the gradient has shape "
+                             f"{tuple(value.shape)} and dtype {value.dtype}, the parameter "
+                             f"{tuple(grad.shape)} and {grad.dtype}")
+        grad[...] = value
 
     def save_for_backward(self, cache) -> None:
         """Keep what this forward's backward needs (replaces what an earlier forward kept)."""
@@ -116,9 +126,10 @@ class Module:
     def to(self, backend=None, dtype=None) -> "Module":
         """Move every parameter (and gradient) to ``backend`` and/or cast to ``dtype``.
 
-        Rebinds the arrays, so build optimisers *after* moving a model.
+        ``backend`` None keeps the model where it is. Rebinds the arrays, so build
+        optimisers *after* moving a model.
         """
-        backend = backend or current()
+        backend = backend or self.backend
         for store in (self._params, self._grads):
             for k, v in store.items():
                 host = to_cpu(v)

@@ -51,7 +51,7 @@ def check_max_len(max_len) -> None:
         raise InputError(f"max_len must be an integer from 1 to {MAX_DECODE_LEN}, got {max_len!r}")
 
 
-def _forbid(logp, ids):
+def forbid(logp, ids):
     """Set the log-probabilities of tokens the decoder may not emit to -inf."""
     for i in ids:  # one integer index at a time: works on every backend
         logp[..., i] = NEG_INF
@@ -91,7 +91,7 @@ def greedy_search(decoder, enc, max_len: int, sos_id: int, eos_id: int, pad_id: 
     for t in range(max_len):
         logp, state = decoder.step(tokens, state)
         nan = xp.isnan(logp).any()
-        _forbid(logp, [pad_id, sos_id])
+        forbid(logp, [pad_id, sos_id])
         tokens = logp.argmax(axis=1)
         scores = scores + xp.where(finished, 0.0, logp[rows, tokens])
         tokens = xp.where(finished, pad_id, tokens)
@@ -114,6 +114,8 @@ def beam_search(decoder, enc, max_len: int, beam_size: int, sos_id: int, eos_id:
     than the beam, say); the caller decides whether to warn.
     """
     check_max_len(max_len)
+    if isinstance(beam_size, bool) or not isinstance(beam_size, (int, np.integer)) or beam_size < 1:
+        raise InputError(f"beam_size must be an integer >= 1, got {beam_size!r}")
     if n_best > beam_size:
         raise InputError(f"n_best ({n_best}) cannot exceed beam_size ({beam_size})")
     if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha >= 0):
@@ -134,7 +136,7 @@ def beam_search(decoder, enc, max_len: int, beam_size: int, sos_id: int, eos_id:
     for t in range(max_len):
         logp, state = decoder.step(tokens, state)
         nan = xp.isnan(logp).any()
-        logp = _forbid(logp, [pad_id, sos_id])
+        logp = forbid(logp, [pad_id, sos_id])
         V = logp.shape[1]
         if t == 0:
             first = xp.full((N, k, V), NEG_INF, dtype=logp.dtype)
@@ -147,7 +149,7 @@ def beam_search(decoder, enc, max_len: int, beam_size: int, sos_id: int, eos_id:
         logp = logp.reshape(N, k, V)
         logp = xp.where(finished[:, :, None], frozen, logp)
         cand = (scores[:, :, None] + logp).reshape(N, k * V)
-        # the k best of k*V candidates: partition (linear time), then order those k
+        # the k best of k*V candidates: partition (linear time on NumPy), then order those k
         top = xp.argpartition(-cand, k - 1, axis=1)[:, :k]
         top = xp.take_along_axis(top, xp.argsort(-xp.take_along_axis(cand, top, axis=1), axis=1), axis=1)
         scores = xp.take_along_axis(cand, top, axis=1)

@@ -22,9 +22,10 @@ random draws are made there too, so ``model.to("cupy")`` is all it takes.
 
 Teacher forcing ratio r < 1: at each step and for each sentence, with
 probability r the decoder reads the true previous token, otherwise its own
-argmax prediction. The argmax is not differentiable, so the backward pass is
-the teacher-forced backward pass on the tokens actually fed; the model's own
-predictions are computed in a first pass without dropout.
+argmax prediction (never <pad> or <sos>, as in a search). The argmax is not
+differentiable, so the backward pass is the teacher-forced backward pass on the
+tokens actually fed. The model's own predictions come from a first pass of
+``Decoder.step`` (no dropout in the decoder) over this step's encoder output.
 
 Randomness (dropout masks, teacher-forcing draws) comes from a generator
 re-seeded each training step from (seed, step), so a resumed run continues
@@ -45,7 +46,7 @@ from .attention_decoder import AttentionDecoder
 from .bidirectional_encoder import BidirectionalEncoder
 from .decoder import Decoder, PeekyDecoder
 from .encoder import Encoded, Encoder
-from .search import beam_search, check_max_len, greedy_search
+from .search import beam_search, check_max_len, forbid, greedy_search
 from ..errors import InputError
 
 __all__ = ["Seq2Seq", "PeekySeq2Seq", "reverse_padded"]
@@ -187,7 +188,12 @@ class Seq2Seq(Module):
 
     # --- training -------------------------------------------------------------------
     def encode(self, src) -> Encoded:
-        """src (N, S) ids on the model's backend, in reading order -> the encoder's output."""
+        """src (N, S) ids on the model's backend, in reading order -> the encoder's output.
+
+        This replaces what the layers kept for a backward pass, so a pending ``backward``
+        of an earlier ``forward`` is cancelled (it would otherwise mix two batches).
+        """
+        self._dlogits = None
         mask = src != self.pad_id
         if self.reverse:
             src = reverse_padded(src, mask)
@@ -232,7 +238,9 @@ class Seq2Seq(Module):
         state = self.decoder.start(enc)
         for t in range(T - 1):
             logp, state = self.decoder.step(fed[t], state)
-            fed.append(xp.where(use_truth[:, t + 1], y_in[:, t + 1], logp.argmax(axis=1)))
+            # the model's own choice, as a search would make it: never <pad> or <sos>
+            own = forbid(logp, [self.pad_id, self.sos_id]).argmax(axis=1)
+            fed.append(xp.where(use_truth[:, t + 1], y_in[:, t + 1], own))
         return xp.stack(fed, axis=1)
 
     # --- decoding -------------------------------------------------------------------

@@ -58,7 +58,7 @@ class Adam:
                 ("lr", lr, lambda x: x >= 0, ">= 0"),
                 ("beta1", beta1, lambda x: 0.0 <= x < 1.0, "in [0, 1)"),
                 ("beta2", beta2, lambda x: 0.0 <= x < 1.0, "in [0, 1)"),
-                ("eps", eps, lambda x: x >= 0, ">= 0")):
+                ("eps", eps, lambda x: x > 0, "> 0")):   # 0: 0/0 = NaN where g is always 0
             if not (isinstance(value, numbers.Real) and math.isfinite(value) and ok(value)):
                 raise InputError(f"Adam: {name} must be a finite number {rule}, got {value!r}")
         self.params = dict(params)  # our own key set; the arrays are shared
