@@ -43,10 +43,14 @@ DATA = ROOT.parent / "shared" / "data" / "date.txt"
 OUT = ROOT / "docs" / "results"
 # the book's attention model, run with these settings on this 2-core machine (issue 14)
 BOOK_ATTENTION = {1: 0.0, 2: 51.7, 3: 99.9}
+# "attention": the dot score with the book's output layer, an affine map of [ctx ; h]
+# (attention_output="concat"); "attention-luong": Luong's tanh([ctx ; h] Wc) before it.
 MODELS = {"plain": dict(decoder="plain"), "peeky": dict(decoder="peeky"),
-          "attention": dict(decoder="attention", score="dot"),
-          "attention-general": dict(decoder="attention", score="general"),
-          "attention-bi": dict(decoder="attention", score="dot", bidirectional=True)}
+          "attention": dict(decoder="attention", score="dot", attention_output="concat"),
+          "attention-luong": dict(decoder="attention", score="dot"),
+          "attention-general": dict(decoder="attention", score="general", attention_output="concat"),
+          "attention-bi": dict(decoder="attention", score="dot", attention_output="concat",
+                               bidirectional=True)}
 SETTINGS = dict(emb=16, hidden=256, reverse=True, init="scaled")
 
 

@@ -64,7 +64,7 @@ TRAIN_DEFAULTS = dict(
     dropout=0.0, epochs=8, batch_size=128, optimizer="adam", lr=None, lr_decay_start=5.0,
     lr_decay_every=None, clip=5.0, teacher_forcing=1.0, teacher_forcing_schedule=None, train_size=None, val_size=None,
     max_len=None, backend="numpy", dtype="float32", seed=0, out=None, init="uniform", swap=False,
-    score="dot", bidirectional=False, input_feeding=False,
+    score="dot", bidirectional=False, input_feeding=False, attention_output="luong",
 )
 TASK_TRAIN_SIZE = 45000      # generated training pairs for a task (a data file: all of it)
 VAL_SIZE = 2000              # validation pairs (a data file: at most 10 % of it)
@@ -150,6 +150,8 @@ def _model_name(config: dict) -> str:
     name = config["model"]
     if name == "attention":
         name += f"-{config.get('score', 'dot')}"
+        if config.get("attention_output", "luong") != "luong":
+            name += f"-{config['attention_output']}"
     return name + ("-if" if config.get("input_feeding") else "") + ("-bi" if config.get("bidirectional") else "")
 
 
@@ -228,7 +230,8 @@ def _build_trainer(config: dict, ckpt, progress: bool, command: str):
                     reverse=config["reverse"], teacher_forcing_ratio=config["teacher_forcing"],
                     init=config.get("init", "uniform"), seed=config["seed"],
                     score=config.get("score", "dot"), bidirectional=config.get("bidirectional", False),
-                    input_feeding=config.get("input_feeding", False))
+                    input_feeding=config.get("input_feeding", False),
+                    attention_output=config.get("attention_output", "luong"))
     optimizer = make_optimizer(config["optimizer"], model.params, lr=config["lr"])
     if config["lr_decay_start"] == "off":
         schedule = ConstantSchedule(optimizer)
@@ -652,6 +655,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--bidirectional", action=argparse.BooleanOptionalAction,
                    help="Bahdanau's bidirectional encoder: two directions of hidden/2 units "
                         "(default: off)")
+    t.add_argument("--attention-output", choices=["luong", "concat"],
+                   help="with --model attention: what the output layer reads: Luong's "
+                        "tanh([context ; h] Wc), or [context ; h] itself as in the book's chapter 8 "
+                        f"(default {D['attention_output']})")
     t.add_argument("--input-feeding", action=argparse.BooleanOptionalAction,
                    help="with --model attention: each decoder step also reads the previous "
                         "attentional state (Luong's input feeding; trains step by step; default: off)")

@@ -121,21 +121,24 @@ def test_attention_output(backend, rng):
           {"ctx": ctx, "h": h, "Wc": Wc}, d, dict(zip(["ctx", "h", "Wc"], grads)))
 
 
+@pytest.mark.parametrize("output", A.OUTPUTS)
 @pytest.mark.parametrize("score", A.SCORES)
-def test_attention_chain(backend, rng, score):
+def test_attention_chain(backend, rng, score, output):
     """keys -> scores -> masked softmax -> context -> output, every input and weight."""
     he = H if score == "dot" else HE
     h, hs, mask = dev(rng, N, T, H), dev(rng, N, S, he), padded_mask()
     params = score_params(rng, score, he)
+    if output == "concat":
+        del params["Wc"]
 
     def f(h, hs, **p):
         keys, _ = A.attention_keys_forward(hs, p, score)
-        h_tilde, alpha, _ = A.attention_forward(h, hs, keys, mask, p, score)
+        h_tilde, alpha, _ = A.attention_forward(h, hs, keys, mask, p, score, output)
         return h_tilde, alpha
 
     keys, kcache = A.attention_keys_forward(hs, params, score)
-    h_tilde, alpha, cache = A.attention_forward(h, hs, keys, mask, params, score)
-    d = dev(rng, N, T, H)
+    h_tilde, alpha, cache = A.attention_forward(h, hs, keys, mask, params, score, output)
+    d = dev(rng, N, T, H if output == "luong" else he + H)
     dh, dhs, dkeys, grads = A.attention_backward(d, cache)
     dhs_k, kgrads = A.attention_keys_backward(dkeys, kcache, score)
     analytic = {"h": dh, "hs": dhs + dhs_k, **grads, **kgrads}
@@ -156,6 +159,8 @@ def test_bad_arguments_are_named(rng):
         A.masked_softmax_forward(dev(rng, N, T, S), padded_mask(N, S + 1))
     with pytest.raises(ValueError, match="score must be one of"):
         A.attention_keys_forward(keys, {}, "cosine")
+    with pytest.raises(ValueError, match="output must be one of"):
+        A.attention_forward(h, keys, keys, padded_mask(), {"Wa": dev(rng, H, HE)}, "general", "bahdanau")
 
 
 # --- broken versions must fail -----------------------------------------------------
@@ -181,7 +186,7 @@ def test_a_wrong_backward_fails(rng, monkeypatch, piece):
     else:
         monkeypatch.setattr(A, "additive_score_backward", _broken_additive_backward)
     with pytest.raises(AssertionError, match="gradient check failed"):
-        test_attention_chain(None, rng, "additive")
+        test_attention_chain(None, rng, "additive", "luong")
 
 
 # --- PyTorch, the same attention written independently -----------------------------
@@ -189,7 +194,7 @@ def test_a_wrong_backward_fails(rng, monkeypatch, piece):
 torch = pytest.importorskip("torch")
 
 
-def torch_attention(h, hs, mask, p, score):
+def torch_attention(h, hs, mask, p, score, output="luong"):
     """Luong attention in PyTorch, from the papers' formulas (not from minis2s)."""
     if score == "dot":
         scores = torch.einsum("nth,nsh->nts", h, hs)
@@ -201,25 +206,31 @@ def torch_attention(h, hs, mask, p, score):
     scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
     alpha = torch.softmax(scores, dim=2)
     ctx = alpha @ hs
+    if output == "concat":
+        return torch.cat([ctx, h], dim=2), alpha
     h_tilde = torch.tanh(torch.cat([ctx, h], dim=2) @ p["Wc"])
     return h_tilde, alpha
 
 
+@pytest.mark.parametrize("output", A.OUTPUTS)
 @pytest.mark.parametrize("score", A.SCORES)
-def test_matches_pytorch(rng, score):
+def test_matches_pytorch(rng, score, output):
     minis2s.use("numpy", dtype="float64")
     he = H if score == "dot" else HE
     h, hs, mask = dev(rng, N, T, H), dev(rng, N, S, he), padded_mask()
     params = score_params(rng, score, he, scale=1.0)
+    if output == "concat":
+        del params["Wc"]
     keys, kcache = A.attention_keys_forward(hs, params, score)
-    h_tilde, alpha, cache = A.attention_forward(h, hs, keys, mask, params, score)
+    h_tilde, alpha, cache = A.attention_forward(h, hs, keys, mask, params, score, output)
     d = rng.standard_normal(h_tilde.shape)
     dh, dhs, dkeys, grads = A.attention_backward(d, cache)
     dhs_k, kgrads = A.attention_keys_backward(dkeys, kcache, score)
     ours = {"h": dh, "hs": dhs + dhs_k, **grads, **kgrads}
 
     leaves = {k: torch.tensor(v, requires_grad=True) for k, v in {"h": h, "hs": hs, **params}.items()}
-    t_out, t_alpha = torch_attention(leaves["h"], leaves["hs"], torch.tensor(mask), leaves, score)
+    t_out, t_alpha = torch_attention(leaves["h"], leaves["hs"], torch.tensor(mask), leaves, score,
+                                     output)
     (t_out * torch.tensor(d)).sum().backward()
     np.testing.assert_allclose(h_tilde, t_out.detach().numpy(), rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(alpha, t_alpha.detach().numpy(), rtol=1e-12, atol=1e-13)

@@ -41,6 +41,10 @@ def test_default_run_folder_names_the_score(tmp_path, monkeypatch, capsys):
     ckpt = load_checkpoint(tmp_path / "runs" / "dates-attention-dot-if-bi" / "checkpoint.npz")
     assert ckpt.model_config["input_feeding"] is True
     assert model_from_checkpoint(ckpt).decoder.input_feeding
+    assert main(["train", *FAST, "--epochs", "1", "--model", "attention", "--attention-output",
+                 "concat"]) == 0
+    ckpt = load_checkpoint(tmp_path / "runs" / "dates-attention-dot-concat" / "checkpoint.npz")
+    assert model_from_checkpoint(ckpt).decoder.attn.output == "concat"
 
 
 def test_resume_gives_the_same_weights_as_one_run(tmp_path, capsys):

@@ -29,10 +29,11 @@ def randomised(module, seed=0, scale=0.5):
 
 
 def attention_model(score="dot", bidirectional=False, n_layers=1, reverse=True, seed=0,
-                    input_feeding=False, **kw):
+                    input_feeding=False, output="luong", **kw):
     rng = np.random.default_rng(seed)
     enc = BidirectionalEncoder(V_SRC, E, H, rng, n_layers) if bidirectional else None
-    dec = AttentionDecoder(V_TGT, E, H, rng, n_layers, score=score, input_feeding=input_feeding)
+    dec = AttentionDecoder(V_TGT, E, H, rng, n_layers, score=score, input_feeding=input_feeding,
+                           output=output)
     return Seq2Seq(V_SRC, V_TGT, emb=E, hidden=H, n_layers=n_layers, reverse=reverse,
                    encoder_module=enc, decoder_module=dec, seed=seed, **kw)
 
@@ -69,6 +70,17 @@ def test_input_feeding_gradients(backend, score):
     report.assert_passed()
 
 
+@pytest.mark.parametrize("feeding", [False, True], ids=["", "input-feeding"])
+def test_concat_output_gradients(backend, feeding):
+    """The book's output layer: logits from [ctx ; h] directly (no Wc, no tanh)."""
+    model = randomised(attention_model("general", bidirectional=True, input_feeding=feeding,
+                                       output="concat"))
+    assert "decoder.attn.Wc" not in model.params
+    assert model.params["decoder.fc.W"].shape == (2 * H, V_TGT)
+    check_model(model, lambda: model.forward(SRC, TGT), h=1e-4,
+                max_elements=25 if backend.name == "numpy" else 6).assert_passed()
+
+
 def test_input_feeding_two_layers_gradients(backend):
     model = randomised(attention_model("additive", n_layers=2, input_feeding=True))
     check_model(model, lambda: model.forward(SRC, TGT), h=1e-4, max_elements=6).assert_passed()
@@ -76,11 +88,13 @@ def test_input_feeding_two_layers_gradients(backend):
 
 # --- decoding runs the same functions ----------------------------------------------------
 
-@pytest.mark.parametrize("feeding", [False, True], ids=["", "input-feeding"])
+@pytest.mark.parametrize("feeding,output", [(False, "luong"), (True, "luong"), (True, "concat")],
+                         ids=["", "input-feeding", "input-feeding-concat"])
 @pytest.mark.parametrize("score", SCORES)
-def test_step_by_step_equals_teacher_forced(backend, score, feeding):
+def test_step_by_step_equals_teacher_forced(backend, score, feeding, output):
     """decoder.step fed the target tokens gives the forward pass's log-probs and weights."""
-    model = randomised(attention_model(score, bidirectional=True, input_feeding=feeding)).eval()
+    model = randomised(attention_model(score, bidirectional=True, input_feeding=feeding,
+                                       output=output)).eval()
     src, tgt = minis2s.to_device(SRC), minis2s.to_device(TGT)
     enc = model.encode(src)
     logits, alpha = model.decoder.forward_with_attention(tgt[:, :-1], enc)

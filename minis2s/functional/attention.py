@@ -27,7 +27,13 @@ then scores all T steps -- or, decoding, one step at a time -- against them.
 
     alpha   = masked_softmax(scores, mask)        padding gets weight exactly 0
     ctx     = alpha @ hs
-    h_tilde = tanh([ctx ; h] @ Wc)                Wc (He + H, H)   (Luong's eq. 5)
+    h_tilde = tanh([ctx ; h] @ Wc)                Wc (He + H, H)   (Luong's eq. 5), or
+    h_tilde = [ctx ; h]                           (He + H) wide    (output="concat", the book's)
+
+With ``output="concat"`` the output layer reads context and state directly, as
+in the book's chapter 8 (an affine map of [c ; h]); Luong's tanh layer bounds
+h_tilde to [-1, 1], which on small models trained with Adam at lr 1e-3 learned
+several times more slowly (docs/results.md).
 
 Every function returns ``(out, cache)`` and has a ``*_backward(dout, cache)``,
 cs231n style; :func:`attention_forward` / :func:`attention_backward` chain the
@@ -39,7 +45,7 @@ from ..backend import get_array_module
 from ._checks import check_float, check_shape
 
 __all__ = [
-    "SCORES",
+    "SCORES", "OUTPUTS",
     "dot_score_forward", "dot_score_backward",
     "general_score_forward", "general_score_backward",
     "additive_keys_forward", "additive_keys_backward",
@@ -52,6 +58,7 @@ __all__ = [
 ]
 
 SCORES = ("dot", "general", "additive")
+OUTPUTS = ("luong", "concat")
 
 
 def _swap(x):
@@ -290,15 +297,18 @@ def attention_keys_backward(dkeys, cache, score):
     return dkeys, {}
 
 
-def attention_forward(h, hs, keys, mask, params, score):
+def attention_forward(h, hs, keys, mask, params, score, output="luong"):
     """One attention layer over all T queries.
 
     h (N, T, H) queries; hs (N, S, He) values; keys (N, S, K) from
-    :func:`attention_keys_forward`; mask (N, S); params: "Wc" and the score's
-    weights ("Wa" for general; "Wq", "v" for additive); score: dot|general|additive.
-    Returns (h_tilde (N, T, H), alpha (N, T, S), cache).
+    :func:`attention_keys_forward`; mask (N, S); params: "Wc" (output "luong") and
+    the score's weights ("Wa" for general; "Wq", "v" for additive); score:
+    dot|general|additive; output: "luong" (tanh([ctx ; h] @ Wc)) or "concat" ([ctx ; h]).
+    Returns (h_tilde (N, T, H) or (N, T, He + H), alpha (N, T, S), cache).
     """
     _check_score(score)
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {', '.join(OUTPUTS)}; got {output!r}")
     if score == "dot":
         scores, score_cache = dot_score_forward(h, keys)
     elif score == "general":
@@ -307,22 +317,30 @@ def attention_forward(h, hs, keys, mask, params, score):
         scores, score_cache = additive_score_forward(h, keys, params["Wq"], params["v"])
     alpha, softmax_cache = masked_softmax_forward(scores, mask)
     ctx, ctx_cache = context_forward(alpha, hs)
-    h_tilde, out_cache = attention_output_forward(ctx, h, params["Wc"])
-    return h_tilde, alpha, (score, score_cache, softmax_cache, ctx_cache, out_cache)
+    if output == "luong":
+        h_tilde, out_cache = attention_output_forward(ctx, h, params["Wc"])
+    else:
+        xp = get_array_module(ctx)
+        h_tilde, out_cache = xp.concatenate([ctx, h], axis=2), ctx.shape[2]
+    return h_tilde, alpha, (score, output, score_cache, softmax_cache, ctx_cache, out_cache)
 
 
 def attention_backward(dh_tilde, cache):
-    """dh_tilde (N, T, H) -> (dh (N, T, H), dhs (N, S, He), dkeys (N, S, K), grads).
+    """dh_tilde (N, T, H) or (N, T, He + H) -> (dh (N, T, H), dhs (N, S, He), dkeys (N, S, K), grads).
 
-    grads: {"Wc": ..., plus "Wa" or "Wq" and "v"}. h reaches h_tilde twice --
+    grads: {"Wc": ... (output "luong"), plus "Wa" or "Wq" and "v"}. h reaches h_tilde twice --
     through the scores and directly in [ctx ; h] -- so its two gradients add;
     so do hs's (as values here, and as keys through attention_keys_backward).
     """
-    score, score_cache, softmax_cache, ctx_cache, out_cache = cache
-    dctx, dh_direct, dWc = attention_output_backward(dh_tilde, out_cache)
+    score, output, score_cache, softmax_cache, ctx_cache, out_cache = cache
+    grads = {}
+    if output == "luong":
+        dctx, dh_direct, grads["Wc"] = attention_output_backward(dh_tilde, out_cache)
+    else:                                         # the concatenation splits its gradient
+        He = out_cache
+        dctx, dh_direct = dh_tilde[..., :He], dh_tilde[..., He:]
     dalpha, dhs = context_backward(dctx, ctx_cache)
     dscores = masked_softmax_backward(dalpha, softmax_cache)
-    grads = {"Wc": dWc}
     if score == "dot":
         dh_score, dkeys = dot_score_backward(dscores, score_cache)
     elif score == "general":

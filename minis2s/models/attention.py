@@ -5,7 +5,8 @@ r"""The attention layer: its weights, around the functions of functional/attenti
 
 Parameters (H the decoder's hidden size, He the width of an encoder output)::
 
-    Wc (He + H, H)                              the attentional output, all scores
+    Wc (He + H, H)                              output="luong": h_tilde = tanh([ctx ; h] Wc)
+                                                (output="concat": h_tilde = [ctx ; h], no Wc)
     Wa (H, He)                                  score="general"
     Wq (H, A), Wk (He, A), v (A,), A = H        score="additive"
 
@@ -24,17 +25,22 @@ __all__ = ["Attention"]
 class Attention(Module):
     """Luong attention with a dot, general or additive score (see the module docstring)."""
 
-    def __init__(self, hidden: int, enc_width: int, score: str, rng, init: str = "uniform"):
+    def __init__(self, hidden: int, enc_width: int, score: str, rng, init: str = "uniform",
+                 output: str = "luong"):
         super().__init__()
         if score not in FA.SCORES:
             raise ValueError(f"score must be one of {', '.join(FA.SCORES)}; got {score!r}")
+        if output not in FA.OUTPUTS:
+            raise ValueError(f"output must be one of {', '.join(FA.OUTPUTS)}; got {output!r}")
         if score == "dot" and enc_width != hidden:
             raise ValueError(f"the dot score compares decoder states ({hidden} units) with encoder "
                              f"outputs ({enc_width} units) directly: the sizes must agree "
                              "(use score='general' or 'additive')")
-        self.score, self.hidden, self.enc_width = score, hidden, enc_width
+        self.score, self.hidden, self.enc_width, self.output = score, hidden, enc_width, output
         H, He = hidden, enc_width
-        self.add_param("Wc", init_param(rng, (He + H, H), init, fan=He + H))
+        self.out_width = H if output == "luong" else He + H      # the width of h_tilde
+        if output == "luong":
+            self.add_param("Wc", init_param(rng, (He + H, H), init, fan=He + H))
         if score == "general":
             self.add_param("Wa", init_param(rng, (H, He), init, fan=H))
         if score == "additive":
@@ -50,7 +56,8 @@ class Attention(Module):
     def forward(self, h, hs, mask):
         """h (N, T, H) decoder outputs, hs (N, S, He), mask (N, S) -> (h_tilde (N, T, H), alpha (N, T, S))."""
         keys, keys_cache = FA.attention_keys_forward(hs, self._params, self.score)
-        h_tilde, alpha, cache = FA.attention_forward(h, hs, keys, mask, self._params, self.score)
+        h_tilde, alpha, cache = FA.attention_forward(h, hs, keys, mask, self._params, self.score,
+                                                     self.output)
         self.save_for_backward((keys_cache, cache))
         return h_tilde, alpha
 
@@ -69,5 +76,5 @@ class Attention(Module):
         Returns (h_tilde (M, H), alpha (M, S)): the functions of :meth:`forward` with T = 1.
         """
         h_tilde, alpha, _ = FA.attention_forward(h[:, None, :], hs, keys, mask, self._params,
-                                                 self.score)
+                                                 self.score, self.output)
         return h_tilde[:, 0], alpha[:, 0]

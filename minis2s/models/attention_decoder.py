@@ -83,18 +83,20 @@ class AttentionDecoder(Module):
 
     def __init__(self, vocab_size: int, emb_dim: int, hidden: int, rng, n_layers: int = 1,
                  dropout: float = 0.0, init: str = "uniform", score: str = "dot",
-                 enc_width: int | None = None, input_feeding: bool = False):
+                 enc_width: int | None = None, input_feeding: bool = False, output: str = "luong"):
         super().__init__()
         self.hidden, self.n_layers, self.emb_dim, self.score = hidden, n_layers, emb_dim, score
         self.input_feeding = bool(input_feeding)
         enc_width = hidden if enc_width is None else enc_width
-        lstm_in = emb_dim + (hidden if self.input_feeding else 0)
+        out_width = hidden if output == "luong" else enc_width + hidden      # h_tilde's width
+        self.out_width = out_width
+        lstm_in = emb_dim + (out_width if self.input_feeding else 0)
         self.embed = self.add_module("embed", Embedding(vocab_size, emb_dim, rng, init))
         self.drop = self.add_module("drop", Dropout(dropout))
         self.lstm = self.add_module("lstm", LSTM(lstm_in, hidden, rng, n_layers, dropout, init))
-        self.attn = self.add_module("attn", Attention(hidden, enc_width, score, rng, init))
+        self.attn = self.add_module("attn", Attention(hidden, enc_width, score, rng, init, output))
         self.drop_out = self.add_module("drop_out", Dropout(dropout))
-        self.fc = self.add_module("fc", Linear(hidden, vocab_size, rng, init))
+        self.fc = self.add_module("fc", Linear(out_width, vocab_size, rng, init))
 
     # --- training: a whole target sequence at once -----------------------------------
     def forward_with_attention(self, y_in, enc: Encoded):
@@ -134,7 +136,7 @@ class AttentionDecoder(Module):
         p, L = self.attn.params, self.n_layers
         keys, keys_cache = FA.attention_keys_forward(enc.hs, p, self.score)
         h, c = list(enc.h), list(enc.c)                          # per layer, (N, H) each
-        h_tilde = xp.zeros((N, self.hidden), dtype=e.dtype)      # h_tilde_{-1}
+        h_tilde = xp.zeros((N, self.out_width), dtype=e.dtype)   # h_tilde_{-1}
         steps, h_tildes, alphas = [], [], []
         for t in range(T):
             x = xp.concatenate([e[:, t], h_tilde], axis=1)       # (N, E + H)
@@ -147,7 +149,7 @@ class AttentionDecoder(Module):
                 lstm_caches.append(cache)
                 x = h[l]
             h_tilde3, alpha, attn_cache = FA.attention_forward(x[:, None], enc.hs, keys, enc.mask,
-                                                               p, self.score)
+                                                               p, self.score, self.attn.output)
             h_tilde = h_tilde3[:, 0]
             steps.append((lstm_caches, masks, attn_cache))
             h_tildes.append(h_tilde)
@@ -165,11 +167,11 @@ class AttentionDecoder(Module):
         """dh_tilde (N, T, H) from the output layer -> (de (N, T, E), dhs, dh0, dc0)."""
         steps, keys_cache, E = self.saved_for_backward()
         xp = get_array_module(dh_tilde)
-        N, T, H = dh_tilde.shape
-        L = self.n_layers
+        N, T, W = dh_tilde.shape                                  # W: h_tilde's width
+        H, L = self.hidden, self.n_layers
         dh_next = [xp.zeros((N, H), dtype=dh_tilde.dtype) for _ in range(L)]   # from step t+1
         dc_next = [xp.zeros((N, H), dtype=dh_tilde.dtype) for _ in range(L)]
-        dh_tilde_fed = xp.zeros((N, H), dtype=dh_tilde.dtype)   # h_tilde_t's use at step t+1
+        dh_tilde_fed = xp.zeros((N, W), dtype=dh_tilde.dtype)   # h_tilde_t's use at step t+1
         lstm_grads = {k: 0.0 for k in self.lstm.params}
         attn_grads, dhs, dkeys, de = {}, 0.0, 0.0, [None] * T
         for t in reversed(range(T)):
@@ -203,7 +205,7 @@ class AttentionDecoder(Module):
         xp = get_array_module(enc.hs)
         h_tilde = None
         if self.input_feeding:
-            h_tilde = xp.zeros((enc.hs.shape[0], self.hidden), dtype=enc.hs.dtype)
+            h_tilde = xp.zeros((enc.hs.shape[0], self.out_width), dtype=enc.hs.dtype)
         return AttentionState(enc.h, enc.c, enc.hs, self.attn.keys(enc.hs), enc.mask,
                               h_tilde=h_tilde)
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from ..backend import get_array_module, to_cpu, to_device
 from ..functional import softmax_cross_entropy
-from ..functional.attention import SCORES
+from ..functional.attention import OUTPUTS, SCORES
 from ..layers import Dropout, Module
 from .attention_decoder import AttentionDecoder
 from .bidirectional_encoder import BidirectionalEncoder
@@ -79,7 +79,8 @@ class Seq2Seq(Module):
     ``bidirectional``: Bahdanau's encoder, two directions of hidden/2 units whose final
     states are concatenated into the decoder's start (models/bidirectional_encoder.py);
     ``input_feeding``: the attention decoder's LSTM also reads the previous step's
-    attentional state (Luong's input feeding; models/attention_decoder.py).
+    attentional state (Luong's input feeding; models/attention_decoder.py);
+    ``attention_output``: "luong" (tanh([ctx ; h] Wc)) or "concat" ([ctx ; h], the book's).
     """
 
     def __init__(self, src_vocab: int, tgt_vocab: int, emb: int = 16, hidden: int = 128,
@@ -87,12 +88,16 @@ class Seq2Seq(Module):
                  reverse: bool = True, init: str = "uniform", teacher_forcing_ratio: float = 1.0,
                  seed: int = 0, pad_id: int = PAD, sos_id: int = SOS, eos_id: int = EOS,
                  encoder_module: Encoder | None = None, decoder_module: Decoder | None = None,
-                 score: str = "dot", bidirectional: bool = False, input_feeding: bool = False):
+                 score: str = "dot", bidirectional: bool = False, input_feeding: bool = False,
+                 attention_output: str = "luong"):
         super().__init__()
         if decoder not in ("plain", "peeky", "attention"):
             raise InputError(f"decoder must be 'plain', 'peeky' or 'attention', got {decoder!r}")
         if score not in SCORES:
             raise InputError(f"score must be one of {', '.join(SCORES)}, got {score!r}")
+        if attention_output not in OUTPUTS:
+            raise InputError(f"attention_output must be one of {', '.join(OUTPUTS)}, "
+                             f"got {attention_output!r}")
         if bidirectional and isinstance(hidden, (int, np.integer)) and hidden % 2:
             raise InputError(f"a bidirectional encoder splits hidden={hidden} into two halves "
                              "(one per direction): hidden must be even")
@@ -111,7 +116,7 @@ class Seq2Seq(Module):
                            teacher_forcing_ratio=float(teacher_forcing_ratio), seed=int(seed),
                            pad_id=pad_id, sos_id=sos_id, eos_id=eos_id,
                            score=score, bidirectional=bool(bidirectional),
-                           input_feeding=bool(input_feeding))
+                           input_feeding=bool(input_feeding), attention_output=attention_output)
         self.pad_id, self.sos_id, self.eos_id = pad_id, sos_id, eos_id
         self.reverse, self.seed = reverse, seed
         self.teacher_forcing_ratio = teacher_forcing_ratio
@@ -120,7 +125,8 @@ class Seq2Seq(Module):
         rng = np.random.default_rng(seed)
         Dec = {"plain": Decoder, "peeky": PeekyDecoder, "attention": AttentionDecoder}[decoder]
         Enc = BidirectionalEncoder if bidirectional else Encoder
-        extra = dict(score=score, input_feeding=input_feeding) if decoder == "attention" else {}
+        extra = dict(score=score, input_feeding=input_feeding, output=attention_output) \
+            if decoder == "attention" else {}
         enc = encoder_module or Enc(src_vocab, emb, hidden, rng, n_layers, dropout, init)
         dec = decoder_module or Dec(tgt_vocab, emb, hidden, rng, n_layers, dropout, init, **extra)
         self.check_compatible(enc, dec)
