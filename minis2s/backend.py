@@ -177,15 +177,25 @@ def available_backends() -> list[str]:
     return names
 
 
+_BY_TYPE: dict[type, Backend] = {}   # the answers of backend_of, by exact array type
+
+
 def backend_of(array) -> Backend | None:
     """The backend an array belongs to, or None for scalars and non-arrays."""
+    # Asked several times per LSTM step, so the answer is remembered per type.
+    known = _BY_TYPE.get(type(array))
+    if known is not None:
+        return known
+    found = None
     for name, array_type in _ARRAY_TYPES.items():
         if isinstance(array, array_type):
-            return _get(name)
+            found = _get(name)
     cupy = sys.modules.get("cupy")  # a CuPy array can only exist if CuPy was imported
-    if cupy is not None and isinstance(array, cupy.ndarray):
-        return _get("cupy")
-    return None
+    if found is None and cupy is not None and isinstance(array, cupy.ndarray):
+        found = _get("cupy")
+    if found is not None:
+        _BY_TYPE[type(array)] = found
+    return found
 
 
 def _backend_of_args(arrays, named) -> Backend:

@@ -180,7 +180,8 @@ def lstm_forward(x, h0, c0, Wx, Wh, b, mask=None):
     # T steps (a big GEMM runs far closer to the machine's peak than T small ones).
     ax = (xs @ Wx + b).reshape(T, N, 4 * H)
     h, c = h0, c0
-    hs, cell_caches = [], []
+    hs = xp.empty((T, N, H), dtype=x.dtype)     # every step's h, time-major
+    cell_caches = []
     for t in range(T):
         a = ax[t] + h @ Wh                       # only h_{t-1} @ Wh has to wait for step t-1
         h_cell, c_cell, cell_cache = lstm_cell_forward(a, c)
@@ -189,9 +190,8 @@ def lstm_forward(x, h0, c0, Wx, Wh, b, mask=None):
             h_cell = xp.where(real, h_cell, h)
             c_cell = xp.where(real, c_cell, c)
         h, c = h_cell, c_cell
-        hs.append(h)
+        hs[t] = h
         cell_caches.append(cell_cache)
-    hs = xp.stack(hs)                            # (T, N, H)
     cache = (xs, h0, Wx, Wh, hs, cell_caches, mask)
     return hs.transpose(1, 0, 2), (h, c), cache
 
@@ -215,7 +215,7 @@ def lstm_backward(dhs, dhT, dcT, cache):
             check_shape("lstm_backward", name, d, (N, H), "(N, H)")
     dh_next = xp.zeros((N, H), dtype=hs.dtype) if dhT is None else dhT
     dc_next = xp.zeros((N, H), dtype=hs.dtype) if dcT is None else dcT
-    das = [None] * T
+    das = xp.empty((T, N, 4 * H), dtype=hs.dtype)   # every step's da, time-major
     for t in reversed(range(T)):
         # h_t is read by the output at t and by step t+1; c_t only by step t+1.
         dh = dh_next if dhs is None else dhs[:, t] + dh_next
@@ -236,7 +236,7 @@ def lstm_backward(dhs, dhT, dcT, cache):
 
     # Every step used the same weights, so their gradients are sums over t: with the
     # steps stacked time-major as rows, each sum is one matrix product.
-    da = xp.stack(das).reshape(T * N, 4 * H)
+    da = das.reshape(T * N, 4 * H)
     h_prevs = xp.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)   # h_{t-1} of every step
     dWx = xs.T @ da
     dWh = h_prevs.T @ da
