@@ -1,6 +1,6 @@
 """The ``minis2s`` command (also ``python -m minis2s``): train, eval, translate, gradcheck.
 
-    minis2s train                                   # the addition task, peeky + reversed: ~2 minutes, 99.7 %
+    minis2s train                                   # the addition task, peeky + reversed: under 2 minutes, 99.7 %
     minis2s train --task dates --epochs 10
     minis2s train --data corpus.tsv --model plain   # a TSV corpus: word tokens, BLEU reported
     minis2s train --resume --epochs 12              # continue runs/addition-peeky to epoch 12
@@ -55,7 +55,7 @@ __all__ = ["main", "build_parser", "TRAIN_DEFAULTS", "FAST"]
 
 # ---------------------------------------------------------------------------- settings
 # What `minis2s train` does when given nothing. Measured on a 2-core CPU (NumPy, float32, one
-# BLAS thread): 45,000 generated additions, 8 epochs of ~12 s each, about 2 minutes in all (3.5
+# BLAS thread): 45,000 generated additions, 8 epochs of ~11 s each, under 2 minutes in all (2.5
 # with two other CPU-bound processes running), validation exact match 93-95 % after epoch 5 and
 # 99.5-99.9 % after epoch 8, once the learning rate has been halved a few times (Adam at a
 # constant 0.01 hovers around 93-96 %). README.md states the same numbers.
@@ -633,12 +633,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     D = TRAIN_DEFAULTS
 
-    t = sub.add_parser("train", help="train a model (default: the addition task, about 2 minutes on a "
+    t = sub.add_parser("train", help="train a model (default: the addition task, under 2 minutes on a "
                        "2-core CPU)",
                        description="Train a seq2seq model. Every option has a default; "
                                    "`minis2s train` alone trains the peeky, reversed model on the "
-                                   "generated addition task: about 2 minutes on a 2-core CPU "
-                                   "(3.5 while other programs keep the cores busy), 99.7 % "
+                                   "generated addition task: under 2 minutes on a 2-core CPU "
+                                   "(2.5 while other programs keep the cores busy), 99.7 % "
                                    "exact match. A TSV corpus gets word-level defaults (marked "
                                    "'a TSV corpus' below).")
     src = t.add_mutually_exclusive_group()
