@@ -100,6 +100,11 @@ def build_minis2s(c: dict, device: str):
     from minis2s.models.seq2seq import Seq2Seq
     if device == "strict":
         import minis2s.testing  # noqa: F401  registers the "strict" backend
+    try:    # what the CLI and the Trainer do first (an older checkout has no minis2s.memory)
+        from minis2s.memory import keep_freed_memory
+        keep_freed_memory()
+    except ImportError:
+        pass
     minis2s.use(DEVICES[device][0], dtype="float32")
     return Seq2Seq(c["V"], c["V"], emb=c["E"], hidden=c["H"], n_layers=c["L"],
                    decoder="plain", reverse=True, seed=0)

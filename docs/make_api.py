@@ -25,6 +25,7 @@ MODULES = [
     ("minis2s.data", "tasks, files, tokenizers, vocabularies, batches"),
     ("minis2s.metrics", "BLEU and accuracies"),
     ("minis2s.trainer", "the training loop and evaluation"),
+    ("minis2s.memory", "keeping freed memory for the next step (page faults of fresh arrays)"),
     ("minis2s.checkpoint", "atomic, resumable checkpoints"),
     ("minis2s.torch_export", "weights to and from PyTorch state_dicts"),
     ("minis2s.plotting", "training curves"),

@@ -37,6 +37,7 @@ import numpy as np
 from . import __version__
 from .backend import BackendError, current, float_dtype, to_device, use
 from .errors import InputError
+from .memory import keep_freed_memory
 from .gradcheck import standard_cases
 from .grading.command import add_grade_parser
 from .checkpoint import (MAX_EPOCHS, CheckpointError, atomic_write_bytes, check_same_config,
@@ -755,6 +756,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     command = shlex.join(["minis2s", *argv])
     try:
+        keep_freed_memory()          # decoding and training allocate fresh arrays (memory.py)
         with blas_threads(getattr(args, "threads", DEFAULT_THREADS)):
             return args.func(args, command)
     except KeyboardInterrupt:

@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .memory import keep_freed_memory
 from .backend import get_array_module, to_device
 from .checkpoint import Checkpoint, atomic_write_bytes, save_checkpoint
 from .data.dataset import pad_batch
@@ -211,6 +212,7 @@ class Trainer:
         With an ``out_dir``, the folder is claimed for the whole call
         (:func:`~minis2s.run_folder.claim_run_folder`: one writer at a time).
         """
+        keep_freed_memory()          # fresh arrays every step: reuse their memory (memory.py)
         if self.out_dir is None:
             return self._fit(epochs)
         with claim_run_folder(self.out_dir, self.command, log=self.log):
