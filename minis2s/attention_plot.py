@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,7 @@ def plot_attention(alpha, src_tokens, out_tokens, path=None, title: str | None =
     if len(src_tokens) != S or len(out_tokens) != T:
         raise ValueError(f"plot_attention: alpha is {T} x {S} but there are {len(out_tokens)} "
                          f"output and {len(src_tokens)} source tokens")
+    font = _font_for(list(src_tokens) + list(out_tokens))
     if ax is None:
         fig, ax = plt.subplots(figsize=(max(3.0, 0.45 * S + 1.8), max(2.5, 0.4 * T + 1.5)))
     else:
@@ -78,9 +80,10 @@ def plot_attention(alpha, src_tokens, out_tokens, path=None, title: str | None =
     image = ax.imshow(alpha, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(S))
     long_words = S > 8 and max(len(t) for t in src_tokens) > 2     # characters stay upright
-    ax.set_xticklabels([_show(t) for t in src_tokens], rotation=90 if long_words else 0)
+    ax.set_xticklabels([_show(t) for t in src_tokens], rotation=90 if long_words else 0,
+                       fontfamily=font)
     ax.set_yticks(range(T))
-    ax.set_yticklabels([_show(t) for t in out_tokens])
+    ax.set_yticklabels([_show(t) for t in out_tokens], fontfamily=font)
     ax.xaxis.tick_top()
     ax.set_xlabel("source")
     ax.xaxis.set_label_position("top")
@@ -88,11 +91,34 @@ def plot_attention(alpha, src_tokens, out_tokens, path=None, title: str | None =
     if title:
         ax.set_title(title, pad=28)
     fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="attention weight")
-    fig.tight_layout()
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
+    with warnings.catch_warnings():   # one warning from _font_for, not one per missing glyph
+        warnings.filterwarnings("ignore", message="Glyph .* missing from")
+        fig.tight_layout()
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=120)
     return fig
+
+
+# Fonts that cover Hangul and CJK, tried in order when a label needs them.
+_WIDE_FONTS = ("Noto Sans CJK KR", "Noto Sans CJK JP", "Noto Sans CJK SC", "NanumGothic",
+               "Malgun Gothic", "AppleGothic", "Apple SD Gothic Neo", "Arial Unicode MS", "Unifont")
+
+
+def _font_for(labels):
+    """The font family for the labels: None (matplotlib's default) for Latin-like text,
+    else an installed font that has Hangul/CJK, if any (with one warning if none)."""
+    if all(ord(ch) < 0x2E80 for label in labels for ch in label):
+        return None
+    from matplotlib import font_manager
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for name in _WIDE_FONTS:
+        if name in installed:
+            return name
+    warnings.warn("plot_attention: no installed font has the Hangul/CJK characters of these "
+                  "labels, so they are drawn as boxes; install one (e.g. the fonts-noto-cjk "
+                  "package) to see them", stacklevel=3)
+    return None
 
 
 def _show(token: str) -> str:

@@ -285,3 +285,22 @@ def test_bidirectional_encoder_matches_pytorch():
     dW = np.zeros_like(p["embed.W"])
     np.add.at(dW, SRC.reshape(-1), e.grad.numpy().reshape(-1, E))
     np.testing.assert_allclose(enc.grads["embed.W"], dW, rtol=1e-10, atol=1e-12)
+
+
+def test_attention_picture_of_hangul_warns_once_without_a_font(tmp_path, monkeypatch):
+    """Labels no installed font can draw: one clear warning, not one per glyph; a PNG anyway."""
+    import warnings
+    import minis2s.attention_plot as AP
+    monkeypatch.setattr(AP, "_WIDE_FONTS", ("No Such Font",))
+    alpha = np.full((2, 3), 1 / 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        AP.plot_attention(alpha, ["Tom", "is", "here"], ["톰은", "<eos>"], tmp_path / "k.png")
+    assert [str(w.message) for w in caught if "font" in str(w.message).lower()] == [
+        str(w.message) for w in caught]
+    assert len(caught) == 1 and "Hangul" in str(caught[0].message)
+    assert (tmp_path / "k.png").read_bytes()[:4] == b"\x89PNG"
+    with warnings.catch_warnings(record=True) as caught:      # Latin labels: no font hunt
+        warnings.simplefilter("always")
+        AP.plot_attention(alpha, ["a", "b", "c"], ["x", "<eos>"], tmp_path / "l.png")
+    assert caught == []
