@@ -8,24 +8,18 @@ import numpy as np
 import pytest
 
 import minis2s
+from conftest import randomised
 from minis2s.gradcheck import check_model
 from minis2s.models import Seq2Seq
 from minis2s.models.attention_decoder import AttentionDecoder
-from minis2s.models.bidirectional_encoder import BidirectionalEncoder, flip_padded
+from minis2s.models import reverse_padded
+from minis2s.models.bidirectional_encoder import BidirectionalEncoder
 
 SCORES = ("dot", "general", "additive")
 V_SRC, V_TGT, E, H = 11, 9, 5, 6
 # right-padded sources of lengths 4, 2, 1 and 3; targets of different lengths
 SRC = np.array([[3, 4, 5, 6], [7, 3, 0, 0], [5, 0, 0, 0], [8, 9, 10, 0]])
 TGT = np.array([[1, 3, 4, 5, 2], [1, 5, 2, 0, 0], [1, 7, 6, 8, 2], [1, 4, 2, 0, 0]])
-
-
-def randomised(module, seed=0, scale=0.5):
-    """Every parameter redrawn N(0, scale^2), so that no term of a backward can hide."""
-    rng = np.random.default_rng(seed)
-    for p in module.params.values():
-        p[...] = minis2s.to_device(rng.standard_normal(p.shape) * scale)
-    return module
 
 
 def attention_model(score="dot", bidirectional=False, n_layers=1, reverse=True, seed=0,
@@ -181,13 +175,13 @@ def test_bidirectional_outputs_read_the_right_halves(backend):
     np.testing.assert_array_equal(minis2s.to_cpu(enc_a.h)[0, 0, k:], ha[0, k:])
 
 
-def test_flip_padded_is_its_own_inverse(backend, rng):
+def test_reverse_padded_is_its_own_inverse(backend, rng):
     x = minis2s.to_device(rng.standard_normal((4, 4, 3)))
     mask = minis2s.to_device(SRC != 0)
-    flipped = minis2s.to_cpu(flip_padded(x, mask))
+    flipped = minis2s.to_cpu(reverse_padded(x, mask))
     np.testing.assert_array_equal(flipped[1, :2], minis2s.to_cpu(x)[1, 1::-1])
     np.testing.assert_array_equal(flipped[1, 2:], minis2s.to_cpu(x)[1, 2:])   # padding in place
-    np.testing.assert_array_equal(minis2s.to_cpu(flip_padded(flip_padded(x, mask), mask)),
+    np.testing.assert_array_equal(minis2s.to_cpu(reverse_padded(reverse_padded(x, mask), mask)),
                                   minis2s.to_cpu(x))
 
 
@@ -304,3 +298,19 @@ def test_attention_picture_of_hangul_warns_once_without_a_font(tmp_path, monkeyp
         warnings.simplefilter("always")
         AP.plot_attention(alpha, ["a", "b", "c"], ["x", "<eos>"], tmp_path / "l.png")
     assert caught == []
+
+
+def test_input_feeding_gradient_with_fixed_dropout(backend):
+    """Input feeding runs its own step loop; its between-layer dropout must honour `frozen`
+    like every Dropout module, or a gradient check with dropout compares two functions."""
+    model = randomised(Seq2Seq(11, 9, emb=3, hidden=4, n_layers=2, dropout=0.3,
+                               decoder="attention", score="general", input_feeding=True))
+    model.forward(SRC, TGT)                        # draws the masks once ...
+    for m in model.modules():
+        if hasattr(m, "frozen"):
+            m.frozen = True                        # ... and every later pass reuses them
+    assert model.decoder._step_masks, "no between-layer masks were drawn: the test proves nothing"
+    # tolerance 1e-6: Wa's gradient is small here and sits near the numerical floor (2e-7);
+    # masks redrawn on every pass give errors of order 1
+    check_model(model, lambda: model.forward(SRC, TGT), 1e-6, h=1e-4,
+                max_elements=6).assert_passed()

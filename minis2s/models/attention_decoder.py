@@ -97,6 +97,7 @@ class AttentionDecoder(Module):
         self.attn = self.add_module("attn", Attention(hidden, enc_width, score, rng, init, output))
         self.drop_out = self.add_module("drop_out", Dropout(dropout))
         self.fc = self.add_module("fc", Linear(out_width, vocab_size, rng, init))
+        self._step_masks = {}    # input feeding's between-layer dropout masks, by (t, l)
 
     # --- training: a whole target sequence at once -----------------------------------
     def forward_with_attention(self, y_in, enc: Encoded):
@@ -143,7 +144,7 @@ class AttentionDecoder(Module):
             lstm_caches, masks = [], []
             for l in range(L):
                 if l > 0:   # dropout between layers, as in the LSTM layer
-                    x, mask = self._between_layers(x, l)
+                    x, mask = self._between_layers(x, l, t)
                     masks.append(mask)
                 h[l], c[l], cache = F.lstm_step_forward(x, h[l], c[l], *self._layer_weights(l))
                 lstm_caches.append(cache)
@@ -157,11 +158,17 @@ class AttentionDecoder(Module):
         self.save_for_backward((steps, keys_cache, e.shape[2]))
         return xp.stack(h_tildes, axis=1), xp.stack(alphas, axis=1)
 
-    def _between_layers(self, x, l: int):
+    def _between_layers(self, x, l: int, t: int):
+        """Dropout between layers l-1 and l at step t, as the LSTM layer's own Dropout does
+        it: a fresh mask each pass, or, with ``frozen`` (gradient checks), the last one."""
         drop = self.lstm.dropouts[l - 1]
         if not self.training or drop.p == 0.0:
             return x, None
-        return F.dropout_forward(x, drop.p, rng=drop.rng)
+        kept = self._step_masks.get((t, l))
+        if drop.frozen and kept is not None and kept.shape == x.shape:
+            return F.dropout_forward(x, drop.p, mask=kept)
+        x, self._step_masks[(t, l)] = F.dropout_forward(x, drop.p, rng=drop.rng)
+        return x, self._step_masks[(t, l)]
 
     def _fed_backward(self, dh_tilde):
         """dh_tilde (N, T, H) from the output layer -> (de (N, T, E), dhs, dh0, dc0)."""

@@ -30,22 +30,9 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..layers import LSTM, Dropout, Embedding, Module
-from .encoder import Encoded
+from .encoder import Encoded, reverse_padded
 
-__all__ = ["BidirectionalEncoder", "flip_padded"]
-
-
-def flip_padded(x, mask):
-    """Reverse the real positions of each row along axis 1; padding stays at the end.
-
-    x (N, S, ...) any array, mask (N, S) bool -> (N, S, ...). Its own inverse.
-    """
-    xp = get_array_module(x, mask)
-    N, S = mask.shape
-    lengths = mask.sum(axis=1, keepdims=True)                 # (N, 1)
-    j = xp.arange(S)[None, :]
-    idx = xp.where(j < lengths, lengths - 1 - j, j)           # position j reads position idx
-    return x[xp.arange(N)[:, None], idx]
+__all__ = ["BidirectionalEncoder"]
 
 
 class BidirectionalEncoder(Module):
@@ -70,8 +57,8 @@ class BidirectionalEncoder(Module):
         xp = get_array_module(src)
         e = self.drop.forward(self.embed.forward(src))
         hs_f, (hf, cf) = self.lstm_f.forward(e, None, mask)
-        hs_r, (hb, cb) = self.lstm_b.forward(flip_padded(e, mask), None, mask)
-        hs = xp.concatenate([hs_f, flip_padded(hs_r, mask)], axis=2)
+        hs_r, (hb, cb) = self.lstm_b.forward(reverse_padded(e, mask), None, mask)
+        hs = xp.concatenate([hs_f, reverse_padded(hs_r, mask)], axis=2)
         self.save_for_backward(mask)
         return Encoded(hs, mask, xp.concatenate([hf, hb], axis=2), xp.concatenate([cf, cb], axis=2))
 
@@ -79,7 +66,7 @@ class BidirectionalEncoder(Module):
         """d: the decoder's gradient w.r.t. what :meth:`forward` returned (d.hs may be None)."""
         mask, k = self.saved_for_backward(), self.half
         dhs_f = None if d.hs is None else d.hs[..., :k]
-        dhs_r = None if d.hs is None else flip_padded(d.hs[..., k:], mask)
+        dhs_r = None if d.hs is None else reverse_padded(d.hs[..., k:], mask)
         de_f, _ = self.lstm_f.backward(dhs_f, (d.h[..., :k], d.c[..., :k]))
         de_r, _ = self.lstm_b.backward(dhs_r, (d.h[..., k:], d.c[..., k:]))
-        self.embed.backward(self.drop.backward(de_f + flip_padded(de_r, mask)))
+        self.embed.backward(self.drop.backward(de_f + reverse_padded(de_r, mask)))

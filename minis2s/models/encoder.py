@@ -15,7 +15,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..backend import get_array_module
 from ..layers import LSTM, Dropout, Embedding, Module
+
+
+def reverse_padded(x, mask):
+    """Reverse the real positions of each right-padded row along axis 1; padding stays at the end.
+
+    x (N, S, ...) any array (token ids, or vectors per position), mask (N, S) bool
+    -> (N, S, ...): ``a b c <pad>`` becomes ``c b a <pad>``. Its own inverse. The
+    model's reversed source (Sutskever et al.'s trick) and the bidirectional
+    encoder's backward direction both use it.
+    """
+    xp = get_array_module(x, mask)
+    N, S = mask.shape
+    lengths = mask.sum(axis=1, keepdims=True)                 # (N, 1)
+    j = xp.arange(S)[None, :]
+    idx = xp.where(j < lengths, lengths - 1 - j, j)           # position j reads position idx
+    return x[xp.arange(N)[:, None], idx]
 
 
 @dataclass

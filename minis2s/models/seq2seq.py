@@ -45,26 +45,13 @@ from ..layers import Dropout, Module
 from .attention_decoder import AttentionDecoder
 from .bidirectional_encoder import BidirectionalEncoder
 from .decoder import Decoder, PeekyDecoder
-from .encoder import Encoded, Encoder
+from .encoder import Encoded, Encoder, reverse_padded
 from .search import beam_search, check_max_len, forbid, greedy_search
 from ..errors import InputError
 
 __all__ = ["Seq2Seq", "PeekySeq2Seq", "reverse_padded"]
 
 PAD, SOS, EOS = 0, 1, 2   # the ids fixed by minis2s.data.Vocab
-
-
-def reverse_padded(src, mask):
-    """Reverse the real tokens of each right-padded row; padding stays at the end.
-
-    src (N, S) int, mask (N, S) bool -> (N, S).
-    """
-    xp = get_array_module(src, mask)
-    S = src.shape[1]
-    lengths = mask.sum(axis=1, keepdims=True)                 # (N, 1)
-    j = xp.arange(S)[None, :]
-    idx = xp.where(j < lengths, lengths - 1 - j, j)           # position j reads position idx
-    return xp.take_along_axis(src, idx, axis=1)
 
 
 class Seq2Seq(Module):
