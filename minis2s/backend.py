@@ -190,6 +190,7 @@ def backend_of(array) -> Backend | None:
     for name, array_type in _ARRAY_TYPES.items():
         if isinstance(array, array_type):
             found = _get(name)
+            break
     cupy = sys.modules.get("cupy")  # a CuPy array can only exist if CuPy was imported
     if found is None and cupy is not None and isinstance(array, cupy.ndarray):
         found = _get("cupy")

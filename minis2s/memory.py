@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 
 __all__ = ["keep_freed_memory"]
 
@@ -25,21 +26,18 @@ _M_TRIM_THRESHOLD = -1      # free memory above this at the top of the heap goes
 _M_MMAP_THRESHOLD = -3      # blocks above this size get their own mmap, unmapped when freed
 _MMAP_THRESHOLD = 256 * 2**20
 _TRIM_THRESHOLD = 512 * 2**20
-_done = {"ok": None}
 
 
+@functools.cache                     # once per process: later calls return the first answer
 def keep_freed_memory() -> bool:
-    """Ask glibc's malloc to keep freed blocks up to 256 MB for reuse (once per process).
+    """Ask glibc's malloc to keep freed blocks up to 256 MB for reuse.
 
     Returns True if the allocator took the setting, False where there is no glibc.
     """
-    if _done["ok"] is None:
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            mallopt = libc.mallopt
-        except (OSError, AttributeError):
-            _done["ok"] = False
-        else:
-            _done["ok"] = bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and \
-                bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
-    return _done["ok"]
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and \
+        bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))

@@ -30,25 +30,37 @@ import numpy as np
 
 from ..backend import get_array_module, to_cpu
 from ..errors import InputError
+from ..validate import MAX_DECODE_LEN   # the longest output a search may be asked for
 
-__all__ = ["greedy_search", "beam_search", "NonFiniteDecodingError", "MAX_DECODE_LEN"]
+__all__ = ["greedy_search", "beam_search", "check_search_args", "NonFiniteDecodingError",
+           "MAX_DECODE_LEN"]
 
 NEG_INF = -np.inf
-# The longest output a search may be asked for: the loop runs up to max_len steps and
-# keeps one token per step and hypothesis, so an absurd bound would only fail later,
-# with a MemoryError or a hang, instead of now with a message.
-MAX_DECODE_LEN = 10_000
 
 
 class NonFiniteDecodingError(FloatingPointError):
     """The decoder produced NaN log-probabilities: the model's weights are not usable."""
 
 
-def check_max_len(max_len) -> None:
-    """A clear error for a max_len that is not an integer in [1, MAX_DECODE_LEN]."""
-    if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) \
-            or not 1 <= max_len <= MAX_DECODE_LEN:
+def _is_int(n) -> bool:
+    return isinstance(n, (int, np.integer)) and not isinstance(n, bool)
+
+
+def check_search_args(max_len, beam_size: int = 1, n_best: int = 1, alpha: float = 0.0) -> None:
+    """A clear error for a search argument out of range, before any work is done.
+
+    max_len bounds the loop (an absurd one would only fail later, with a MemoryError or
+    a hang); alpha is the length penalty of :func:`beam_search`.
+    """
+    if not _is_int(max_len) or not 1 <= max_len <= MAX_DECODE_LEN:
         raise InputError(f"max_len must be an integer from 1 to {MAX_DECODE_LEN}, got {max_len!r}")
+    if not _is_int(beam_size) or beam_size < 1:
+        raise InputError(f"beam_size must be an integer >= 1, got {beam_size!r}")
+    if not _is_int(n_best) or not 1 <= n_best <= beam_size:
+        raise InputError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) \
+            or not math.isfinite(alpha) or alpha < 0:
+        raise InputError(f"alpha (the length penalty) must be a finite number >= 0, got {alpha!r}")
 
 
 def forbid(logp, ids):
@@ -79,7 +91,7 @@ def greedy_search(decoder, enc, max_len: int, sos_id: int, eos_id: int, pad_id: 
 
     enc: the encoder's output (N sentences). Returns (list of N id lists, scores (N,) host array).
     """
-    check_max_len(max_len)
+    check_search_args(max_len)
     state = decoder.start(enc)
     xp = get_array_module(state.h)
     N = state.h.shape[1]
@@ -113,13 +125,7 @@ def beam_search(decoder, enc, max_len: int, beam_size: int, sos_id: int, eos_id:
     n_best come back only when fewer distinct hypotheses exist (a vocabulary smaller
     than the beam, say); the caller decides whether to warn.
     """
-    check_max_len(max_len)
-    if isinstance(beam_size, bool) or not isinstance(beam_size, (int, np.integer)) or beam_size < 1:
-        raise InputError(f"beam_size must be an integer >= 1, got {beam_size!r}")
-    if n_best > beam_size:
-        raise InputError(f"n_best ({n_best}) cannot exceed beam_size ({beam_size})")
-    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha >= 0):
-        raise InputError(f"alpha (the length penalty) must be a finite number >= 0, got {alpha!r}")
+    check_search_args(max_len, beam_size, n_best, alpha)
     state = decoder.start(enc)
     xp = get_array_module(state.h)
     N, k = state.h.shape[1], beam_size

@@ -33,7 +33,6 @@ with exactly the numbers an uninterrupted one would have drawn.
 """
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -46,7 +45,7 @@ from .attention_decoder import AttentionDecoder
 from .bidirectional_encoder import BidirectionalEncoder
 from .decoder import Decoder, PeekyDecoder
 from .encoder import Encoded, Encoder, reverse_padded
-from .search import beam_search, check_max_len, forbid, greedy_search
+from .search import beam_search, check_search_args, forbid, greedy_search
 from ..errors import InputError
 
 __all__ = ["Seq2Seq", "PeekySeq2Seq", "reverse_padded"]
@@ -245,13 +244,7 @@ class Seq2Seq(Module):
         scores[n] its log-probability (length-normalised when alpha > 0); with
         n_best > 1, sequences[n] and scores[n] are lists of the n_best best.
         """
-        check_max_len(max_len)
-        if not isinstance(beam_size, (int, np.integer)) or beam_size < 1:
-            raise InputError(f"beam_size must be an integer >= 1, got {beam_size!r}")
-        if not isinstance(n_best, (int, np.integer)) or not 1 <= n_best <= beam_size:
-            raise InputError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best!r}")
-        if not (isinstance(alpha, (int, float, np.floating)) and math.isfinite(alpha) and alpha >= 0):
-            raise InputError(f"alpha (the length penalty) must be a finite number >= 0, got {alpha!r}")
+        check_search_args(max_len, beam_size, n_best, alpha)     # before encoding anything
         src, _ = self._prepare(src)
         was_training = self.training
         self.eval()
