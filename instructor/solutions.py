@@ -159,6 +159,44 @@ def peeky_decoder_backward(cache):
     return dW_emb, dWx, dWh, db, dW_out, db_out, dh_enc, dc0
 
 
+# --- attention: the masked softmax, then Luong's dot attention -----------------------------------
+
+def masked_softmax_forward(scores, mask):
+    """alpha: a softmax over s where padding gets weight exactly 0, whatever its score."""
+    real = mask[:, None, :] > 0                  # (N, 1, S): the same for every step t
+    masked = np.where(real, scores, -np.inf)     # exp(-inf) = 0 exactly, not merely small
+    shifted = masked - masked.max(axis=2, keepdims=True)   # the maximum of the real scores only
+    e = np.exp(shifted)
+    return e / e.sum(axis=2, keepdims=True)
+
+
+def masked_softmax_backward(dalpha, cache):
+    """dscores = alpha * (dalpha - sum_s dalpha * alpha): 0 wherever alpha is 0 (padding)."""
+    alpha = cache["alpha"]
+    # every weight of a row depends on every score of the row: the whole Jacobian
+    return alpha * (dalpha - (dalpha * alpha).sum(axis=2, keepdims=True))
+
+
+def attention_backward(dh_tilde, cache):
+    """(dh, dhs, dWc) for h_tilde = tanh([alpha @ hs ; h] @ Wc), alpha = softmax(h @ hs^T)."""
+    h, hs, Wc, alpha, ctx_h, h_tilde = (cache[k] for k in ("h", "hs", "Wc", "alpha", "ctx_h", "h_tilde"))
+    H = h.shape[2]
+    # h_tilde = tanh(ctx_h @ Wc)
+    dpre = dh_tilde * (1.0 - h_tilde ** 2)
+    dctx_h = dpre @ Wc.T
+    dWc = ctx_h.reshape(-1, 2 * H).T @ dpre.reshape(-1, H)   # summed over every (n, t)
+    dctx, dh_direct = dctx_h[..., :H], dctx_h[..., H:]        # ctx_h = [ctx ; h]
+    # ctx = alpha @ hs: hs as the values
+    dalpha = dctx @ hs.transpose(0, 2, 1)
+    dhs_values = alpha.transpose(0, 2, 1) @ dctx
+    dscores = masked_softmax_backward(dalpha, cache)
+    # scores = h @ hs^T: hs as the keys
+    dh_score = dscores @ hs
+    dhs_keys = dscores.transpose(0, 2, 1) @ h
+    # h and hs are each used twice: their gradients add
+    return dh_direct + dh_score, dhs_values + dhs_keys, dWc
+
+
 # --- 9. clipping, and the extra: Adam --------------------------------------------------------------
 
 def clip_gradients(dWx, dWh, db, max_norm):

@@ -29,7 +29,8 @@ solutions = _load_solutions()
 
 LADDER = ["softmax_cross_entropy", "embedding_backward", "rnn_step_backward", "rnn_backward",
           "lstm_step_forward", "lstm_step_backward", "lstm_backward", "peeky_concat",
-          "peeky_decoder_backward", "clip_gradients", "adam_update", "greedy_search",
+          "peeky_decoder_backward", "masked_softmax_forward", "masked_softmax_backward",
+          "attention_backward", "clip_gradients", "adam_update", "greedy_search",
           "beam_search", "corpus_bleu"]
 
 
@@ -117,6 +118,8 @@ LIBRARY_ATTEMPTS = {
     "lstm_backward": F.lstm_backward,
     "softmax_cross_entropy": F.softmax_cross_entropy,   # same signature as the exercise
     "rnn_step_backward": lambda dh, cache: F.rnn_step_backward(dh, cache),
+    "masked_softmax_backward": F.masked_softmax_backward,
+    "attention_backward": lambda dh_tilde, cache: F.attention_backward(dh_tilde, cache)[:2],
 }
 
 
@@ -134,6 +137,15 @@ def test_the_library_backward_on_an_exercise_cache_cannot_run():
     dh, dc, cache = case.args
     with pytest.raises(Exception):
         F.lstm_step_backward(dh, dc, cache)
+
+
+def test_the_library_attention_backward_on_an_exercise_cache_cannot_run():
+    dh_tilde, cache = EXERCISES["attention_backward"].make_case(np.random.default_rng(0)).args
+    with pytest.raises(Exception):
+        F.attention_backward(dh_tilde, cache)
+    dalpha, cache = EXERCISES["masked_softmax_backward"].make_case(np.random.default_rng(0)).args
+    with pytest.raises(Exception):
+        F.masked_softmax_backward(dalpha, cache)
 
 
 def test_wrappers_and_helpers_that_reach_the_library_are_flagged():
@@ -180,6 +192,18 @@ def test_given_lstm_and_rnn_forward_equal_the_library(rng):
     Wx, Wh, b = rng.standard_normal((D, H)), rng.standard_normal((H, H)), rng.standard_normal(H)
     hs, _ = given.rnn_forward(x, h0, Wx, Wh, b)
     np.testing.assert_allclose(hs, F.rnn_forward(x, h0, Wx, Wh, b)[0], rtol=1e-12, atol=1e-12)
+
+
+def test_given_attention_forward_is_the_library_dot_attention(rng):
+    N, T, S, H = 3, 4, 5, 2
+    h, hs = rng.standard_normal((N, T, H)), rng.standard_normal((N, S, H))
+    Wc = rng.standard_normal((2 * H, H))
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 0, 0, 0, 0]], dtype=float)
+    h_tilde, cache = given.attention_forward(h, hs, mask, Wc)
+    want, alpha, _ = F.attention_forward(h, hs, hs, mask, {"Wc": Wc}, "dot", "luong")
+    np.testing.assert_allclose(h_tilde, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cache["alpha"], alpha, rtol=1e-12, atol=1e-12)
+    assert np.all(cache["alpha"][1, :, 2:] == 0.0) and np.all(cache["alpha"][2, :, 1:] == 0.0)
 
 
 def test_given_loss_is_the_library_loss(rng):
@@ -346,6 +370,144 @@ def test_bleu_without_clipping_or_brevity_penalty_fails():
         bleu, p, bp = solutions.corpus_bleu(hyps, refs)
         return bleu / bp, p, 1.0
     assert any(not check("corpus_bleu", no_bp, seed=s, verbose=False) for s in range(4))
+
+
+def test_softmax_forward_forgetting_the_mask_is_named():
+    def wrong(scores, mask):                              # a plain softmax: padding gets weight
+        z = scores - scores.max(axis=2, keepdims=True)
+        return np.exp(z) / np.exp(z).sum(axis=2, keepdims=True)
+    result = check("masked_softmax_forward", wrong, verbose=False)
+    assert result.failed == ["alpha"] and "wrong values in alpha" in result.lines[-1]
+
+
+def test_softmax_forward_taking_the_maximum_over_padding_too_fails():
+    """Masking after the shift: the huge padded scores send every real exp to 0 (0/0)."""
+    def wrong(scores, mask):
+        e = np.exp(scores - scores.max(axis=2, keepdims=True)) * mask[:, None, :]
+        return e / e.sum(axis=2, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        result = check("masked_softmax_forward", wrong, verbose=False)
+    assert result.failed == ["alpha"]
+
+
+def test_softmax_forward_with_a_finite_mask_value_leaks_and_is_named():
+    """-100 instead of -inf: weights of ~1e-44 on padding pass any relative tolerance, not this."""
+    def leaky(scores, mask):
+        z = np.where(mask[:, None, :] > 0, scores, 0.0) - 100.0 * (mask[:, None, :] == 0)
+        z = z - z.max(axis=2, keepdims=True)
+        return np.exp(z) / np.exp(z).sum(axis=2, keepdims=True)
+    result = check("masked_softmax_forward", leaky, verbose=False)
+    assert result.errors["alpha"] == np.inf and result.failed == ["alpha"]
+    assert "alpha is not exactly 0 at the padded positions" in result.lines[-1]
+
+
+def test_softmax_backward_with_only_the_jacobian_diagonal_is_named():
+    def wrong(dalpha, cache):                             # alpha (1 - alpha): no cross terms
+        return dalpha * cache["alpha"] * (1.0 - cache["alpha"])
+    assert check("masked_softmax_backward", wrong, verbose=False).failed == ["dscores"]
+
+
+def test_softmax_backward_forgetting_the_mask_is_named():
+    def wrong(dalpha, cache):                             # the weights recomputed without the mask
+        z = cache["scores"] - cache["scores"].max(axis=2, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(axis=2, keepdims=True)
+        return solutions.masked_softmax_backward(dalpha, {"alpha": p})
+    assert check("masked_softmax_backward", wrong, verbose=False).failed == ["dscores"]
+
+
+def _plain_softmax(scores):
+    z = scores - scores.max(axis=2, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(axis=2, keepdims=True)
+
+
+def _attention_backward(dh_tilde, cache, mask=True, hs_as_keys=True, h_direct=True, tanh_prime=True):
+    """attention_backward written out, with a switch for each typical mistake (all on: right)."""
+    h, hs, Wc, alpha, ctx_h, h_tilde = (cache[k] for k in ("h", "hs", "Wc", "alpha", "ctx_h", "h_tilde"))
+    H = h.shape[2]
+    dpre = dh_tilde * (1.0 - h_tilde ** 2) if tanh_prime else dh_tilde
+    dctx_h = dpre @ Wc.T
+    dWc = ctx_h.reshape(-1, 2 * H).T @ dpre.reshape(-1, H)
+    dctx, dh_direct = dctx_h[..., :H], dctx_h[..., H:]
+    dalpha = dctx @ hs.transpose(0, 2, 1)
+    dhs = alpha.transpose(0, 2, 1) @ dctx
+    a = alpha if mask else _plain_softmax(cache["scores"])    # the softmax backward's weights
+    dscores = a * (dalpha - (dalpha * a).sum(axis=2, keepdims=True))
+    dh = dscores @ hs + (dh_direct if h_direct else 0.0)
+    if hs_as_keys:
+        dhs = dhs + dscores.transpose(0, 2, 1) @ h
+    return dh, dhs, dWc
+
+
+def test_the_written_out_attention_backward_is_right():
+    """The broken versions below differ from this one by one switch each."""
+    assert all(check("attention_backward", _attention_backward, seed=s, verbose=False) for s in range(3))
+
+
+def test_attention_forgetting_the_mask_in_the_softmax_backward_is_named():
+    def wrong(dh_tilde, cache):                           # unmasked weights in the softmax backward
+        return _attention_backward(dh_tilde, cache, mask=False)
+    # dWc needs only ctx_h and h_tilde, which are right; dh and dhs go through the weights
+    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dhs"]
+    dh_tilde, cache = EXERCISES["attention_backward"].make_case(np.random.default_rng(0)).args
+    padded = cache["mask"] == 0
+    assert np.abs(wrong(dh_tilde, cache)[1][padded]).min() > 0    # padding gets a gradient
+
+
+def test_attention_recomputing_the_weights_without_the_mask_is_named():
+    def wrong(dh_tilde, cache):                           # alpha itself unmasked, everywhere
+        return solutions.attention_backward(dh_tilde, dict(cache, alpha=_plain_softmax(cache["scores"])))
+    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dhs"]
+
+
+def test_attention_with_hs_only_as_the_values_is_named():
+    """The dot score uses hs as the keys too: forgetting that term leaves dhs wrong, only dhs."""
+    def wrong(dh_tilde, cache):
+        return _attention_backward(dh_tilde, cache, hs_as_keys=False)
+    assert check("attention_backward", wrong, verbose=False).failed == ["dhs"]
+
+
+def test_attention_with_h_only_in_the_scores_is_named():
+    def wrong(dh_tilde, cache):                           # forgets h's place in [ctx ; h]
+        return _attention_backward(dh_tilde, cache, h_direct=False)
+    assert check("attention_backward", wrong, verbose=False).failed == ["dh"]
+
+
+def test_attention_without_the_tanh_derivative_fails_everywhere():
+    def wrong(dh_tilde, cache):                           # dpre = dh_tilde
+        return _attention_backward(dh_tilde, cache, tanh_prime=False)
+    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dhs", "dWc"]
+
+
+def test_attention_transposed_dWc_is_a_shape_error_naming_it():
+    def wrong(dh_tilde, cache):
+        dh, dhs, dWc = solutions.attention_backward(dh_tilde, cache)
+        return dh, dhs, dWc.T
+    result = check("attention_backward", wrong, verbose=False)
+    assert result.failed == ["dWc"] and "dWc has shape" in result.lines[-1]
+    assert "expected (2H, H)" in result.lines[-1]
+
+
+def test_attention_dhs_leaking_into_padding_is_named(capsys):
+    """A gradient of 1e-30 on padded encoder outputs is within any tolerance, and still wrong."""
+    def leaky(dh_tilde, cache):
+        dh, dhs, dWc = solutions.attention_backward(dh_tilde, cache)
+        return dh, dhs + 1e-30, dWc
+    result = check("attention_backward", leaky)
+    out = capsys.readouterr().out
+    assert result.failed == ["dhs"]
+    assert "dhs is not exactly 0 at the padded source positions" in result.lines[-1]
+    assert "WRONG: not exactly 0 at the padded source positions" in out
+
+
+def test_every_attention_case_has_padding_and_several_steps_positions_and_sentences():
+    for seed in range(6):
+        case = EXERCISES["attention_backward"].make_case(np.random.default_rng(seed))
+        dh_tilde, cache = case.args
+        N, T, S = cache["alpha"].shape
+        assert N > 1 and T > 1 and S > 1
+        padded, _ = case.exact["dhs"]
+        assert padded.any() and not padded.all()
+        assert np.all(case.oracle["dhs"][padded] == 0.0)     # the numerical gradient: exactly 0
 
 
 # --- the checker survives broken functions and cannot be fooled ----------------------------

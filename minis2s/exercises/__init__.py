@@ -31,15 +31,15 @@ from __future__ import annotations
 
 import inspect
 
-from . import adam, bleu, clip, embedding, given, lstm, peeky, rnn, search, softmax
+from . import adam, attention, bleu, clip, embedding, given, lstm, peeky, rnn, search, softmax
 from .checker import DIFFICULTY, Exercise, ExerciseResult, format_hint, run_exercise
 
 __all__ = ["check", "hint", "ladder", "list_exercises", "template", "EXERCISES",
            "Exercise", "ExerciseResult", "given"]
 
 #: The exercises, in the order of the course.
-EXERCISES: dict = {ex.name: ex for module in (softmax, embedding, rnn, lstm, peeky, clip,
-                                               adam, search, bleu)
+EXERCISES: dict = {ex.name: ex for module in (softmax, embedding, rnn, lstm, peeky, attention,
+                                               clip, adam, search, bleu)
                    for ex in module.EXERCISES}
 
 

@@ -13,6 +13,11 @@ biases, padding in the masks -- and the *oracle* each output must match:
 * for a value (a loss, a search, BLEU, an optimiser step), what the library
   computes: ``Seq2Seq.generate``, :mod:`minis2s.metrics`, :mod:`minis2s.optim`.
 
+Where padding must receive nothing at all -- attention's weights and gradients
+at padded source positions -- a case also names those entries
+(``Case.exact``), and they must equal the oracle's zeros exactly: a leak of
+1e-40 passes a relative tolerance, not this.
+
 The checker cannot be fooled by in-place tricks: the oracle is computed before
 the student's function runs, and the function gets deep copies of its
 arguments. Nor by the library: the exercises' caches have their own layout
@@ -54,10 +59,16 @@ class Case:
         ``fn(*given.prepare(name, deepcopy(args)))``.
     oracle: {output name: what that output must match}, in return order.
     sizes: the sizes, spelled for the header line, e.g. ``"N=3, D=5, H=4"``.
+    exact: {output name: (boolean array of its shape, what those entries are)}: entries
+        that must equal the oracle *exactly*, not merely within the tolerance -- the
+        zeros that padding must get, e.g. ``{"dhs": (padded, "the padded source
+        positions")}``. A tiny leak there passes a relative-error test, so it is
+        checked on its own.
     """
     args: tuple
     oracle: dict
     sizes: str
+    exact: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -228,6 +239,11 @@ def _student_traceback(e: BaseException, skip: int = 1) -> str:
     return "".join(traceback.format_exception(type(e), e, tb)).rstrip()
 
 
+def _spell_values(values) -> str:
+    """'0' when every value is 0 (padding's gradients), else 'what the oracle says'."""
+    return "0" if values.size and np.all(values == 0.0) else "what the oracle says"
+
+
 def _header(ex: Exercise, case: Case, seed) -> str:
     return f"{ex.name} (seed {seed}; {case.sizes}): outputs compared with {ex.oracle}"
 
@@ -285,8 +301,17 @@ def judge(ex: Exercise, case: Case, out, seed=0, lines=None) -> ExerciseResult:
             errors[name] = rel_error(a[finite], want[finite]) if finite.any() else 0.0
         else:
             errors[name] = math.inf
+        shown = errors[name]
         verdict = "ok" if errors[name] <= ex.tol else "WRONG"
-        lines.append(f"  {name:<{width}}  {str(want.shape):<12} rel. error {errors[name]:9.2e}  {verdict}")
+        if name in case.exact and errors[name] <= ex.tol:       # close is not enough here
+            where, what = case.exact[name]
+            off = np.nan_to_num(np.abs(a[where] - want[where]), nan=math.inf)
+            if off.size and off.max() > 0.0:
+                errors[name] = math.inf
+                unusable[name] = (f"{name} is not exactly {_spell_values(want[where])} at "
+                                  f"{what} (off by up to {off.max():.1e})")
+                verdict = f"WRONG: not exactly {_spell_values(want[where])} at {what}"
+        lines.append(f"  {name:<{width}}  {str(want.shape):<12} rel. error {shown:9.2e}  {verdict}")
 
     result = ExerciseResult(ex.name, errors, ex.tol, "", lines)
     if result.passed:

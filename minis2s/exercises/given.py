@@ -9,13 +9,14 @@ and the grader takes the library away altogether (docs/exercises.md,
 "Why the library cannot do your exercise").
 
 A cache here is a ``dict`` whose keys are the symbols of docs/derivations.md
-(``x, h_prev, c_prev, Wx, Wh, i, f, g, o, c, tanh_c`` ...), so you read what you
+(``x, h_prev, c_prev, Wx, Wh, i, f, g, o, c, tanh_c``, ``h, hs, scores, alpha, ctx``
+...), so you read what you
 need by name: ``i, f = cache["i"], cache["f"]``.
 
 This file imports NumPy and nothing else, so that the autograder can load it
 into a sandbox where minis2s itself is not importable. Shapes: N batch, T time
-steps, D input size, H hidden size, V vocabulary, E embedding size. Gate order
-i, f, g, o (PyTorch's, as in minis2s).
+steps, D input size, H hidden size, V vocabulary, E embedding size, S source
+positions (attention). Gate order i, f, g, o (PyTorch's, as in minis2s).
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ import numpy as np
 
 __all__ = ["sigmoid", "log_softmax", "cross_entropy_loss", "embedding_forward",
            "rnn_step_forward", "rnn_forward", "lstm_step_forward", "lstm_forward",
-           "peeky_concat_forward", "peeky_decoder_forward", "decoder_step", "encode",
+           "peeky_concat_forward", "peeky_decoder_forward", "masked_softmax_forward",
+           "attention_forward", "decoder_step", "encode",
            "make_step", "prepare"]
 
 
@@ -168,6 +170,52 @@ def peeky_decoder_forward(y_in, y_out, h0, c0, params, pad_id):
     cache = {"y_in": y_in, "y_out": y_out, "pad_id": pad_id, "params": params, "ctx": ctx,
              "e": e, "x": x, "lstm": lstm_cache, "hs": hs, "z": z, "logits": logits}
     return loss, cache
+
+
+# --- attention (Luong's, with the dot score) -------------------------------------------------
+
+def masked_softmax_forward(scores, mask):
+    """Softmax over the source positions s; padding gets weight exactly 0.
+
+    scores (N, T, S); mask (N, S), 1 = real token, 0 = padding (every row has a real one).
+    Padded scores become -inf, so their exp is exactly 0, and the maximum subtracted
+    against overflow is taken over the real positions only (docs/derivations.md,
+    section "Attention").
+    Returns (alpha (N, T, S), cache) with cache = {"scores", "mask", "alpha"}.
+    """
+    real = np.asarray(mask)[:, None, :] > 0                  # (N, 1, S): the same for every t
+    masked = np.where(real, scores, -np.inf)
+    shifted = masked - masked.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)                                      # exp(-inf) = 0 at padding
+    alpha = e / e.sum(axis=-1, keepdims=True)
+    return alpha, {"scores": scores, "mask": mask, "alpha": alpha}
+
+
+def attention_forward(h, hs, mask, Wc):
+    """Luong's global attention with the dot score and the tanh output layer.
+
+    h (N, T, H): the decoder's outputs, one query per step. hs (N, S, H): the
+    encoder's outputs, used twice -- as the keys the queries are compared with
+    and as the values that get averaged (the dot score needs He = H).
+    mask (N, S), 1 = real token, 0 = padding. Wc (2H, H)::
+
+        scores  = h @ hs^T                        (N, T, S)   hs as the keys
+        alpha   = masked_softmax(scores, mask)    (N, T, S)
+        ctx     = alpha @ hs                      (N, T, H)   hs as the values
+        ctx_h   = [ctx ; h]                       (N, T, 2H)
+        h_tilde = tanh(ctx_h @ Wc)                (N, T, H)
+
+    (``^T`` swaps the last two axes.) Returns (h_tilde (N, T, H), cache) with
+    cache = {"h", "hs", "mask", "Wc", "scores", "alpha", "ctx", "ctx_h", "h_tilde"}.
+    """
+    scores = h @ hs.transpose(0, 2, 1)
+    alpha, _ = masked_softmax_forward(scores, mask)
+    ctx = alpha @ hs
+    ctx_h = np.concatenate([ctx, h], axis=-1)
+    h_tilde = np.tanh(ctx_h @ Wc)
+    cache = {"h": h, "hs": hs, "mask": mask, "Wc": Wc, "scores": scores, "alpha": alpha,
+             "ctx": ctx, "ctx_h": ctx_h, "h_tilde": h_tilde}
+    return h_tilde, cache
 
 
 # --- decoding: one step, and the encoder that starts it -------------------------------------

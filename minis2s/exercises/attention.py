@@ -1,0 +1,203 @@
+r"""Exercises 10-12: attention -- the masked softmax forward and backward, then the whole backward.
+
+Luong's global attention with the dot score and the tanh output layer, as
+minis2s's AttentionDecoder computes it with ``score="dot"`` (docs/derivations.md,
+section "Attention")::
+
+    scores  = h @ hs^T                        (N, T, S)   hs as the keys
+    alpha   = masked_softmax(scores, mask)    (N, T, S)   padding: weight exactly 0
+    ctx     = alpha @ hs                      (N, T, H)   hs as the values
+    ctx_h   = [ctx ; h]                       (N, T, 2H)
+    h_tilde = tanh(ctx_h @ Wc)                (N, T, H)
+
+``^T`` swaps the last two axes. The given forward passes,
+:func:`minis2s.exercises.given.masked_softmax_forward` and
+:func:`minis2s.exercises.given.attention_forward`, make the caches you receive.
+Shapes: N batch, T decoder steps, S source positions, H hidden size.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..gradcheck import numerical_gradient
+from . import _cases, given
+from .checker import Case, Exercise
+
+__all__ = ["masked_softmax_forward", "masked_softmax_backward", "attention_backward", "EXERCISES"]
+
+
+def masked_softmax_forward(scores, mask):
+    """The attention weights: a softmax of ``scores`` over the source positions s.
+
+    scores (N, T, S); mask (N, S), 1 = real token, 0 = padding (every row has a real token).
+    A padded position may hold any score, even a huge one: it must get weight exactly 0,
+    and the weights of each (n, t) must sum to 1 over s.
+    Returns alpha (N, T, S).
+    """
+    raise NotImplementedError
+
+
+def masked_softmax_backward(dalpha, cache):
+    """Backward of :func:`minis2s.exercises.given.masked_softmax_forward`.
+
+    dalpha (N, T, S): the gradient flowing into the weights alpha.
+    cache: {"scores" (N, T, S), "mask" (N, S), "alpha" (N, T, S): the weights, exactly 0
+    at padding}.
+    Returns dscores (N, T, S) -- exactly 0 at the padded positions.
+    """
+    raise NotImplementedError
+
+
+def attention_backward(dh_tilde, cache):
+    """Backward of :func:`minis2s.exercises.given.attention_forward` (the module docstring).
+
+    dh_tilde (N, T, H): the gradient flowing into the attentional hidden state.
+    cache: the dict the forward made, keyed by the symbols of docs/derivations.md:
+
+        h (N, T, H), hs (N, S, H), mask (N, S) (1 = real, 0 = padding), Wc (2H, H),
+        scores (N, T, S), alpha (N, T, S) (exactly 0 at padding), ctx (N, T, H),
+        ctx_h (N, T, 2H): [ctx ; h], h_tilde (N, T, H).
+
+    Returns (dh (N, T, H), dhs (N, S, H), dWc (2H, H)); dhs is exactly 0 at the padded
+    source positions. You may call your own masked_softmax_backward.
+    """
+    raise NotImplementedError
+
+
+SOFTMAX_FORWARD_HINTS = (
+    """
+    A softmax over s, except that padded positions must get weight exactly 0, whatever their
+    score. Give them a score that exp turns into exactly 0 before the softmax. And subtract
+    each row's maximum first, so that exp cannot overflow -- the maximum over the real
+    positions: a huge padded score must not push the real ones down to exp(-1000) = 0.
+    """,
+    """
+    scores and alpha are (N, T, S). mask is (N, S), the same for every step t:
+    mask[:, None, :] is (N, 1, S) and broadcasts against (N, T, S). The row maximum and the
+    row sum are (N, T, 1) (keepdims=True), so they broadcast back over s.
+    """,
+    """
+    real = mask[:, None, :] > 0
+    masked = np.where(real, scores, -np.inf)                    # exp(-inf) = 0 exactly
+    shifted = masked - masked.max(axis=2, keepdims=True)        # the max over real positions
+    e = np.exp(shifted);   alpha = e / e.sum(axis=2, keepdims=True)
+    """,
+)
+
+SOFTMAX_BACKWARD_HINTS = (
+    """
+    Every weight of a row depends on every score of that row (they share the denominator), so
+    the gradient of one score collects a term from every weight of its row: the softmax's
+    whole Jacobian, not only its diagonal. Padding needs no special case once you use the
+    weights: where a weight is exactly 0, so is its score's gradient.
+    """,
+    """
+    dalpha, alpha and dscores are (N, T, S). Each (n, t) row has one number sum_s dalpha*alpha,
+    shape (N, T, 1) with keepdims=True, which broadcasts back over s.
+    """,
+    """
+    d alpha_s / d scores_j = alpha_s ([s = j] - alpha_j), so
+    dscores = alpha * (dalpha - (dalpha * alpha).sum(axis=2, keepdims=True))
+    """,
+)
+
+ATTENTION_HINTS = (
+    """
+    Run the forward pass backwards, one line at a time: tanh, the concatenation [ctx ; h],
+    the context ctx = alpha @ hs, the masked softmax, the dot score. Two arrays are used
+    twice, and each gets the sum of its two gradients: h (in the scores and in [ctx ; h]) and
+    hs (as the keys of the scores and as the values averaged into ctx).
+    """,
+    """
+    dpre (N, T, H): the gradient before the tanh. dctx_h = dpre @ Wc.T is (N, T, 2H): its
+    first H columns are dctx (N, T, H), the rest the direct part of dh. dWc (2H, H) sums
+    ctx_h^T dpre over all N*T rows. dalpha and dscores are (N, T, S). For the batched
+    products, x.transpose(0, 2, 1) swaps the last two axes: (N, T, S) -> (N, S, T).
+    dh (N, T, H) and dhs (N, S, H) each collect two terms.
+    """,
+    """
+    dpre = dh_tilde * (1 - h_tilde**2)
+    dctx_h = dpre @ Wc.T;   dctx = dctx_h[..., :H];   dh_direct = dctx_h[..., H:]
+    dWc = ctx_h.reshape(-1, 2H).T @ dpre.reshape(-1, H)
+    dalpha = dctx @ hs^T;   dhs_values = alpha^T @ dctx          (^T: swap the last two axes)
+    dscores = alpha * (dalpha - (dalpha * alpha).sum(axis=2, keepdims=True))
+    dh_score = dscores @ hs;   dhs_keys = dscores^T @ h
+    dh = dh_direct + dh_score;   dhs = dhs_values + dhs_keys
+    """,
+)
+
+
+def _padded_mask(rng, N, S):
+    """(mask (N, S) float, lengths): right-padded, one row full and one of length 1."""
+    lengths = _cases.lengths(rng, N, S)
+    return (np.arange(S)[None, :] < lengths[:, None]).astype(np.float64), lengths
+
+
+def _softmax_forward_case(rng) -> Case:
+    s = _cases.sizes(rng, "NTS")
+    N, T, S = s["N"], s["T"], s["S"]
+    mask, lengths = _padded_mask(rng, N, S)
+    scores = _cases.randn(rng, N, T, S, scale=2.0)
+    # padding may hold anything: here scores far above the real ones, so that a maximum
+    # taken over the padded positions too sends every real exp to 0 (and the row to 0/0)
+    scores = np.where(mask[:, None, :] > 0, scores, 800.0 + scores)
+    alpha, _ = given.masked_softmax_forward(scores, mask)
+    padded = np.broadcast_to(mask[:, None, :] == 0, alpha.shape)
+    return Case(args=(scores, mask), oracle={"alpha": alpha},
+                sizes=f"{_cases.spell(s)}, source lengths={lengths.tolist()}",
+                exact={"alpha": (padded, "the padded positions")})
+
+
+def _softmax_backward_case(rng) -> Case:
+    s = _cases.sizes(rng, "NTS")
+    N, T, S = s["N"], s["T"], s["S"]
+    mask, lengths = _padded_mask(rng, N, S)
+    scores = _cases.randn(rng, N, T, S, scale=2.0)
+    _, cache = given.masked_softmax_forward(scores, mask)
+    dalpha = _cases.randn(rng, N, T, S)
+    num = numerical_gradient(lambda scores: given.masked_softmax_forward(scores, mask)[0],
+                             {"scores": scores}, dalpha)
+    padded = np.broadcast_to(mask[:, None, :] == 0, scores.shape)
+    return Case(args=(dalpha, cache), oracle={"dscores": num["scores"]},
+                sizes=f"{_cases.spell(s)}, source lengths={lengths.tolist()}",
+                exact={"dscores": (padded, "the padded positions")})
+
+
+def _attention_case(rng) -> Case:
+    s = _cases.sizes(rng, "NTSH")
+    N, T, S, H = s["N"], s["T"], s["S"], s["H"]
+    mask, lengths = _padded_mask(rng, N, S)
+    inputs = {"h": _cases.randn(rng, N, T, H), "hs": _cases.randn(rng, N, S, H),
+              "Wc": _cases.randn(rng, 2 * H, H, scale=0.5)}
+    _, cache = given.attention_forward(mask=mask, **inputs)
+    dh_tilde = _cases.randn(rng, N, T, H)
+    num = numerical_gradient(lambda **k: given.attention_forward(mask=mask, **k)[0], inputs, dh_tilde)
+    padded = np.broadcast_to(mask[:, :, None] == 0, (N, S, H))
+    return Case(args=(dh_tilde, cache), oracle={"d" + k: g for k, g in num.items()},
+                sizes=f"{_cases.spell(s)}, source lengths={lengths.tolist()}",
+                exact={"dhs": (padded, "the padded source positions")})
+
+
+EXERCISES = [
+    Exercise(
+        name="masked_softmax_forward",
+        signature="masked_softmax_forward(scores, mask) -> alpha",
+        outputs={"alpha": "(N, T, S)"},
+        make_case=_softmax_forward_case, stub=masked_softmax_forward,
+        hints=SOFTMAX_FORWARD_HINTS, level=1, minutes=15,
+        oracle="the given masked_softmax_forward", tol=1e-12),
+    Exercise(
+        name="masked_softmax_backward",
+        signature="masked_softmax_backward(dalpha, cache) -> dscores",
+        outputs={"dscores": "(N, T, S)"},
+        make_case=_softmax_backward_case, stub=masked_softmax_backward,
+        hints=SOFTMAX_BACKWARD_HINTS, level=1, minutes=20,
+        oracle="the numerical gradient of masked_softmax_forward"),
+    Exercise(
+        name="attention_backward",
+        signature="attention_backward(dh_tilde, cache) -> (dh, dhs, dWc)",
+        outputs={"dh": "(N, T, H)", "dhs": "(N, S, H)", "dWc": "(2H, H)"},
+        make_case=_attention_case, stub=attention_backward, hints=ATTENTION_HINTS,
+        level=2, minutes=45,
+        oracle="the numerical gradient of attention_forward (dot score, masked)"),
+]
