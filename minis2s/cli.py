@@ -39,6 +39,7 @@ from .backend import BackendError, current, float_dtype, to_device, use
 from .errors import InputError
 from .memory import keep_freed_memory
 from .gradcheck import standard_cases
+from .init import INITS
 from .grading.command import add_grade_parser
 from .checkpoint import (MAX_EPOCHS, CheckpointError, atomic_write_bytes, check_same_config,
                          load_checkpoint, model_from_checkpoint)
@@ -668,8 +669,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--swap", action="store_true", default=None,
                    help="with --data: learn the other direction (column 2 -> column 1; the "
                         "default run folder gets '-swap' in its name)")
-    t.add_argument("--init", choices=["uniform", "scaled"],
-                   help="weights U(-0.08, 0.08) as in the paper, or U(-1/sqrt(H), 1/sqrt(H)) "
+    t.add_argument("--init", choices=list(INITS),
+                   help="weights U(-0.08, 0.08) as in the paper; U(-1/sqrt(H), 1/sqrt(H)); or "
+                        "fan_in: N(0, 1/fan-in) weights, zero biases, N(0, 1) embeddings "
                         f"(default {D['init']})")
     t.add_argument("--layers", type=_int_in(1, MAX_LAYERS), help=f"stacked LSTM layers (default {D['layers']})")
     def default(key):   # the task default, and the word-level corpus default where it differs

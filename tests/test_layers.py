@@ -5,7 +5,9 @@ import pytest
 import minis2s
 from minis2s.gradcheck import check_gradients, check_model
 from conftest import dev, randomised
+from minis2s.init import init_param
 from minis2s.layers import LSTM, Dropout, Embedding, Linear
+from minis2s.models import Seq2Seq
 
 TOL = 1e-7
 
@@ -110,6 +112,41 @@ def test_uniform_init_range(rng):
     lstm = LSTM(3, 50, rng)
     w = minis2s.to_cpu(lstm.params["0.Wh"])
     assert -0.08 <= w.min() < -0.07 and 0.07 < w.max() <= 0.08
+
+
+def test_fan_in_init_gives_every_layer_unit_variance_inputs():
+    """"fan_in": weights N(0, 1/fan-in) with fan-in = shape[0], biases 0, embeddings N(0, 1)."""
+    model = Seq2Seq(50, 40, emb=16, hidden=200, decoder="attention", score="general",
+                    init="fan_in", seed=0)
+    fan_ins = {"Wx": 16, "Wh": 200, "fc.W": 200, "Wc": 400, "Wa": 200}
+    seen = set()
+    for name, p in model.params.items():
+        w = minis2s.to_cpu(p)
+        if name.endswith(".b"):
+            assert not w.any(), name
+        elif name.endswith("embed.W"):
+            assert abs(w.std() - 1.0) < 0.05 and abs(w.mean()) < 0.05, name
+        else:
+            key = next(k for k in fan_ins if name.endswith(k))
+            seen.add(key)
+            assert abs(w.std() * np.sqrt(fan_ins[key]) - 1.0) < 0.05, (name, w.std())
+    assert seen == set(fan_ins)
+
+
+def test_the_older_inits_are_unchanged():
+    """"uniform" and "scaled" draw what they always drew (checkpoints' runs stay reproducible)."""
+    rng = np.random.default_rng(7)
+    expected = np.random.default_rng(7).uniform(-0.08, 0.08, size=(3, 4))
+    np.testing.assert_array_equal(minis2s.to_cpu(init_param(rng, (3, 4), "uniform", kind="bias")),
+                                  expected.astype(minis2s.to_cpu(init_param(rng, (1,))).dtype))
+    rng = np.random.default_rng(7)
+    expected = np.random.default_rng(7).uniform(-0.5, 0.5, size=(4,))
+    got = minis2s.to_cpu(init_param(rng, (4,), "scaled", fan=4, kind="embedding"))
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="unknown parameter kind 'bais'"):
+        init_param(rng, (4,), "fan_in", kind="bais")
+    with pytest.raises(ValueError, match="unknown init 'xavier'"):
+        init_param(rng, (4,), "xavier")
 
 
 def test_state_dict_round_trip_and_errors(rng):

@@ -11,7 +11,8 @@ class Embedding(Module):
 
     def __init__(self, vocab_size: int, dim: int, rng, init: str = "uniform"):
         super().__init__()
-        self.add_param("W", init_param(rng, (vocab_size, dim), init, fan=dim))
+        self.add_param("W", init_param(rng, (vocab_size, dim), init, fan=dim,
+                                          kind="embedding"))
 
     def forward(self, ids):
         """ids (...) int -> vectors (..., E)."""

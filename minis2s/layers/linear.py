@@ -12,7 +12,7 @@ class Linear(Module):
     def __init__(self, in_dim: int, out_dim: int, rng, init: str = "uniform"):
         super().__init__()
         self.add_param("W", init_param(rng, (in_dim, out_dim), init, fan=in_dim))
-        self.add_param("b", init_param(rng, (out_dim,), init, fan=in_dim))
+        self.add_param("b", init_param(rng, (out_dim,), init, fan=in_dim, kind="bias"))
 
     def forward(self, x):
         """x (..., D) -> (..., O)."""

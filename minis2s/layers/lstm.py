@@ -36,7 +36,7 @@ class LSTM(Module):
             D = input_size if l == 0 else H
             self.add_param(f"{l}.Wx", init_param(rng, (D, 4 * H), init, fan=H))
             self.add_param(f"{l}.Wh", init_param(rng, (H, 4 * H), init, fan=H))
-            self.add_param(f"{l}.b", init_param(rng, (4 * H,), init, fan=H))
+            self.add_param(f"{l}.b", init_param(rng, (4 * H,), init, fan=H, kind="bias"))
         self.dropouts = [self.add_module(f"dropout{l}", Dropout(dropout)) for l in range(n_layers - 1)]
 
     def _weights(self, l: int):

@@ -60,7 +60,7 @@ class Seq2Seq(Module):
     Arguments: vocabulary sizes; ``emb`` embedding size; ``hidden`` LSTM size;
     ``n_layers`` stacked LSTM layers in both encoder and decoder; ``dropout``
     between layers and on embeddings/outputs; ``reverse`` the source;
-    ``init`` "uniform" (U(-0.08, 0.08), the paper's) or "scaled";
+    ``init`` "uniform" (U(-0.08, 0.08), the paper's), "scaled" or "fan_in" (minis2s.init);
     ``teacher_forcing_ratio`` in [0, 1]; ``seed`` for weights and the per-step draws;
     ``bidirectional``: Bahdanau's encoder, two directions of hidden/2 units whose final
     states are concatenated into the decoder's start (models/bidirectional_encoder.py);
