@@ -3,7 +3,7 @@ r"""Benchmark: a minis2s training step, and decoding, side by side with PyTorch.
 A benchmark, not a test: it prints numbers and judges nothing by its exit code.
 
     python benchmarks/bench_step.py --quick                # config A, 2 rounds: does it all work?
-    python benchmarks/bench_step.py                        # configs A, B, C and decoding, 5 rounds
+    python benchmarks/bench_step.py                        # configs A, B, C, D and decoding, 5 rounds
     python benchmarks/bench_step.py --json out.json        # keep the raw numbers ...
     python benchmarks/bench_step.py --report-from out.json # ... and print the tables again
     python benchmarks/bench_step.py --device cuda          # minis2s on CuPy, torch on CUDA/cuDNN
@@ -16,14 +16,18 @@ One training step, the same on both sides: forward (mean cross-entropy over the
 non-<pad> targets), backpropagation through time, clipping the global gradient
 norm at 5.0, an Adam update (lr 1e-3), and reading the loss as a Python float.
 
-* minis2s: ``Seq2Seq(decoder="plain", reverse=True)``, ``clip_grad_norm``, ``Adam``.
+* minis2s: ``Seq2Seq(decoder="plain", reverse=True)``, ``clip_grad_norm``, ``Adam``;
+  config D: ``Seq2Seq(decoder="attention", score="dot", reverse=True)`` (Luong's
+  global attention with his tanh output layer, the library's default).
 * PyTorch: its twin (``TorchSeq2Seq`` below): the source's real tokens reversed and
   packed with ``pack_padded_sequence`` (so a padded row ends in the state of its last
   real token, as minis2s's masked encoder does), ``nn.LSTM`` encoder and decoder,
   ``nn.Linear``, ``F.cross_entropy(ignore_index=0)``, autograd, ``clip_grad_norm_``,
-  ``torch.optim.Adam``. It is loaded with the minis2s model's weights.
+  ``torch.optim.Adam``. It is loaded with the minis2s model's weights. For D it also
+  attends, in the usual PyTorch way: ``bmm`` scores, ``masked_fill`` of the padding with
+  -inf, ``softmax``, ``bmm`` context, ``tanh(Linear([ctx ; h], bias=False))``.
 
-Decoding (config A, batch 128, max_len 5, the encoder included): ``model.generate``
+Decoding (config A only, batch 128, max_len 5, the encoder included): ``model.generate``
 greedy and with beam 3, against a step-by-step greedy and a batched beam search
 written below in PyTorch (same early stop, same output: one id list per sentence).
 float32 everywhere; on CUDA, TF32 is switched off in torch (CuPy does not use it).
@@ -70,8 +74,11 @@ CONFIGS = {
     "A": dict(V=13, E=16, H=128, L=1, N=128, S=7, T=5, warmup=5, steps=40),   # the addition task
     "B": dict(V=4000, E=256, H=512, L=1, N=64, S=20, T=20, warmup=2, steps=8),
     "C": dict(V=4000, E=256, H=256, L=2, N=64, S=20, T=20, warmup=2, steps=10),
+    # the book's chapter-8 date task (issue 14): Luong attention, dot score, tanh output layer
+    "D": dict(V=60, E=16, H=256, L=1, N=128, S=29, T=11, warmup=2, steps=10, attention=True),
     "tiny": dict(V=13, E=8, H=16, L=1, N=8, S=5, T=4, warmup=1, steps=3),     # for dry runs
 }
+DECODED = ("A", "tiny")     # the configs whose decoding is timed too (plain decoder only)
 DEVICES = {   # --device: (minis2s backend, torch device)
     "cpu": ("numpy", "cpu"),
     "cuda": ("cupy", "cuda"),
@@ -106,8 +113,9 @@ def build_minis2s(c: dict, device: str):
     except ImportError:
         pass
     minis2s.use(DEVICES[device][0], dtype="float32")
+    model = dict(decoder="attention", score="dot") if c.get("attention") else dict(decoder="plain")
     return Seq2Seq(c["V"], c["V"], emb=c["E"], hidden=c["H"], n_layers=c["L"],
-                   decoder="plain", reverse=True, seed=0)
+                   reverse=True, seed=0, **model)
 
 
 def minis2s_side(c: dict, device: str):
@@ -131,31 +139,46 @@ def minis2s_side(c: dict, device: str):
 # --- the PyTorch side ----------------------------------------------------------------
 
 def build_torch(c: dict, weights: dict, device: str):
-    """The PyTorch twin of Seq2Seq(decoder="plain", reverse=True), with minis2s's weights."""
+    """The PyTorch twin of Seq2Seq(decoder="plain" or "attention", reverse=True), with minis2s's weights."""
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
-    from torch.nn.utils.rnn import pack_padded_sequence
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     class TorchSeq2Seq(nn.Module):
-        def __init__(self, V, E, H, L):
+        def __init__(self, V, E, H, L, attention):
             super().__init__()
-            self.V = V
+            self.V, self.attention = V, attention
             self.enc_emb, self.enc = nn.Embedding(V, E), nn.LSTM(E, H, L, batch_first=True)
             self.dec_emb, self.dec = nn.Embedding(V, E), nn.LSTM(E, H, L, batch_first=True)
+            self.Wc = nn.Linear(2 * H, H, bias=False) if attention else None
             self.fc = nn.Linear(H, V)
 
-        def encode(self, src):
+        def encode(self, src, outputs=False):
             lengths = (src != PAD).sum(dim=1)
             j = torch.arange(src.shape[1], device=src.device)[None, :]
             idx = torch.where(j < lengths[:, None], lengths[:, None] - 1 - j, j)
             packed = pack_padded_sequence(self.enc_emb(torch.gather(src, 1, idx)),
                                           lengths.cpu(), batch_first=True, enforce_sorted=False)
-            _, (h, c) = self.enc(packed)
-            return h, c
+            hs, (h, c) = self.enc(packed)
+            if not outputs:
+                return h, c
+            hs, _ = pad_packed_sequence(hs, batch_first=True, total_length=src.shape[1])
+            return hs, j < lengths[:, None], (h, c)
+
+        def attend(self, out, hs, mask):
+            """Luong's dot attention: out (N, T, H), hs (N, S, H), mask (N, S) -> h_tilde."""
+            scores = torch.bmm(out, hs.transpose(1, 2)).masked_fill(~mask[:, None, :], -math.inf)
+            ctx = torch.bmm(torch.softmax(scores, dim=2), hs)
+            return torch.tanh(self.Wc(torch.cat([ctx, out], dim=2)))
 
         def forward(self, src, tgt):
-            out, _ = self.dec(self.dec_emb(tgt[:, :-1]), self.encode(src))
+            if self.attention:
+                hs, mask, state = self.encode(src, outputs=True)
+                out, _ = self.dec(self.dec_emb(tgt[:, :-1]), state)
+                out = self.attend(out, hs, mask)
+            else:
+                out, _ = self.dec(self.dec_emb(tgt[:, :-1]), self.encode(src))
             logits = self.fc(out)
             return F.cross_entropy(logits.reshape(-1, self.V), tgt[:, 1:].reshape(-1),
                                    ignore_index=PAD)
@@ -167,7 +190,7 @@ def build_torch(c: dict, weights: dict, device: str):
 
     torch.backends.cudnn.allow_tf32 = False          # plain float32, as CuPy computes
     torch.backends.cuda.matmul.allow_tf32 = False
-    model = TorchSeq2Seq(c["V"], c["E"], c["H"], c["L"])
+    model = TorchSeq2Seq(c["V"], c["E"], c["H"], c["L"], bool(c.get("attention")))
     p = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in weights.items()}
     with torch.no_grad():
         for side, emb, lstm in (("encoder", model.enc_emb, model.enc),
@@ -180,6 +203,8 @@ def build_torch(c: dict, weights: dict, device: str):
                 getattr(lstm, f"bias_hh_l{layer}").zero_()      # minis2s has one bias
         model.fc.weight.copy_(p["decoder.fc.W"].T)
         model.fc.bias.copy_(p["decoder.fc.b"])
+        if model.Wc is not None:
+            model.Wc.weight.copy_(p["decoder.attn.Wc"].T)
     return model.to(device)
 
 
@@ -308,7 +333,7 @@ def worker(side: str, cfg: str, device: str, threads: int, quick: bool) -> dict:
     sync, memory = device_tools(side, device)
     steps = max(3, c["steps"] // 4) if quick else c["steps"]
     res = {"step_s": statistics.median(time_calls(step, sync, c["warmup"], steps)), **memory()}
-    if cfg in ("A", "tiny"):
+    if cfg in DECODED:
         reps = 5 if quick else 15
         res["greedy_s"] = statistics.median(time_calls(greedy, sync, 2, reps))
         res["beam_s"] = statistics.median(time_calls(beam, sync, 2, reps))
@@ -336,16 +361,20 @@ def check(cfg: str, device: str, threads: int) -> dict:
             tg[f"{side}.lstm.{layer}.Wx"] = getattr(lstm, f"weight_ih_l{layer}").grad.T
             tg[f"{side}.lstm.{layer}.Wh"] = getattr(lstm, f"weight_hh_l{layer}").grad.T
             tg[f"{side}.lstm.{layer}.b"] = getattr(lstm, f"bias_ih_l{layer}").grad
+    if t.Wc is not None:
+        tg["decoder.attn.Wc"] = t.Wc.weight.grad.T
     grad_diff = {}                  # max |minis2s - torch| / max |torch|, per parameter
     for k, g in m.grads.items():
         ref = tg[k].cpu().numpy()
         grad_diff[k] = float(np.abs(to_cpu(g) - ref).max() / (np.abs(ref).max() + 1e-30))
+    res = {"loss_minis2s": loss_m, "loss_torch": loss_t.item(),
+           "max_rel_grad_diff": max(grad_diff.values()), "grads_compared": len(grad_diff)}
+    if cfg not in DECODED:
+        return res
     t.eval()
     same = lambda a, b: sum(x == y for x, y in zip(a, b)) / len(a)    # noqa: E731
-    return {"loss_minis2s": loss_m, "loss_torch": loss_t.item(),
-            "max_rel_grad_diff": max(grad_diff.values()), "grads_compared": len(grad_diff),
-            "greedy_agree": same(m.generate(src, DECODE_MAX_LEN)[0],
-                                 torch_greedy(t, tsrc, DECODE_MAX_LEN)),
+    return {**res, "greedy_agree": same(m.generate(src, DECODE_MAX_LEN)[0],
+                                        torch_greedy(t, tsrc, DECODE_MAX_LEN)),
             "beam_agree": same(m.generate(src, DECODE_MAX_LEN, beam_size=BEAM)[0],
                                torch_beam(t, tsrc, DECODE_MAX_LEN, BEAM))}
 
@@ -379,7 +408,7 @@ def label(root: str) -> str:
 
 def collect(a) -> dict:
     configs = ["A"] if a.quick and a.config == "all" else (
-        ["A", "B", "C"] if a.config == "all" else [a.config])
+        ["A", "B", "C", "D"] if a.config == "all" else [a.config])
     rounds = a.rounds or (2 if a.quick else 5)
     roots = [os.path.abspath(r) for r in (a.root or [HERE])]
     names = [f"minis2s@{label(r)}" for r in roots]
@@ -435,13 +464,15 @@ def report(raw: dict) -> None:
           f"(per round: {', '.join('%.1f' % rd['loadavg'][0] for rd in raw['rounds'])})")
     print("\nEquivalence (same weights, same batch, one process):")
     for key, ch in raw["check"].items():
+        decoded = "greedy_agree" in ch
         ok = (abs(ch["loss_minis2s"] - ch["loss_torch"]) <= 1e-4 * abs(ch["loss_torch"])
-              and ch["max_rel_grad_diff"] <= 1e-3 and ch["greedy_agree"] == ch["beam_agree"] == 1)
+              and ch["max_rel_grad_diff"] <= 1e-3
+              and (not decoded or ch["greedy_agree"] == ch["beam_agree"] == 1))
+        outputs = (f"; greedy {100 * ch['greedy_agree']:.0f} % and beam-{BEAM} "
+                   f"{100 * ch['beam_agree']:.0f} % of outputs equal" if decoded else "")
         print(f"  {key:22} loss {ch['loss_minis2s']:.6f} vs {ch['loss_torch']:.6f}, "
               f"{ch['grads_compared']} gradients: max relative difference "
-              f"{ch['max_rel_grad_diff']:.1e}; greedy {100 * ch['greedy_agree']:.0f} % and "
-              f"beam-{BEAM} {100 * ch['beam_agree']:.0f} % of outputs equal  "
-              f"{'AGREE' if ok else 'DIFFER'}")
+              f"{ch['max_rel_grad_diff']:.1e}{outputs}  {'AGREE' if ok else 'DIFFER'}")
     summary = summarise(raw)
     print("\nRatio minis2s / torch within a round, median [min-max] over rounds "
           "(< 1: minis2s faster); median times in ms")
