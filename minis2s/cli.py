@@ -79,7 +79,7 @@ FAST = dict(train_size=1000, val_size=100, emb=8, hidden=32, batch_size=64, epoc
 # overfitting, more epochs over the small set and a lower rate, halved from epoch 12. With the
 # character-task defaults the Tatoeba run ended at BLEU 1.4, its validation loss rising from
 # epoch 3; with these it reproduces docs/results.md's recipe (measured numbers there).
-WORD_DEFAULTS = dict(emb=128, hidden=256, dropout=0.2, epochs=20, lr_decay_start=12.0)
+WORD_DEFAULTS = dict(emb=128, hidden=256, dropout=0.2, epochs=20, lr_decay_start=12.0, init="fan_in")
 WORD_LR = {"adam": 0.005, "sgd": 0.7}
 # Settings that may change when a run is resumed; every other one must match the checkpoint.
 RESUMABLE_CHANGES = {"epochs", "backend", "out", "max_len"}
@@ -672,7 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", choices=list(INITS),
                    help="weights U(-0.08, 0.08) as in the paper; U(-1/sqrt(H), 1/sqrt(H)); or "
                         "fan_in: N(0, 1/fan-in) weights, zero biases, N(0, 1) embeddings "
-                        f"(default {D['init']})")
+                        f"(default {D['init']}; a TSV corpus: {WORD_DEFAULTS['init']})")
     t.add_argument("--layers", type=_int_in(1, MAX_LAYERS), help=f"stacked LSTM layers (default {D['layers']})")
     def default(key):   # the task default, and the word-level corpus default where it differs
         word = f"; a TSV corpus: {WORD_DEFAULTS[key]:g}" if key in WORD_DEFAULTS else ""
