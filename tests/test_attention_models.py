@@ -309,7 +309,7 @@ def test_input_feeding_gradient_with_fixed_dropout(backend):
     for m in model.modules():
         if hasattr(m, "frozen"):
             m.frozen = True                        # ... and every later pass reuses them
-    assert model.decoder._step_masks, "no between-layer masks were drawn: the test proves nothing"
+    assert model.decoder.lstm._step_masks, "no between-layer masks were drawn: the test proves nothing"
     # tolerance 1e-6: Wa's gradient is small here and sits near the numerical floor (2e-7);
     # masks redrawn on every pass give errors of order 1
     check_model(model, lambda: model.forward(SRC, TGT), 1e-6, h=1e-4,

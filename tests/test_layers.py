@@ -108,6 +108,35 @@ def test_params_and_grads_share_names_and_identity(rng):
     assert lstm.grads["0.Wx"] is g and np.abs(g).sum() > 0
 
 
+def test_step_by_step_equals_the_whole_sequence(backend, rng):
+    """LSTM.step_forward/step_backward over T steps compute what forward/backward compute."""
+    N, T, D, H, L = 3, 4, 5, 6, 2
+    lstm = randomised(LSTM(D, H, rng, n_layers=L))
+    x, h0, c0 = dev(rng, N, T, D), dev(rng, L, N, H), dev(rng, L, N, H)
+    dhs, dhT, dcT = dev(rng, N, T, H), dev(rng, L, N, H), dev(rng, L, N, H)
+    hs, (hT, cT) = lstm.forward(x, (h0, c0))
+    dx, (dh0, dc0) = lstm.backward(dhs, (dhT, dcT))
+    whole = {k: minis2s.to_cpu(g).copy() for k, g in lstm.grads.items()}
+
+    h, c, caches, outs = list(h0), list(c0), [], []
+    for t in range(T):
+        h_top, h, c, cache = lstm.step_forward(x[:, t], h, c, t)
+        outs.append(h_top)
+        caches.append(cache)
+    np.testing.assert_allclose(minis2s.to_cpu(outs[-1]), minis2s.to_cpu(hs[:, -1]), rtol=1e-12)
+    np.testing.assert_allclose(minis2s.to_cpu(c[0]), minis2s.to_cpu(cT[0]), rtol=1e-12)
+    dh_next, dc_next, summed, dxs = list(dhT), list(dcT), {}, [None] * T
+    for t in reversed(range(T)):
+        dxs[t], dh_next, dc_next, grads = lstm.step_backward(dhs[:, t], dh_next, dc_next, caches[t])
+        summed = {k: summed.get(k, 0.0) + minis2s.to_cpu(g) for k, g in grads.items()}
+    for k in whole:
+        np.testing.assert_allclose(summed[k], whole[k], rtol=1e-10, atol=1e-12, err_msg=k)
+    np.testing.assert_allclose(np.stack([minis2s.to_cpu(d) for d in dxs], axis=1),
+                               minis2s.to_cpu(dx), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(minis2s.to_cpu(dh_next[0]), minis2s.to_cpu(dh0[0]), rtol=1e-10)
+    np.testing.assert_allclose(minis2s.to_cpu(dc_next[1]), minis2s.to_cpu(dc0[1]), rtol=1e-10)
+
+
 def test_uniform_init_range(rng):
     lstm = LSTM(3, 50, rng)
     w = minis2s.to_cpu(lstm.params["0.Wh"])

@@ -1,8 +1,12 @@
 """Stacked LSTM layer over whole sequences. Maths in functional/lstm.py.
 
 Training runs :func:`~minis2s.functional.lstm_forward` and
-:func:`~minis2s.functional.lstm_backward` on every layer; decoding runs
-:func:`~minis2s.functional.lstm_step_forward` one step at a time (:meth:`LSTM.step`).
+:func:`~minis2s.functional.lstm_backward` on every layer. A caller that must run
+its own time loop -- Luong's input feeding, where step t's input depends on step
+t-1's output -- runs :meth:`LSTM.step_forward` / :meth:`LSTM.step_backward`, one
+step through every layer with its cache. Decoding runs
+:func:`~minis2s.functional.lstm_step_forward` one step at a time, nothing kept
+(:meth:`LSTM.step`).
 
 Layer l reads the outputs of layer l-1 (the input for l = 0); dropout, when
 p > 0, sits between layers (not after the last -- as in torch.nn.LSTM).
@@ -38,6 +42,7 @@ class LSTM(Module):
             self.add_param(f"{l}.Wh", init_param(rng, (H, 4 * H), init, fan=H))
             self.add_param(f"{l}.b", init_param(rng, (4 * H,), init, fan=H, kind="bias"))
         self.dropouts = [self.add_module(f"dropout{l}", Dropout(dropout)) for l in range(n_layers - 1)]
+        self._step_masks = {}    # step_forward's dropout masks, by (t, l)
 
     def _weights(self, l: int):
         p = self._params
@@ -86,6 +91,59 @@ class LSTM(Module):
             if l > 0:
                 dx = self.dropouts[l - 1].backward(dx)
         return dx, (xp.stack(dh0s), xp.stack(dc0s))
+
+    # --- one step through every layer, for a caller that runs its own time loop ---------
+    def step_forward(self, x, h, c, t: int):
+        """One training step through the stack, cache kept (Luong's input feeding needs it:
+        step t's input depends on step t-1's attention, so the whole-sequence pass cannot run).
+
+        x (N, D); h, c: lists of L arrays (N, H), the state after step t-1; t: the step,
+        which keys the dropout masks between layers. Returns (h_top (N, H), h, c: the
+        lists after step t, cache for :meth:`step_backward`).
+        """
+        h, c, caches, masks = list(h), list(c), [], []
+        for l in range(self.n_layers):
+            mask = None
+            if l > 0:   # dropout between layers, as forward() applies it
+                x, mask = self._step_dropout(x, l, t)
+            h[l], c[l], cache = F.lstm_step_forward(x, h[l], c[l], *self._weights(l))
+            caches.append(cache)
+            masks.append(mask)
+            x = h[l]
+        return x, h, c, (caches, masks)
+
+    def step_backward(self, dh_top, dh_next, dc_next, cache):
+        """Backward of one :meth:`step_forward`.
+
+        dh_top (N, H): the gradient into the top layer's output from outside (the attention);
+        dh_next, dc_next: lists of L arrays (N, H), the gradients from step t+1.
+        Returns (dx (N, D), dh_prev, dc_prev: lists of L arrays (N, H), {name: this step's
+        weight gradient}); the caller sums the weight gradients over the steps.
+        """
+        caches, masks = cache
+        dh_prev, dc_prev, grads = list(dh_next), list(dc_next), {}
+        dh = dh_top + dh_next[-1]
+        for l in reversed(range(self.n_layers)):
+            dx, dh_prev[l], dc_prev[l], dWx, dWh, db = F.lstm_step_backward(dh, dc_next[l],
+                                                                            caches[l])
+            grads[f"{l}.Wx"], grads[f"{l}.Wh"], grads[f"{l}.b"] = dWx, dWh, db
+            if l > 0:
+                if masks[l] is not None:
+                    dx = F.dropout_backward(dx, masks[l])
+                dh = dx + dh_next[l - 1]
+        return dx, dh_prev, dc_prev, grads
+
+    def _step_dropout(self, x, l: int, t: int):
+        """Dropout between layers l-1 and l at step t, with the layer's own Dropout settings:
+        a fresh mask each pass, or, when ``frozen`` (gradient checks), step t's last one."""
+        drop = self.dropouts[l - 1]
+        if not self.training or drop.p == 0.0:
+            return x, None
+        kept = self._step_masks.get((t, l))
+        if drop.frozen and kept is not None and kept.shape == x.shape:
+            return F.dropout_forward(x, drop.p, mask=kept)
+        x, self._step_masks[(t, l)] = F.dropout_forward(x, drop.p, rng=drop.rng)
+        return x, self._step_masks[(t, l)]
 
     def step(self, x, state):
         """One time step for decoding, no cache kept: x (N, D), state (h, c) each (L, N, H).

@@ -20,8 +20,8 @@ decoder has already looked at::
     x_t = [e_t ; h_tilde_{t-1}]        (N, E + H),   h_tilde_{-1} = 0
 
 Now step t's attention must finish before step t+1's LSTM can start, so the
-training pass runs step by step: one LSTM step per layer
-(:func:`~minis2s.functional.lstm_step_forward`), then one attention step, for
+training pass runs step by step: one LSTM step through the stack
+(:meth:`~minis2s.layers.LSTM.step_forward`), then one attention step, for
 t = 0 .. T-1; the backward pass walks back from t = T-1, adding to each
 h_tilde_t the gradient its use as step t+1's input sends back.
 
@@ -97,7 +97,6 @@ class AttentionDecoder(Module):
         self.attn = self.add_module("attn", Attention(hidden, enc_width, score, rng, init, output))
         self.drop_out = self.add_module("drop_out", Dropout(dropout))
         self.fc = self.add_module("fc", Linear(out_width, vocab_size, rng, init))
-        self._step_masks = {}    # input feeding's between-layer dropout masks, by (t, l)
 
     # --- training: a whole target sequence at once -----------------------------------
     def forward_with_attention(self, y_in, enc: Encoded):
@@ -126,49 +125,27 @@ class AttentionDecoder(Module):
         return Encoded(dhs, None, dh0, dc0)
 
     # --- input feeding: the same functions, one step at a time ---------------------------
-    def _layer_weights(self, l: int):
-        p = self.lstm.params
-        return p[f"{l}.Wx"], p[f"{l}.Wh"], p[f"{l}.b"]
-
     def _fed_forward(self, e, enc: Encoded):
         """e (N, T, E) -> (h_tilde (N, T, H), alpha (N, T, S)), step by step."""
         xp = get_array_module(e)
         N, T, _ = e.shape
-        p, L = self.attn.params, self.n_layers
+        p = self.attn.params
         keys, keys_cache = FA.attention_keys_forward(enc.hs, p, self.score)
         h, c = list(enc.h), list(enc.c)                          # per layer, (N, H) each
         h_tilde = xp.zeros((N, self.out_width), dtype=e.dtype)   # h_tilde_{-1}
         steps, h_tildes, alphas = [], [], []
         for t in range(T):
             x = xp.concatenate([e[:, t], h_tilde], axis=1)       # (N, E + H)
-            lstm_caches, masks = [], []
-            for l in range(L):
-                if l > 0:   # dropout between layers, as in the LSTM layer
-                    x, mask = self._between_layers(x, l, t)
-                    masks.append(mask)
-                h[l], c[l], cache = F.lstm_step_forward(x, h[l], c[l], *self._layer_weights(l))
-                lstm_caches.append(cache)
-                x = h[l]
-            h_tilde3, alpha, attn_cache = FA.attention_forward(x[:, None], enc.hs, keys, enc.mask,
-                                                               p, self.score, self.attn.output)
+            h_top, h, c, lstm_cache = self.lstm.step_forward(x, h, c, t)
+            h_tilde3, alpha, attn_cache = FA.attention_forward(h_top[:, None], enc.hs, keys,
+                                                               enc.mask, p, self.score,
+                                                               self.attn.output)
             h_tilde = h_tilde3[:, 0]
-            steps.append((lstm_caches, masks, attn_cache))
+            steps.append((lstm_cache, attn_cache))
             h_tildes.append(h_tilde)
             alphas.append(alpha[:, 0])
         self.save_for_backward((steps, keys_cache, e.shape[2]))
         return xp.stack(h_tildes, axis=1), xp.stack(alphas, axis=1)
-
-    def _between_layers(self, x, l: int, t: int):
-        """Dropout between layers l-1 and l at step t, as the LSTM layer's own Dropout does
-        it: a fresh mask each pass, or, with ``frozen`` (gradient checks), the last one."""
-        drop = self.lstm.dropouts[l - 1]
-        if not self.training or drop.p == 0.0:
-            return x, None
-        kept = self._step_masks.get((t, l))
-        if drop.frozen and kept is not None and kept.shape == x.shape:
-            return F.dropout_forward(x, drop.p, mask=kept)
-        x, self._step_masks[(t, l)] = F.dropout_forward(x, drop.p, rng=drop.rng)
-        return x, self._step_masks[(t, l)]
 
     def _fed_backward(self, dh_tilde):
         """dh_tilde (N, T, H) from the output layer -> (de (N, T, E), dhs, dh0, dc0)."""
@@ -182,22 +159,16 @@ class AttentionDecoder(Module):
         lstm_grads = {k: 0.0 for k in self.lstm.params}
         attn_grads, dhs, dkeys, de = {}, 0.0, 0.0, [None] * T
         for t in reversed(range(T)):
-            lstm_caches, masks, attn_cache = steps[t]
+            lstm_cache, attn_cache = steps[t]
             dh_tilde_t = dh_tilde[:, t] + dh_tilde_fed
             dh3, dhs_t, dkeys_t, grads = FA.attention_backward(dh_tilde_t[:, None], attn_cache)
             dhs, dkeys = dhs + dhs_t, dkeys + dkeys_t
             for k, g in grads.items():
                 attn_grads[k] = attn_grads.get(k, 0.0) + g
-            dh = dh3[:, 0] + dh_next[L - 1]
-            for l in reversed(range(L)):
-                dx, dh_next[l], dc_next[l], dWx, dWh, db = F.lstm_step_backward(dh, dc_next[l],
-                                                                                lstm_caches[l])
-                for k, g in ((f"{l}.Wx", dWx), (f"{l}.Wh", dWh), (f"{l}.b", db)):
-                    lstm_grads[k] = lstm_grads[k] + g
-                if l > 0:
-                    if masks[l - 1] is not None:
-                        dx = F.dropout_backward(dx, masks[l - 1])
-                    dh = dx + dh_next[l - 1]
+            dx, dh_next, dc_next, step_grads = self.lstm.step_backward(dh3[:, 0], dh_next,
+                                                                       dc_next, lstm_cache)
+            for k, g in step_grads.items():
+                lstm_grads[k] = lstm_grads[k] + g
             de[t], dh_tilde_fed = dx[:, :E], dx[:, E:]
         dhs_from_keys, keys_grads = FA.attention_keys_backward(dkeys, keys_cache, self.score)
         for k, g in {**attn_grads, **keys_grads}.items():
