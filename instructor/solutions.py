@@ -50,7 +50,7 @@ def embedding_backward(dout, ids, V):
     return dW
 
 
-# --- 3. the vanilla RNN ------------------------------------------------------------------------
+# --- 3-4. the vanilla RNN ------------------------------------------------------------------------
 
 def rnn_step_backward(dh, cache):
     """(dx, dh_prev, dWx, dWh, db) for h = tanh(x Wx + h_prev Wh + b)."""
@@ -72,7 +72,7 @@ def rnn_backward(dhs, cache):
     return np.stack(dx, axis=1), dh_next, dWx, dWh, db
 
 
-# --- 4-6. the LSTM -------------------------------------------------------------------------------
+# --- 5-7. the LSTM -------------------------------------------------------------------------------
 
 def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
     """(h, c) of one step, gate order i, f, g, o."""
@@ -130,7 +130,7 @@ def lstm_backward(dhs, dhT, dcT, cache):
     return np.stack(dx, axis=1), dh_next, dc_next, dWx, dWh, db
 
 
-# --- 7-8. the peeky decoder -----------------------------------------------------------------------
+# --- 8-9. the peeky decoder -----------------------------------------------------------------------
 
 def peeky_concat_backward(dout, E):
     """(de, dctx): split at column E; ctx was used at all T steps, so sum its T gradients."""
@@ -159,7 +159,7 @@ def peeky_decoder_backward(cache):
     return dW_emb, dWx, dWh, db, dW_out, db_out, dh_enc, dc0
 
 
-# --- attention: the masked softmax, then Luong's dot attention -----------------------------------
+# --- 10-12. attention: the masked softmax, then Luong's dot attention -----------------------------------
 
 def masked_softmax_forward(scores, mask):
     """alpha: a softmax over s where padding gets weight exactly 0, whatever its score."""
@@ -197,7 +197,7 @@ def attention_backward(dh_tilde, cache):
     return dh_direct + dh_score, dhs_values + dhs_keys, dWc
 
 
-# --- 9. clipping, and the extra: Adam --------------------------------------------------------------
+# --- 13-14. clipping, and the extra: Adam --------------------------------------------------------------
 
 def clip_gradients(dWx, dWh, db, max_norm):
     """Scale all three by max_norm / (norm + 1e-6) when their joint norm exceeds max_norm."""
@@ -218,7 +218,7 @@ def adam_update(p, g, m, v, t, lr, beta1, beta2, eps):
     return p, m, v
 
 
-# --- 10-11. decoding ------------------------------------------------------------------------------
+# --- 15-16. decoding ------------------------------------------------------------------------------
 
 def greedy_search(step, state, sos_id, eos_id, max_len):
     """The most probable token at every step, all N sentences in lock-step."""
@@ -273,7 +273,7 @@ def beam_search(step, state, sos_id, eos_id, max_len, beam_size):
     return out, np.array(scores)
 
 
-# --- 12. BLEU -------------------------------------------------------------------------------------
+# --- 17. BLEU -------------------------------------------------------------------------------------
 
 def corpus_bleu(hypotheses, references):
     """(bleu, precisions, bp): clipped n-gram precisions summed over the corpus, brevity penalty."""

@@ -1,4 +1,4 @@
-r"""Extra exercise: one Adam update, with bias correction.
+r"""Exercise 14, an extra: one Adam update, with bias correction.
 
 Write the update of one parameter array (all the arithmetic of
 :class:`minis2s.optim.Adam`, none of the bookkeeping) and check it with

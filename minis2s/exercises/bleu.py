@@ -1,4 +1,4 @@
-r"""Exercise 12: corpus BLEU (Papineni et al. 2002), no smoothing.
+r"""Exercise 17: corpus BLEU (Papineni et al. 2002), no smoothing.
 
 Checked against :func:`minis2s.metrics.bleu_details` (which agrees with
 sacrebleu). Notebook 05 works one example by hand.

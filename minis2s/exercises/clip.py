@@ -1,4 +1,4 @@
-r"""Exercise 9: gradient clipping by global norm.
+r"""Exercise 13: gradient clipping by global norm.
 
 Exploding gradients (docs/derivations.md, "Vanishing and exploding gradients")
 are tamed by rescaling *all* gradients together when their joint L2 norm is too

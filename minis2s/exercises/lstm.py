@@ -1,4 +1,4 @@
-r"""Exercises 4-6: the LSTM -- one step forward, one step backward, masked BPTT.
+r"""Exercises 5-7: the LSTM -- one step forward, one step backward, masked BPTT.
 
 Gate order i, f, g, o (PyTorch's, as in minis2s)::
 

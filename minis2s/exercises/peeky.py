@@ -1,4 +1,4 @@
-r"""Exercises 7-8: the peeky decoder -- its concatenation, then its whole backward pass.
+r"""Exercises 8-9: the peeky decoder -- its concatenation, then its whole backward pass.
 
 The peeky decoder (:class:`minis2s.models.decoder.PeekyDecoder`) feeds the
 context ``ctx`` -- the encoder's final h -- to *every* step, by concatenating it

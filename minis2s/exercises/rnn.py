@@ -1,4 +1,4 @@
-r"""Exercise 3: the vanilla RNN -- one step backward, then backpropagation through time.
+r"""Exercises 3-4: the vanilla RNN -- one step backward, then backpropagation through time.
 
 The forward passes are given, :func:`minis2s.exercises.given.rnn_step_forward`
 and :func:`minis2s.exercises.given.rnn_forward`::

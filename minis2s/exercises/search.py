@@ -1,4 +1,4 @@
-r"""Exercises 10-11: greedy search and beam search, checked against ``Seq2Seq.generate``.
+r"""Exercises 15-16: greedy search and beam search, checked against ``Seq2Seq.generate``.
 
 You get a ``step`` function -- one step of a trained-looking peeky decoder,
 :func:`minis2s.exercises.given.decoder_step`, with its weights bound -- and the
