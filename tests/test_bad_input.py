@@ -76,6 +76,26 @@ def test_strict_double_refuses_what_cupy_refuses():
     assert float((a * 2.0).sum()) == 6.0  # scalars are fine
 
 
+def test_strict_double_knows_only_the_cupy_api_on_its_list():
+    """A NumPy-only call (CuPy has no busday_count, no ndarray.setflags) fails on the CPU
+    as it would on a GPU; what minis2s uses passes."""
+    from minis2s.testing import strict_device as sd
+    a = minis2s.to_device(np.ones((2, 3)), "strict")
+    with pytest.raises(AttributeError, match="'xp.busday_count' is not on .* list of the CuPy API"):
+        sd.xp.busday_count
+    with pytest.raises(AttributeError, match="array attribute 'setflags'"):
+        a.setflags
+    with pytest.raises(AttributeError, match="ufunc method 'add.reduceat'"):
+        sd.xp.add.reduceat
+    with pytest.raises(AttributeError, match="numpy function 'trace'"):
+        np.trace(a)                        # not on the list (through __array_function__)
+    out = sd.xp.where(a > 0, sd.xp.tanh(a), 0.0).reshape(3, 2).T.astype(sd.xp.float32)
+    assert out.shape == (2, 3) and float(out.sum()) == pytest.approx(6 * np.tanh(1.0), rel=1e-6)
+    # every name on the lists is NumPy's too (the double forwards to NumPy)
+    assert all(hasattr(np, n) for n in sd.CUPY_FUNCTIONS)
+    assert all(hasattr(np.ones(1), n) for n in sd.CUPY_ARRAY_ATTRIBUTES)
+
+
 def test_unknown_backend_and_dtype():
     with pytest.raises(ValueError, match="unknown backend 'tpu'"):
         minis2s.use("tpu")

@@ -9,6 +9,13 @@ array and refuses the same things, raising ``TypeError`` as CuPy does:
   (NumPy and Python *scalars* are fine, as in CuPy);
 * indexing it with a NumPy array or a Python list.
 
+And it knows only the CuPy API that minis2s has been checked to use: a function
+of the ``xp`` namespace, a ufunc method or an array method that is not on the
+lists below (:data:`CUPY_FUNCTIONS`, :data:`CUPY_UFUNC_METHODS`,
+:data:`CUPY_ARRAY_ATTRIBUTES`) raises ``AttributeError``, where plain NumPy would
+have answered and a GPU run would have failed. Before adding a name, check that
+CuPy has it (docs.cupy.dev, "Comparison Table"; ``setup.cfg`` asks for CuPy >= 13).
+
 The module object :data:`xp` plays the part of ``cupy``: ``xp.zeros``,
 ``xp.tanh``, ``xp.add.at`` and friends return StrictArrays. Host <-> device moves
 are explicit (``xp.asarray(host)``, ``a.get()``, ``xp.asnumpy(a)``) and, together
@@ -26,7 +33,27 @@ import types
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-__all__ = ["StrictArray", "xp", "transfers", "from_host", "to_host", "default_rng"]
+__all__ = ["StrictArray", "xp", "transfers", "from_host", "to_host", "default_rng",
+           "CUPY_FUNCTIONS", "CUPY_UFUNC_METHODS", "CUPY_ARRAY_ATTRIBUTES"]
+
+# The CuPy (>= 13) API that minis2s uses, each name checked against CuPy's reference.
+CUPY_FUNCTIONS = frozenset({
+    "add", "arange", "argpartition", "argsort", "broadcast_to", "concatenate", "empty", "exp",
+    "full", "isfinite", "isnan", "log", "maximum", "minimum", "ones", "repeat", "sqrt", "stack",
+    "sum", "take_along_axis", "tanh", "where", "zeros", "zeros_like",
+})
+CUPY_UFUNC_METHODS = frozenset({"at"})        # cupy.ufunc.at: CuPy 13
+CUPY_ARRAY_ATTRIBUTES = frozenset({
+    "T", "all", "any", "argmax", "argmin", "astype", "copy", "dtype", "max", "mean", "min",
+    "nbytes", "ndim", "ravel", "reshape", "shape", "size", "squeeze", "sum", "transpose",
+})
+
+
+def _unknown(what: str, name: str) -> AttributeError:
+    return AttributeError(
+        f"{what} {name!r} is not on the strict device double's list of the CuPy API minis2s "
+        "uses: check that CuPy (>= 13) has it, then add it to the list in "
+        "minis2s/testing/strict_device.py")
 
 transfers = {"to_device": 0, "to_cpu": 0}
 
@@ -128,6 +155,8 @@ class StrictArray(NDArrayOperatorsMixin):
         return _wrap(getattr(ufunc, method)(*args, **kwargs))
 
     def __array_function__(self, func, types_, args, kwargs):
+        if func.__name__ not in CUPY_FUNCTIONS:     # numpy.f(device array) dispatches to cupy.f
+            raise _unknown("numpy function", func.__name__)
         where = f"numpy.{func.__name__}"
         return _wrap(func(*_unwrap(args, where), **_unwrap(kwargs, where)))
 
@@ -153,6 +182,8 @@ class StrictArray(NDArrayOperatorsMixin):
             # Never forward __array_interface__, __array_struct__, __dlpack__...:
             # they would let NumPy read the data behind our back.
             raise AttributeError(name)
+        if name not in CUPY_ARRAY_ATTRIBUTES:
+            raise _unknown("array attribute", name)
         attr = getattr(self._a, name)
         if callable(attr):
             def method(*args, **kwargs):
@@ -175,7 +206,9 @@ class _StrictUfunc:
     def __call__(self, *args, **kwargs):
         return _wrap(self._u(*_unwrap(args, self.__name__), **_unwrap(kwargs, self.__name__)))
 
-    def __getattr__(self, method):  # at, reduce, accumulate, outer
+    def __getattr__(self, method):  # at (reduce, accumulate, outer: not on the list)
+        if method not in CUPY_UFUNC_METHODS:
+            raise _unknown("ufunc method", f"{self.__name__}.{method}")
         fn = getattr(self._u, method)
         if not callable(fn):
             return fn
@@ -229,6 +262,8 @@ class _Namespace(types.ModuleType):
 
     def __getattr__(self, name):
         attr = getattr(np, name)
+        if callable(attr) and not isinstance(attr, type) and name not in CUPY_FUNCTIONS:
+            raise _unknown("function", f"xp.{name}")
         if isinstance(attr, np.ufunc):
             wrapped = _StrictUfunc(attr)
         elif isinstance(attr, type) or isinstance(attr, (numbers.Number, np.dtype)) or attr is None:
