@@ -22,13 +22,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 import minis2s
-from minis2s.data import (BatchIterator, Vocab, book_split, char_tokenize, encode_pairs, load_book_qa,
-                          pad_batch)
+from minis2s.data import BatchIterator, Vocab, book_split, char_tokenize, encode_pairs, load_book_qa
 from minis2s.models import Seq2Seq
-from minis2s.optim import Adam, clip_grad_norm
+from minis2s.optim import Adam
+from book_runs import exact_match, train_epoch     # beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "addition.txt"
@@ -36,15 +35,6 @@ BOOK = {"plain": {10: 3.8, 25: 9.98}, "reversed": {10: 29.8, 25: 54.06}, "peeky"
 MODELS = {"plain": dict(decoder="plain", reverse=False),
           "reversed": dict(decoder="plain", reverse=True),
           "peeky": dict(decoder="peeky", reverse=True)}
-
-
-def exact_match(model, src_ids, tgt_ids, batch=1000):
-    hits = 0
-    for i in range(0, len(src_ids), batch):
-        src = pad_batch(src_ids[i:i + batch])
-        preds, _ = model.generate(src, max_len=5)
-        hits += sum(p == list(t[1:-1]) for p, t in zip(preds, tgt_ids[i:i + batch]))
-    return 100.0 * hits / len(src_ids)
 
 
 def run(name, train, val, vocab, epochs, seed=0, init="uniform", bucket=False, eps=1e-8):
@@ -56,19 +46,11 @@ def run(name, train, val, vocab, epochs, seed=0, init="uniform", bucket=False, e
     history = []
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
-        batches.set_epoch(epoch)
-        losses = []
-        model.train()
-        for src, tgt in batches:
-            losses.append(float(model.forward(src, tgt)))
-            model.backward()
-            clip_grad_norm(model.grads, 5.0)
-            opt.step(model.grads)
+        loss = train_epoch(model, opt, batches, epoch)
         secs = time.perf_counter() - t0
-        acc = exact_match(model, src_va, tgt_va)
-        history.append(dict(epoch=epoch, train_loss=float(np.mean(losses)), val_exact_match=acc,
-                            seconds=secs))
-        print(f"{name:9s} epoch {epoch:2d}  loss {np.mean(losses):.4f}  val exact match {acc:6.2f} %"
+        acc = exact_match(model, src_va, tgt_va, max_len=5)
+        history.append(dict(epoch=epoch, train_loss=loss, val_exact_match=acc, seconds=secs))
+        print(f"{name:9s} epoch {epoch:2d}  loss {loss:.4f}  val exact match {acc:6.2f} %"
               f"  ({secs:.1f} s, {1000 * secs / len(batches):.1f} ms/step)", flush=True)
     return history
 

@@ -36,10 +36,11 @@ import numpy as np
 
 import minis2s
 from minis2s.threads import blas_threads
-from minis2s.data import BatchIterator, Vocab, book_split, char_tokenize, encode_pairs, load_book_qa, pad_batch
+from minis2s.data import BatchIterator, Vocab, book_split, char_tokenize, encode_pairs, load_book_qa
 from minis2s.init import INITS
 from minis2s.models import Seq2Seq
-from minis2s.optim import Adam, clip_grad_norm
+from minis2s.optim import Adam
+from book_runs import exact_match, train_epoch     # beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "date.txt"
@@ -57,15 +58,6 @@ MODELS = {"plain": dict(decoder="plain"), "peeky": dict(decoder="peeky"),
 SETTINGS = dict(emb=16, hidden=256, reverse=True)
 
 
-def exact_match(model, src_ids, tgt_ids, batch=1000):
-    """Percentage of sources whose greedy output is the whole answer."""
-    hits = 0
-    for i in range(0, len(src_ids), batch):
-        preds, _ = model.generate(pad_batch(src_ids[i:i + batch]), max_len=11)
-        hits += sum(p == list(t[1:-1]) for p, t in zip(preds, tgt_ids[i:i + batch]))
-    return 100.0 * hits / len(src_ids)
-
-
 def run(name, train, val, vocab, epochs, results, results_file, init="fan_in", seed=0):
     model = Seq2Seq(len(vocab), len(vocab), seed=seed, init=init, **SETTINGS, **MODELS[name])
     opt = Adam(model.params, lr=0.001, eps=1e-7)
@@ -76,22 +68,15 @@ def run(name, train, val, vocab, epochs, results, results_file, init="fan_in", s
     results[key] = history = []
     for epoch in range(1, epochs + 1):
         t0, cpu0 = time.perf_counter(), time.process_time()
-        batches.set_epoch(epoch)
-        losses = []
-        model.train()
-        for src, tgt in batches:
-            losses.append(float(model.forward(src, tgt)))
-            model.backward()
-            clip_grad_norm(model.grads, 5.0)
-            opt.step(model.grads)
+        loss = train_epoch(model, opt, batches, epoch)
         train_s, train_cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        acc = exact_match(model, src_va, tgt_va)
+        acc = exact_match(model, src_va, tgt_va, max_len=11)
         total_s, total_cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        history.append(dict(epoch=epoch, train_loss=float(np.mean(losses)), val_exact_match=acc,
+        history.append(dict(epoch=epoch, train_loss=loss, val_exact_match=acc,
                             train_seconds=train_s, seconds=total_s,
                             train_cpu_seconds=train_cpu, cpu_seconds=total_cpu))
         results_file.write_text(json.dumps(results, indent=1))
-        print(f"{key:10s} epoch {epoch:2d}  loss {np.mean(losses):.4f}  exact match {acc:6.2f} %"
+        print(f"{key:10s} epoch {epoch:2d}  loss {loss:.4f}  exact match {acc:6.2f} %"
               f"  ({train_s:.0f} s training, {total_s:.0f} s with evaluation; CPU {train_cpu:.0f} s,"
               f" {total_cpu:.0f} s)", flush=True)
 
