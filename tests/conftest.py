@@ -20,6 +20,16 @@ def dev(rng, *shape, scale=1.0):
     return minis2s.to_device(rng.standard_normal(shape) * scale)
 
 
+def addition_data(n, val_size):
+    """n addition pairs (seed 1), encoded: ((src, tgt) of the training part, (src, tgt) of the
+    last val_size, source vocabulary, target vocabulary) -- the trainer tests' tiny task."""
+    from minis2s.data import Vocab, char_tokenize, encode_pairs, make_task, split
+    train, val, _ = split(make_task("addition", n, seed=1), val_size=val_size, seed=1)
+    sv = Vocab.build(char_tokenize(s) for s, _ in train)
+    tv = Vocab.build(char_tokenize(t) for _, t in train)
+    return encode_pairs(train, sv, tv), encode_pairs(val, sv, tv), sv, tv
+
+
 def ragged_mask(rng, N, T):
     """A right-padded (N, T) bool mask with lengths from 1 to T (row 0 full), on the device."""
     lengths = rng.integers(1, T + 1, size=N)

@@ -31,6 +31,7 @@ from minis2s.models import Seq2Seq
 from minis2s.optim import SGD, Adam, ConstantSchedule, StepSchedule, clip_grad_norm
 from minis2s.run_folder import RunFolderBusy, claim_run_folder
 from minis2s.trainer import Trainer, TrainingDiverged
+from conftest import addition_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ["--fast", "--no-progress", "--train-size", "200", "--val-size", "30", "--epochs", "1"]
@@ -227,10 +228,7 @@ def test_claims_are_reentrant_in_one_process_and_exclusive_across_instances(tmp_
 # ---------------------------------------------------------------------------- non-finite numbers
 @pytest.fixture(scope="module")
 def data():
-    train, val, _ = split(make_task("addition", 160, seed=1), val_size=30, seed=1)
-    sv = Vocab.build(char_tokenize(s) for s, _ in train)
-    tv = Vocab.build(char_tokenize(t) for _, t in train)
-    return encode_pairs(train, sv, tv), encode_pairs(val, sv, tv), sv, tv
+    return addition_data(160, val_size=30)
 
 
 def _tiny_trainer(out_dir, data=None, lr=0.01):

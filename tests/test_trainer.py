@@ -6,21 +6,19 @@ import pytest
 
 import minis2s
 from minis2s.checkpoint import load_checkpoint
-from minis2s.data import (BatchIterator, Vocab, char_tokenize, encode_pairs, make_task, pad_batch,
-                          split, toy_translation, word_tokenize)
+from minis2s.data import (BatchIterator, Vocab, encode_pairs, pad_batch, split, toy_translation,
+                          word_tokenize)
 from minis2s.metrics import corpus_bleu, token_accuracy
 from minis2s.models import Seq2Seq
 from minis2s.optim import SGD, Adam, ConstantSchedule, StepSchedule
 from minis2s.plotting import plot_history, plot_runs
 from minis2s.trainer import Trainer, TrainingDiverged, evaluate
+from conftest import addition_data
 
 
 @pytest.fixture(scope="module")
 def data():
-    train, val, _ = split(make_task("addition", 200, seed=1), val_size=40, seed=1)
-    sv = Vocab.build(char_tokenize(s) for s, _ in train)
-    tv = Vocab.build(char_tokenize(t) for _, t in train)
-    return encode_pairs(train, sv, tv), encode_pairs(val, sv, tv), sv, tv
+    return addition_data(200, val_size=40)
 
 
 def make_trainer(data, optimizer="adam", out_dir=None, log=lambda line: None, **kwargs):
