@@ -12,7 +12,8 @@ Names, as in docs/derivations.md, section "Attention"::
     scores   (N, T, S)    how well step t matches source position s
     alpha    (N, T, S)    attention weights: softmax of the scores over s
     ctx      (N, T, He)   context vectors: sum_s alpha[t, s] hs[s]
-    h_tilde  (N, T, H)    the attentional hidden state, fed to the output layer
+    h_tilde  (N, T, W)    the attentional hidden state, fed to the output layer:
+                          W = H (Luong's output) or He + H (output="concat")
 
 Three scores (Luong et al. 2015, sec. 3.1; Bahdanau et al. 2015)::
 

@@ -17,7 +17,9 @@ whole sentence: the decoder reads what it needs from ``enc.hs``.
 also reads the previous step's attentional state, so the LSTM knows what the
 decoder has already looked at::
 
-    x_t = [e_t ; h_tilde_{t-1}]        (N, E + H),   h_tilde_{-1} = 0
+    x_t = [e_t ; h_tilde_{t-1}]        (N, E + W),   h_tilde_{-1} = 0
+
+where W, the width of h_tilde, is H (Luong's output) or He + H (output="concat").
 
 Now step t's attention must finish before step t+1's LSTM can start, so the
 training pass runs step by step: the decoder's own LSTM on a sequence of length
@@ -54,7 +56,7 @@ class AttentionState:
 
     h, c (L, M, H): the LSTM state; hs (M, S, He), keys (M, S, K), mask (M, S):
     each hypothesis' source; alpha (M, S): the last step's attention weights
-    (None before the first step); h_tilde (M, H): the last attentional state,
+    (None before the first step); h_tilde (M, W): the last attentional state,
     the next step's extra input (input feeding only, else None).
     """
     h: Any
