@@ -154,6 +154,24 @@ def test_recurrent_singular_values_and_gate_saturation():
         assert_printed(s * (1 - s), printed, f"sigmoid'({a})")
 
 
+def test_fan_out_and_unscaled_weights():
+    body, E, H, _ = _init_rows()
+    printed, = find(r"\(4H/D\)\\, v_\{da\}\$ \((\d+) \$v_\{da\}\$ for the date task\)", body,
+                    "the fan-out factor of Wx")
+    # Var(dx) / Var(da) through dx = da @ Wx.T, measured with the fan_in-initialised Wx
+    Wx = np.asarray(LSTM(E, H, np.random.default_rng(6), 1, 0.0, "fan_in").params["0.Wx"], dtype=np.float64)
+    da = np.random.default_rng(7).standard_normal((2000, 4 * H))
+    assert (da @ Wx.T).var() == pytest.approx(int(printed), rel=0.05)
+    assert int(printed) == 4 * H // E
+    var, std, share = find(r"variance of D = (\d+) \(std (\d+)\), and about (\d+) % of the gates would start "
+                           r"beyond \$\|a\| = 4\$", body, "what unscaled N(0, 1) weights do")
+    assert (int(var), int(std)) == (E, round(math.sqrt(E)))
+    x = np.random.default_rng(8).standard_normal((4000, E))             # fan_in embeddings, N(0, 1)
+    a = x @ np.random.default_rng(9).standard_normal((E, 4 * H))       # unscaled N(0, 1) weights
+    assert 100 * np.mean(np.abs(a) > 4) == pytest.approx(int(share), abs=1)
+    assert 100 * math.erfc(4 / (math.sqrt(E) * math.sqrt(2))) > int(share) + 1    # "not the 32 %"
+
+
 def test_minis2s_sets_no_forget_gate_bias():
     body = section("The vanilla RNN and vanishing gradients")
     find(r"minis2s does\s+\*not\* do that", body, "that minis2s sets no forget-gate bias")
@@ -299,9 +317,9 @@ def test_bleu_worked_example_matches_minis2s_and_sacrebleu():
     ps = find(r"Pooled: \$p_1 = ([\d/]+)\$, \$p_2 = ([\d/]+)\$, \$p_3 = ([\d/]+)\$, \$p_4 = ([\d/]+)\$",
               body, "the example's pooled precisions")
     assert [f"{m}/{t}" for m, t in zip(d.matches, d.totals)] == list(ps)
-    c, r, bp = find(r"\$c = (\d+)\$ and \$r = (\d+)\$, so \$BP = e\^\{1 - \d+/\d+\} = ([\d.]+)\$", body,
-                    "the example's brevity penalty")
-    assert (d.hyp_len, d.ref_len) == (int(c), int(r))
+    c, r, r2, c2, bp = find(r"\$c = (\d+)\$ and \$r = (\d+)\$, so \$BP = e\^\{1 - (\d+)/(\d+)\} = ([\d.]+)\$",
+                            body, "the example's brevity penalty")
+    assert (d.hyp_len, d.ref_len) == (int(c), int(r)) == (int(c2), int(r2))
     assert_printed(d.brevity_penalty, bp, "BP")
     score, sb_score = find(r"= ([\d.]+) \.\$\$\s+`sacrebleu\.corpus_bleu` gives the same ([\d.]+)", body,
                            "the example's BLEU")
