@@ -42,7 +42,7 @@ def find(pattern, text, what):
 
 
 def number(s):
-    """'1e-4', '1/16', '0.0021', '3000', '\\tfrac67' -> float."""
+    """'1e-4', '1/16', '0.0021', '3000' -> float."""
     s = s.strip()
     if "/" in s:
         a, b = s.split("/")
@@ -362,7 +362,9 @@ def test_general_score_cost_counts():
     N, H, S, T = map(int, find(r"with N = (\d+), H = He = (\d+), S = (\d+) and T = (\d+)", body,
                                "the general score's cost example"))
     He = H
-    q_train, k_train, kbeam, q_beam, k_beam = _cost_claims(body)
+    q_train, k_train, k, q_beam, k_beam = map(int, find(
+        r"query\s+first costs (\d+) and keys first (\d+) multiply-adds in training; decoding with\s+"
+        r"k = (\d+),\s+query first costs (\d+) and keys first (\d+)", body, "the general score's cost counts"))
     rng = np.random.default_rng(4)
     h = rng.standard_normal((N, T, H))
     hs = rng.standard_normal((N, S, He))
@@ -378,15 +380,9 @@ def test_general_score_cost_counts():
         return _macs((N, S, He), (He, H)) + _macs((N, T, H), (N, H, S))
 
     assert (query_first(T), keys_first(T)) == (q_train, k_train)
-    assert (query_first(kbeam * T), keys_first(kbeam * T)) == (q_beam, k_beam)
+    assert (query_first(k * T), keys_first(k * T)) == (q_beam, k_beam)     # k queries per step
     # the formulas of the text, and the difference N H^2 (T - S) for He = H
     assert query_first(T) - keys_first(T) == N * H * H * (T - S)
-
-
-def _cost_claims(body):
-    g = find(r"query\s+first costs (\d+) and keys first (\d+) multiply-adds in training; decoding with\s+"
-             r"k = (\d+),\s+query first costs (\d+) and keys first (\d+)", body, "the general score's cost counts")
-    return tuple(int(x) for x in g)
 
 
 # --- input feeding: the fed-back vector's width -------------------------------------------
@@ -400,6 +396,5 @@ def test_input_feeding_width_with_concat_output():
     V, E, H, He = 11, 5, 6, 8
     for output, W in (("luong", H), ("concat", He + H)):
         dec = AttentionDecoder(V, E, H, np.random.default_rng(5), score="general", enc_width=He,
-                               input_feeding=True,
-                               output=output)
+                               input_feeding=True, output=output)
         assert dec.lstm.params["0.Wx"].shape == (E + W, 4 * H), output
