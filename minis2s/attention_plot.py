@@ -49,7 +49,7 @@ def attention_matrix(model, src_ids, out_ids) -> np.ndarray:
     try:
         src = to_device(np.array([src_ids], dtype=np.int64), model.backend)
         y_in = to_device(np.array([[model.sos_id] + out_ids], dtype=np.int64), model.backend)
-        _, alpha = decoder.forward_with_attention(y_in, model.encode(src))
+        _, alpha, _ = decoder.forward_with_attention(y_in, model.encode(src))
     finally:
         model.train(was_training)
     alpha = to_cpu(alpha)[0]                      # (T, S), columns in the encoder's order

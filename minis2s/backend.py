@@ -27,6 +27,8 @@ Two backends are built in, and a third is registered by the test tools:
 """
 from __future__ import annotations
 
+import contextlib
+
 import os
 import sys
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ import numpy as np
 __all__ = [
     "BackendError", "Backend", "use", "current", "get_array_module", "xp",
     "float_dtype", "to_device", "to_cpu", "available_backends", "backend_of", "register_backend",
+    "using",
 ]
 
 
@@ -145,6 +148,20 @@ def use(name: str | None = None, dtype: str | np.dtype | None = None) -> Backend
             raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
         _state["dtype"] = _DTYPES[key]
     return current()
+
+
+@contextlib.contextmanager
+def using(name: str | None = None, dtype: str | np.dtype | None = None):
+    """``with minis2s.using("strict", "float64"):`` -- :func:`use` for a block, then back.
+
+    The default backend and dtype only decide where *new* objects are made; a model
+    made inside the block keeps its arrays (and its batches follow them) after it.
+    """
+    saved = dict(_state)
+    try:
+        yield use(name, dtype)
+    finally:
+        _state.update(saved)
 
 
 def current() -> Backend:

@@ -238,11 +238,12 @@ def standard_cases():
         inputs = dict(zip(names, values))
         return check_gradients(fn, inputs, douts, dict(zip(names, backward(douts))))
 
-    def lstm_step():
-        args = (r(N, D), r(N, H), r(N, H), r(D, 4 * H, scale=.5), r(H, 4 * H, scale=.5), r(4 * H))
-        cache = F.lstm_step_forward(*args)[2]
-        return check(lambda **a: F.lstm_step_forward(**a)[:2],
-                     ["x", "h_prev", "c_prev", "Wx", "Wh", "b"], args, [r(N, H), r(N, H)],
+    def lstm_step():   # the step's inputs; its weights' gradients are formed by the sequence
+        Wh = r(H, 4 * H, scale=.5)
+        args = (r(N, 4 * H), r(N, H), r(N, H))
+        cache = F.lstm_step_forward(*args, Wh)[2]
+        return check(lambda **a: F.lstm_step_forward(Wh=Wh, **a)[:2],
+                     ["a_x", "h_prev", "c_prev"], args, [r(N, H), r(N, H)],
                      lambda d: F.lstm_step_backward(*d, cache))
 
     def lstm_sequence(forward, backward):
@@ -258,13 +259,6 @@ def standard_cases():
                          lambda d: backward(*d, cache))
         return run
 
-    def lstm_cell():
-        H4 = r(N, 4 * H, scale=2.0)
-        args = (H4, r(N, H))
-        cache = F.lstm_cell_forward(*args)[2]
-        return check(lambda **a: F.lstm_cell_forward(**a)[:2], ["a", "c_prev"], args,
-                     [r(N, H), r(N, H)], lambda d: F.lstm_cell_backward(*d, cache))
-
     def peek():
         args = (r(N, T, D), r(N, H))
         cache = F.peek_forward(*args)[1]
@@ -272,9 +266,10 @@ def standard_cases():
                      lambda d: F.peek_backward(d, cache))
 
     def rnn_step():
-        args = (r(N, D), r(N, H), r(D, H, scale=.5), r(H, H, scale=.5), r(H))
-        cache = F.rnn_step_forward(*args)[1]
-        return check(lambda **a: F.rnn_step_forward(**a)[0], ["x", "h_prev", "Wx", "Wh", "b"],
+        Wh = r(H, H, scale=.5)
+        args = (r(N, H), r(N, H))
+        cache = F.rnn_step_forward(*args, Wh)[1]
+        return check(lambda **a: F.rnn_step_forward(Wh=Wh, **a)[0], ["a_x", "h_prev"],
                      args, r(N, H), lambda d: F.rnn_step_backward(d, cache))
 
     def rnn_sequence():
@@ -296,11 +291,11 @@ def standard_cases():
         return check(lambda **a: F.linear_forward(**a)[0], ["x", "W", "b"], args, r(N, T, V),
                      lambda d: F.linear_backward(d, cache))
 
-    def dropout():
+    def dropout():   # a generator re-seeded for every pass draws the same mask
         x = r(N, D)
         keep = F.dropout_forward(x, 0.3, current().random_generator(0))[1]
-        return check(lambda x: F.dropout_forward(x, 0.3, mask=keep)[0], ["x"], [x], r(N, D),
-                     lambda d: [F.dropout_backward(d, keep)])
+        return check(lambda x: F.dropout_forward(x, 0.3, current().random_generator(0))[0],
+                     ["x"], [x], r(N, D), lambda d: [F.dropout_backward(d, keep)])
 
     def softmax_ce():
         z, y = r(N, T, V, scale=3.0), to_device(np.array([[1, 2, 0, 0], [3, 4, 5, 0], [0, 1, 1, 1]]))
@@ -313,32 +308,48 @@ def standard_cases():
             p[...] = r(*p.shape, scale=scale)
         return module
 
-    def layer(module, loss, backward):
+    def layer(module, run, backward):
+        """run() -> (loss, cache); backward(cache) adds the gradients of that loss."""
+        kept = {}
+
+        def loss():
+            value, kept["cache"] = run()
+            return value
+
         class AsModel:   # what check_model needs: params, grads, backward()
             params = property(lambda self: module.params)
             grads = property(lambda self: module.grads)
 
             def backward(self):
-                backward()
+                module.zero_grad()
+                backward(kept["cache"])
         return check_model(AsModel(), loss)
 
     def embedding_layer():
         emb, ids, dout = Embedding(V, D, rng), to_device(np.array([[1, 2, 2, 5], [0, 5, 5, 5]])), r(2, 4, D)
-        return layer(emb, lambda: (emb.forward(ids) * dout).sum(), lambda: emb.backward(dout))
+
+        def run():
+            out, cache = emb.forward(ids)
+            return (out * dout).sum(), cache
+        return layer(emb, run, lambda cache: emb.backward(dout, cache))
 
     def linear_layer():
         lin, x, dout = randomised(Linear(D, V, rng)), r(N, T, D), r(N, T, V)
-        return layer(lin, lambda: (lin.forward(x) * dout).sum(), lambda: lin.backward(dout))
+
+        def run():
+            out, cache = lin.forward(x)
+            return (out * dout).sum(), cache
+        return layer(lin, run, lambda cache: lin.backward(dout, cache))
 
     def lstm_layer():
         lstm = randomised(LSTM(D, H, rng, n_layers=2))
         x, state = r(N, T, D), (r(2, N, H), r(2, N, H))
         dhs, dstate = r(N, T, H), (r(2, N, H), r(2, N, H))
 
-        def loss():
-            hs, (hT, cT) = lstm.forward(x, state, mask)
-            return (hs * dhs).sum() + (hT * dstate[0]).sum() + (cT * dstate[1]).sum()
-        return layer(lstm, loss, lambda: lstm.backward(dhs, dstate))
+        def run():
+            hs, (hT, cT), cache = lstm.forward(x, state, mask)
+            return (hs * dhs).sum() + (hT * dstate[0]).sum() + (cT * dstate[1]).sum(), cache
+        return layer(lstm, run, lambda cache: lstm.backward(dhs, dstate, cache))
 
     src = np.array([[4, 5, 6, 7, 8], [5, 6, 0, 0, 0], [8, 3, 4, 0, 0]])
     tgt = np.array([[1, 3, 4, 2, 0], [1, 5, 2, 0, 0], [1, 6, 7, 5, 2]])
@@ -381,8 +392,7 @@ def standard_cases():
         # rounding error of a central difference (eps * loss / h) must stay below them
         return check_model(m, lambda: m.forward(src, tgt), h=1e-4)
 
-    return [("functional", "lstm_cell_forward/backward", lstm_cell),
-            ("functional", "lstm_step_forward/backward", lstm_step),
+    return [("functional", "lstm_step_forward/backward", lstm_step),
             ("functional", "lstm_forward/backward (masked)",
              lstm_sequence(F.lstm_forward, F.lstm_backward)),
             ("functional", "peek_forward/backward", peek),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import float_dtype, to_device
+from .errors import InputError
 
 __all__ = ["INITS", "KINDS", "init_param"]
 
@@ -40,7 +41,7 @@ def init_param(rng: np.random.Generator, shape: tuple, init: str = "uniform",
     kind: "weight" (fan-in = shape[0]), "bias" or "embedding" -- used by ``"fan_in"``.
     """
     if kind not in KINDS:
-        raise ValueError(f"unknown parameter kind {kind!r}: expected one of {KINDS}")
+        raise InputError(f"unknown parameter kind {kind!r}: expected one of {KINDS}")
     if init == "uniform":
         values = rng.uniform(-scale, scale, size=shape)
     elif init == "scaled":
@@ -55,5 +56,5 @@ def init_param(rng: np.random.Generator, shape: tuple, init: str = "uniform",
         else:
             values = rng.standard_normal(shape) / np.sqrt(shape[0])
     else:
-        raise ValueError(f"unknown init {init!r}: expected one of {INITS}")
+        raise InputError(f"unknown init {init!r}: expected one of {INITS}")
     return to_device(values.astype(float_dtype()))

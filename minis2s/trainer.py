@@ -83,7 +83,7 @@ def _teacher_forced_counts(model, src, tgt):
     dropout. Three device -> host syncs per batch.
     """
     src, tgt = to_device(src, model.backend), to_device(tgt, model.backend)   # where the model is
-    logits = model.decoder.forward(tgt[:, :-1], model.encode(src))     # (N, T-1, V)
+    logits, _ = model.decoder.forward(tgt[:, :-1], model.encode(src))  # (N, T-1, V)
     xp = get_array_module(logits)
     y = tgt[:, 1:]                                                     # what each position should predict
     real = y != model.pad_id                                           # padding does not count

@@ -21,7 +21,7 @@ import numbers
 
 from .errors import InputError
 
-__all__ = ["finite_float", "bounded_int", "describe_range", "MAX_SIZE", "MAX_WIDTH", "MAX_LAYERS",
+__all__ = ["finite_float", "bounded_int", "one_of", "describe_range", "MAX_SIZE", "MAX_WIDTH", "MAX_LAYERS",
            "MAX_DECODE_LEN", "MAX_SEED"]
 
 # Bounds on numbers that set an allocation or a loop. Far above anything a
@@ -73,3 +73,10 @@ def bounded_int(name: str, value, low: int = 0, high: int | None = None) -> int:
     if n < low or (high is not None and n > high):
         raise InputError(f"{name} must be an integer {describe_range(low, high)}, got {n}")
     return n
+
+
+def one_of(name: str, value, options) -> str:
+    """``value`` if it is one of ``options`` (strings); otherwise an error naming ``name``."""
+    if not isinstance(value, str) or value not in options:
+        raise InputError(f"{name} must be one of {', '.join(options)}, got {value!r}")
+    return value

@@ -32,7 +32,9 @@
 # $$c = f \odot c_{prev} + i \odot g, \qquad h = o \odot \tanh(c)$$
 #
 # The library's versions are `minis2s.functional.lstm_step_forward` / `lstm_step_backward`; the
-# derivation is in `docs/derivations.md`, section "LSTM".
+# derivation is in `docs/derivations.md`, section "LSTM". The library's step takes the input part
+# $a_x = x W_x + b$ already computed, because a sequence computes it for all its steps in one
+# matrix product before its loop; so below we hand it `x @ Wx + b`.
 
 # %%
 import matplotlib.pyplot as plt
@@ -81,7 +83,7 @@ def my_lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
 
 
 h, c, cache = my_lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b)
-h_lib, c_lib, _ = F.lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b)
+h_lib, c_lib, _ = F.lstm_step_forward(x @ Wx + b, h_prev, c_prev, Wh)
 print("h against the library: rel. error", rel_error(h, h_lib))
 print("c against the library: rel. error", rel_error(c, c_lib))
 

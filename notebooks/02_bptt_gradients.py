@@ -261,9 +261,8 @@ def forget_gates(model, src_ids):
     fs = []
     for token in src_ids[::-1]:
         x_t = w["encoder.embed.W"][[token]]
-        a = x_t @ Wx + h @ Wh + b
-        fs.append(F.sigmoid(a[:, Hm:2 * Hm])[0])
-        h, c, _ = F.lstm_step_forward(x_t, h, c, Wx, Wh, b)
+        h, c, step = F.lstm_step_forward(x_t @ Wx + b, h, c, Wh)
+        fs.append(step.f[0])                  # the step's cache names its gates: i, f, g, o
     return np.array(fs)
 
 

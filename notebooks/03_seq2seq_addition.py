@@ -106,7 +106,7 @@ demo = Seq2Seq(len(src_vocab), len(tgt_vocab), emb=EMB, hidden=32, n_layers=2, d
 enc = demo.encode(minis2s.to_device(src))               # the encoder's output
 h, c = enc.h, enc.c                                     # its final state: the context
 print("context h", h.shape, " c", c.shape, "  (L, N, H) = (layers, batch, hidden)")
-logits = demo.decoder.forward(minis2s.to_device(tgt[:, :-1]), enc)
+logits, _ = demo.decoder.forward(minis2s.to_device(tgt[:, :-1]), enc)   # and its cache
 print("decoder reads tgt[:, :-1]", tgt[:, :-1].shape, "-> logits", logits.shape, "(N, T-1, V)")
 print(f"loss {float(demo.forward(src, tgt)):.3f} ≈ ln V = {np.log(len(tgt_vocab)):.3f}  (untrained: a uniform guess)")
 

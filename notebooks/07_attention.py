@@ -89,7 +89,7 @@ demo = Seq2Seq(len(src_vocab), len(tgt_vocab), emb=EMB, hidden=16, decoder="atte
 src, tgt = pad_batch(src_ids[:3]), pad_batch(tgt_ids[:3])
 enc = demo.encode(minis2s.to_device(src))
 print("enc.hs", enc.hs.shape, "(N, S, H)   enc.mask", enc.mask.shape, "   enc.h", enc.h.shape, "(L, N, H)")
-logits, alpha = demo.decoder.forward_with_attention(minis2s.to_device(tgt[:, :-1]), enc)
+logits, alpha, _ = demo.decoder.forward_with_attention(minis2s.to_device(tgt[:, :-1]), enc)
 print("logits", logits.shape, "(N, T, V)   alpha", alpha.shape, "(N, T, S)")
 a = minis2s.to_cpu(alpha)
 for n in range(3):

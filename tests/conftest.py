@@ -65,18 +65,15 @@ BACKENDS = [
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     """Switch to one backend in float64 for the test; restore the previous choice after."""
-    saved = dict(B._state)
-    b = minis2s.use(request.param, dtype="float64")
-    yield b
-    B._state.update(saved)
+    with minis2s.using(request.param, dtype="float64") as b:
+        yield b
 
 
 @pytest.fixture(autouse=True)
 def _restore_backend_state():
     """No test leaks its backend or dtype choice into the next."""
-    saved = dict(B._state)
-    yield
-    B._state.update(saved)
+    with minis2s.using():
+        yield
 
 
 @pytest.fixture

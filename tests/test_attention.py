@@ -149,18 +149,25 @@ def test_attention_chain(backend, rng, score, output):
     assert np.all(minis2s.to_cpu(analytic["hs"])[~m] == 0.0)
 
 
-def test_bad_arguments_are_named(rng):
-    h, keys = dev(rng, N, T, H), dev(rng, N, S, HE)
-    with pytest.raises(ValueError, match="keys"):
-        A.dot_score_forward(h, keys)                 # He != H
-    with pytest.raises(ValueError, match="Wa"):
-        A.general_score_forward(h, keys, dev(rng, HE, H))
-    with pytest.raises(ValueError, match="mask"):
-        A.masked_softmax_forward(dev(rng, N, T, S), padded_mask(N, S + 1))
-    with pytest.raises(ValueError, match="score must be one of"):
-        A.attention_keys_forward(keys, {}, "cosine")
-    with pytest.raises(ValueError, match="output must be one of"):
-        A.attention_forward(h, keys, keys, padded_mask(), {"Wa": dev(rng, H, HE)}, "general", "bahdanau")
+def test_bad_arguments_are_named_at_the_layer(rng):
+    """The functions hold the maths; the Attention layer checks what it is given, once."""
+    from minis2s.errors import InputError
+    from minis2s.models.attention import Attention
+    with pytest.raises(InputError, match="score must be one of dot, general, additive, got 'cosine'"):
+        Attention(H, HE, "cosine", rng)
+    with pytest.raises(InputError, match="attention_output must be one of luong, concat"):
+        Attention(H, HE, "general", rng, output="bahdanau")
+    with pytest.raises(InputError, match="the sizes must agree"):
+        Attention(H, HE, "dot", rng)                 # He != H
+    layer = Attention(H, HE, "general", rng)
+    hs = dev(rng, N, S, HE)
+    with pytest.raises(InputError, match=r"hs must have shape \(N, S, He\)"):
+        layer.keys_forward(dev(rng, N, S, H))
+    keys, _ = layer.keys_forward(hs)
+    with pytest.raises(InputError, match=r"Attention.attend_forward: mask must have shape \(N, S\)"):
+        layer.attend_forward(dev(rng, N, T, H), hs, keys, padded_mask(N, S + 1))
+    with pytest.raises(InputError, match=r"h must have shape \(N, T, H\)"):
+        layer.attend_forward(dev(rng, N, T, HE), hs, keys, padded_mask())
 
 
 # --- broken versions must fail -----------------------------------------------------

@@ -91,7 +91,7 @@ def test_step_by_step_equals_teacher_forced(backend, score, feeding, output):
                                        output=output)).eval()
     src, tgt = minis2s.to_device(SRC), minis2s.to_device(TGT)
     enc = model.encode(src)
-    logits, alpha = model.decoder.forward_with_attention(tgt[:, :-1], enc)
+    logits, alpha, _ = model.decoder.forward_with_attention(tgt[:, :-1], enc)
     logp_full = minis2s.to_cpu(minis2s.functional.log_softmax(logits))
     state = model.decoder.start(enc)
     for t in range(TGT.shape[1] - 1):
@@ -107,7 +107,7 @@ def _sequence_logprob(model, src_row, out, max_len):
     tgt = np.array([[1] + out + ([2] if len(out) < max_len else [])])
     model.eval()
     enc = model.encode(minis2s.to_device(src_row[None]))
-    logits = model.decoder.forward(minis2s.to_device(tgt[:, :-1]), enc)
+    logits, _ = model.decoder.forward(minis2s.to_device(tgt[:, :-1]), enc)
     logp = minis2s.to_cpu(minis2s.functional.log_softmax(logits))[0]
     return float(sum(logp[t, tok] for t, tok in enumerate(tgt[0, 1:])))
 
@@ -150,20 +150,20 @@ def test_padding_changes_nothing(backend, bidirectional, feeding):
     """A sentence's logits are the same alone and in a padded batch."""
     model = randomised(attention_model("general", bidirectional, input_feeding=feeding)).eval()
     tgt_in = minis2s.to_device(TGT[:, :-1])
-    batch = minis2s.to_cpu(model.decoder.forward(tgt_in, model.encode(minis2s.to_device(SRC))))
+    batch = minis2s.to_cpu(model.decoder.forward(tgt_in, model.encode(minis2s.to_device(SRC)))[0])
     for n in range(len(SRC)):
         row = SRC[n][SRC[n] != 0][None]
-        alone = model.decoder.forward(tgt_in[n:n + 1], model.encode(minis2s.to_device(row)))
+        alone, _ = model.decoder.forward(tgt_in[n:n + 1], model.encode(minis2s.to_device(row)))
         np.testing.assert_allclose(minis2s.to_cpu(alone)[0], batch[n], rtol=1e-12, atol=1e-12)
 
 
 def test_bidirectional_outputs_read_the_right_halves(backend):
     """hs_f[s] depends on tokens 0..s only, hs_b[s] on tokens s..end only."""
     model = randomised(attention_model("dot", bidirectional=True), scale=1.0)
-    enc_a = model.encoder.forward(minis2s.to_device(SRC), minis2s.to_device(SRC != 0))
+    enc_a, _ = model.encoder.forward(minis2s.to_device(SRC), minis2s.to_device(SRC != 0))
     changed = SRC.copy()
     changed[0, 3] = 4                                           # the last token of row 0
-    enc_b = model.encoder.forward(minis2s.to_device(changed), minis2s.to_device(changed != 0))
+    enc_b, _ = model.encoder.forward(minis2s.to_device(changed), minis2s.to_device(changed != 0))
     ha, hb = minis2s.to_cpu(enc_a.hs)[0], minis2s.to_cpu(enc_b.hs)[0]
     k = H // 2
     assert np.array_equal(ha[:3, :k], hb[:3, :k])               # forward half: unchanged before s=3
@@ -243,7 +243,7 @@ def test_bidirectional_encoder_matches_pytorch():
     rng = np.random.default_rng(3)
     enc = randomised(BidirectionalEncoder(V_SRC, E, H, rng), scale=0.5)
     mask = SRC != 0
-    out = enc.forward(SRC, mask)
+    out, cache = enc.forward(SRC, mask)
     k, p = H // 2, enc.params
     lstm = torch.nn.LSTM(E, k, batch_first=True, bidirectional=True).double()
     with torch.no_grad():
@@ -265,7 +265,7 @@ def test_bidirectional_encoder_matches_pytorch():
     dhs = rng.standard_normal(out.hs.shape) * mask[:, :, None]    # no loss reads padded outputs
     dh, dc = rng.standard_normal(out.h.shape), rng.standard_normal(out.c.shape)
     from minis2s.models import Encoded
-    enc.backward(Encoded(dhs, None, dh, dc))
+    enc.backward(Encoded(dhs, None, dh, dc), cache)
     loss = ((t_hs * torch.tensor(dhs)).sum() + (torch.cat([t_h[0], t_h[1]], 1) * torch.tensor(dh[0])).sum()
             + (torch.cat([t_c[0], t_c[1]], 1) * torch.tensor(dc[0])).sum())
     loss.backward()
@@ -300,17 +300,20 @@ def test_attention_picture_of_hangul_warns_once_without_a_font(tmp_path, monkeyp
     assert caught == []
 
 
-def test_input_feeding_gradient_with_fixed_dropout(backend):
-    """Input feeding runs its own step loop; its between-layer dropout must honour `frozen`
-    like every Dropout module, or a gradient check with dropout compares two functions."""
+def test_input_feeding_gradient_with_dropout(backend):
+    """Input feeding runs its LSTM once per step; the dropout between its layers draws a mask
+    at every step, from the model's generator, so a fixed step_count gives every pass the
+    same masks -- or a gradient check with dropout would compare two functions."""
     model = randomised(Seq2Seq(11, 9, emb=3, hidden=4, n_layers=2, dropout=0.3,
                                decoder="attention", score="general", input_feeding=True))
-    model.forward(SRC, TGT)                        # draws the masks once ...
-    for m in model.modules():
-        if hasattr(m, "frozen"):
-            m.frozen = True                        # ... and every later pass reuses them
-    assert model.decoder.lstm._step_masks, "no between-layer masks were drawn: the test proves nothing"
+
+    def loss():
+        model.step_count = 0                       # the same draws on every call
+        return model.forward(SRC, TGT)
+    loss()
+    steps = model._pending[2].core[1]              # the fed loop's (lstm, attention) caches
+    assert all(lstm.dropout_masks[1] is not None for lstm, _ in steps), \
+        "no between-layer masks were drawn: the test proves nothing"
     # tolerance 1e-6: Wa's gradient is small here and sits near the numerical floor (2e-7);
     # masks redrawn on every pass give errors of order 1
-    check_model(model, lambda: model.forward(SRC, TGT), 1e-6, h=1e-4,
-                max_elements=6).assert_passed()
+    check_model(model, loss, 1e-6, h=1e-4, max_elements=6).assert_passed()

@@ -3,68 +3,69 @@ import numpy as np
 import pytest
 
 import minis2s
-import minis2s.functional as F
+from minis2s.errors import InputError
+from minis2s.layers import LSTM, Embedding, Linear
+from minis2s.models import Seq2Seq
 
 
-def _weights(D=3, H=2):
-    return np.zeros((D, 4 * H)), np.zeros((H, 4 * H)), np.zeros(4 * H)
+def _lstm(D=3, H=2, L=1):
+    return LSTM(D, H, np.random.default_rng(0), n_layers=L)
 
+
+def _state(N=4, H=2, L=1):
+    return np.zeros((L, N, H)), np.zeros((L, N, H))
+
+
+# The functional bodies hold the maths; the layers and models check what enters them.
 
 def test_lstm_forward_rank_2_x():
-    Wx, Wh, b = _weights()
-    with pytest.raises(ValueError, match=r"lstm_forward: x must have shape \(N, T, D\)"):
-        F.lstm_forward(np.zeros((4, 3)), np.zeros((4, 2)), np.zeros((4, 2)), Wx, Wh, b)
+    with pytest.raises(InputError, match=r"LSTM.forward: x must have shape \(N, T, D\) = \(\?, \?, 3\)"):
+        _lstm().forward(np.zeros((4, 3)))
 
 
-def test_lstm_wx_not_4h():
-    _, Wh, b = _weights()
-    with pytest.raises(ValueError, match=r"Wx must have shape \(D, 4H\) = \(3, 8\), got \(3, 6\)"):
-        F.lstm_forward(np.zeros((4, 5, 3)), np.zeros((4, 2)), np.zeros((4, 2)), np.zeros((3, 6)), Wh, b)
+def test_lstm_x_of_the_wrong_width():
+    with pytest.raises(InputError, match=r"x must have shape \(N, T, D\) = \(\?, \?, 3\), got \(4, 5, 6\)"):
+        _lstm().forward(np.zeros((4, 5, 6)))
 
 
-def test_lstm_step_wrong_state():
-    Wx, Wh, b = _weights()
-    with pytest.raises(ValueError, match="c_prev must have shape"):
-        F.lstm_step_forward(np.zeros((4, 3)), np.zeros((4, 2)), np.zeros((5, 2)), Wx, Wh, b)
+def test_lstm_wrong_state():
+    with pytest.raises(InputError, match=r"c0 must have shape \(L, N, H\) = \(1, 4, 2\), got \(1, 5, 2\)"):
+        _lstm().forward(np.zeros((4, 5, 3)), (np.zeros((1, 4, 2)), np.zeros((1, 5, 2))))
 
 
 def test_lstm_integer_x():
-    Wx, Wh, b = _weights()
     with pytest.raises(TypeError, match="x must be a float32 or float64 array"):
-        F.lstm_forward(np.zeros((4, 5, 3), dtype=int), np.zeros((4, 2)), np.zeros((4, 2)), Wx, Wh, b)
+        _lstm().forward(np.zeros((4, 5, 3), dtype=int))
 
 
 def test_lstm_mask_shape():
-    Wx, Wh, b = _weights()
-    with pytest.raises(ValueError, match="mask must have shape"):
-        F.lstm_forward(np.zeros((4, 5, 3)), np.zeros((4, 2)), np.zeros((4, 2)), Wx, Wh, b,
-                       mask=np.ones((5, 4)))
-
-
-def test_embedding_ids_out_of_range():
-    with pytest.raises(ValueError, match=r"token ids must lie in \[0, 5\).*from 0 to 7"):
-        F.embedding_forward(np.array([[0, 7]]), np.zeros((5, 2)))
-    with pytest.raises(ValueError, match="from -1"):
-        F.embedding_forward(np.array([[-1, 2]]), np.zeros((5, 2)))
+    with pytest.raises(InputError, match="mask must have shape"):
+        _lstm().forward(np.zeros((4, 5, 3)), _state(), mask=np.ones((5, 4)))
 
 
 def test_embedding_float_ids():
     with pytest.raises(TypeError, match="integer array of token ids"):
-        F.embedding_forward(np.array([[0.0, 1.0]]), np.zeros((5, 2)))
+        Embedding(5, 2, np.random.default_rng(0)).forward(np.array([[0.0, 1.0]]))
 
 
-def test_cross_entropy_bad_targets():
-    with pytest.raises(ValueError, match="target ids must lie"):
-        F.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 3]))
-    with pytest.raises(ValueError, match="logits must have shape"):
-        F.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1, 2]))
+def test_linear_input_of_the_wrong_width():
+    with pytest.raises(InputError, match=r"Linear.forward: x must have shape \(..., D\)"):
+        Linear(3, 2, np.random.default_rng(0)).forward(np.zeros((4, 5)))
+
+
+def test_model_ids_out_of_range():
+    model = Seq2Seq(5, 6, emb=2, hidden=4)
+    with pytest.raises(InputError, match=r"src token ids must lie in \[0, 5\), got ids from 1 to 7"):
+        model.forward(np.array([[1, 7]]), np.array([[1, 3, 2]]))
+    with pytest.raises(InputError, match=r"tgt token ids must lie in \[0, 6\), got ids from -1"):
+        model.forward(np.array([[1, 4]]), np.array([[1, -1, 2]]))
 
 
 def test_mixing_host_and_device_arrays_is_named():
     x = minis2s.to_device(np.zeros((4, 5, 3)), "strict")
-    Wx, Wh, b = _weights()
+    lstm = _lstm().to("strict")
     with pytest.raises(TypeError, match="h0 is a numpy array but x is a strict array"):
-        F.lstm_forward(x, np.zeros((4, 2)), np.zeros((4, 2)), Wx, Wh, b)
+        lstm.forward(x, _state())
 
 
 def test_strict_double_refuses_what_cupy_refuses():
@@ -140,3 +141,15 @@ def test_cupy_from_the_environment_without_a_gpu_is_one_clear_error():
     except ImportError:
         pass
     assert _backend_in_subprocess("cupy").startswith("BackendError: backend 'cupy'")
+
+
+def test_using_restores_the_default_and_the_model_keeps_its_backend():
+    before = (minis2s.current().name, minis2s.float_dtype())
+    with minis2s.using("strict", "float64"):
+        model = Seq2Seq(9, 8, emb=3, hidden=4)
+        assert minis2s.current().name == "strict"
+    assert (minis2s.current().name, minis2s.float_dtype()) == before
+    assert model.backend.name == "strict"                      # made there, stays there
+    assert all(p.dtype == np.float64 for p in model.params.values())
+    loss = model.forward(np.array([[4, 5]]), np.array([[1, 3, 2]]))   # host batch follows the model
+    assert minis2s.backend.backend_of(loss).name == "strict"

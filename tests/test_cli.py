@@ -85,8 +85,8 @@ def test_gradcheck_command():
     code, out, err = run_cli("gradcheck")
     assert code == 0, out + err
     assert "Seq2Seq, peeky decoder" in out and "lstm_forward/backward" in out
-    assert "lstm_cell_forward/backward" in out and "peek_forward/backward" in out
-    assert "all 19 checks passed" in out
+    assert "lstm_step_forward/backward" in out and "peek_forward/backward" in out
+    assert "all 18 checks passed" in out
 
 
 def test_gradcheck_fails_loudly_on_a_wrong_backward(monkeypatch, capsys):

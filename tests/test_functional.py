@@ -22,15 +22,36 @@ def record(name, report):
 
 @pytest.mark.parametrize("N,D,H", [(3, 5, 4), (1, 1, 1), (2, 7, 3)])
 def test_lstm_step(backend, rng, N, D, H):
-    x, h, c = dev(rng, N, D), dev(rng, N, H), dev(rng, N, H)
-    Wx, Wh, b = dev(rng, D, 4 * H, scale=0.5), dev(rng, H, 4 * H, scale=0.5), dev(rng, 4 * H)
-    h1, c1, cache = F.lstm_step_forward(x, h, c, Wx, Wh, b)
+    """The step's gradients w.r.t. its inputs: a_x (the projected input), h_prev, c_prev.
+    (Its weights' gradients are formed once per sequence, checked below.)"""
+    a_x, h, c = dev(rng, N, 4 * H), dev(rng, N, H), dev(rng, N, H)
+    Wh = dev(rng, H, 4 * H, scale=0.5)
+    h1, c1, cache = F.lstm_step_forward(a_x, h, c, Wh)
     dh, dc = dev(rng, N, H), dev(rng, N, H)
     grads = F.lstm_step_backward(dh, dc, cache)
-    names = ["x", "h_prev", "c_prev", "Wx", "Wh", "b"]
-    inputs = dict(zip(names, (x, h, c, Wx, Wh, b)))
+    names = ["a_x", "h_prev", "c_prev"]
+    inputs = dict(zip(names, (a_x, h, c)))
     record("lstm_step", check_gradients(
-        lambda **a: F.lstm_step_forward(**a)[:2], inputs, [dh, dc], dict(zip(names, grads)), TOL))
+        lambda **a: F.lstm_step_forward(Wh=Wh, **a)[:2], inputs, [dh, dc], dict(zip(names, grads)),
+        TOL))
+
+
+def test_lstm_step_cache_has_the_derivations_names(backend, rng):
+    """The cache is read by name (docs/derivations.md's symbols): each field holds what it says."""
+    N, H = 2, 3
+    a_x, h, c, Wh = dev(rng, N, 4 * H), dev(rng, N, H), dev(rng, N, H), dev(rng, H, 4 * H)
+    h1, c1, cache = F.lstm_step_forward(a_x, h, c, Wh)
+    a = minis2s.to_cpu(a_x + h @ Wh)
+    sig = lambda z: 1 / (1 + np.exp(-z))                                 # noqa: E731
+    cpu = {k: minis2s.to_cpu(v) for k, v in cache._asdict().items()}
+    np.testing.assert_allclose(cpu["i"], sig(a[:, :H]), rtol=1e-12)
+    np.testing.assert_allclose(cpu["f"], sig(a[:, H:2 * H]), rtol=1e-12)
+    np.testing.assert_allclose(cpu["g"], np.tanh(a[:, 2 * H:3 * H]), rtol=1e-12)
+    np.testing.assert_allclose(cpu["o"], sig(a[:, 3 * H:]), rtol=1e-12)
+    np.testing.assert_allclose(cpu["c"], minis2s.to_cpu(c1), rtol=1e-12)
+    np.testing.assert_allclose(cpu["tanh_c"], np.tanh(minis2s.to_cpu(c1)), rtol=1e-12)
+    np.testing.assert_array_equal(cpu["h_prev"], minis2s.to_cpu(h))
+    np.testing.assert_array_equal(cpu["c_prev"], minis2s.to_cpu(c))
 
 
 @pytest.mark.parametrize("N,T,D,H,masked", [(3, 4, 5, 2, False), (4, 5, 3, 6, True),
@@ -59,7 +80,7 @@ def test_lstm_sequence_matches_steps(backend, rng):
     Wx, Wh, b = dev(rng, D, 4 * H), dev(rng, H, 4 * H), dev(rng, 4 * H)
     hs, (hT, cT), _ = F.lstm_forward(x, h, c, Wx, Wh, b)
     for t in range(T):
-        h, c, _ = F.lstm_step_forward(x[:, t], h, c, Wx, Wh, b)
+        h, c, _ = F.lstm_step_forward(x[:, t] @ Wx + b, h, c, Wh)
         np.testing.assert_allclose(minis2s.to_cpu(hs[:, t]), minis2s.to_cpu(h), rtol=1e-12)
     np.testing.assert_allclose(minis2s.to_cpu(hT), minis2s.to_cpu(h), rtol=1e-12)
     np.testing.assert_allclose(minis2s.to_cpu(cT), minis2s.to_cpu(c), rtol=1e-12)
@@ -89,13 +110,13 @@ def test_rnn(backend, rng, N, T, D, H, masked):
     record("rnn_forward/backward", check_gradients(
         lambda **a: F.rnn_forward(mask=mask, **a)[:2], dict(zip(names, (x, h0, Wx, Wh, b))),
         [dhs, dhT], dict(zip(names, grads)), TOL))
-    # and the step function
-    hp = dev(rng, N, H)
-    h, cache = F.rnn_step_forward(x[:, 0], hp, Wx, Wh, b)
+    # and the step function, w.r.t. its inputs (the weights' gradients are the sequence's)
+    hp, a_x = dev(rng, N, H), dev(rng, N, H)
+    h, cache = F.rnn_step_forward(a_x, hp, Wh)
     dh = dev(rng, N, H)
-    names = ["x", "h_prev", "Wx", "Wh", "b"]
+    names = ["a_x", "h_prev"]
     record("rnn_step", check_gradients(
-        lambda **a: F.rnn_step_forward(**a)[0], dict(zip(names, (x[:, 0].copy(), hp, Wx, Wh, b))),
+        lambda **a: F.rnn_step_forward(Wh=Wh, **a)[0], dict(zip(names, (a_x, hp))),
         dh, dict(zip(names, F.rnn_step_backward(dh, cache))), TOL))
 
 
@@ -129,8 +150,9 @@ def test_dropout(backend, rng):
     out, mask = F.dropout_forward(x, 0.3, gen)
     dout = dev(rng, 4, 6)
     dx = F.dropout_backward(dout, mask)
-    record("dropout", check_gradients(
-        lambda x: F.dropout_forward(x, 0.3, mask=mask)[0], {"x": x}, dout, {"x": dx}, TOL))
+    record("dropout", check_gradients(   # re-seeded each pass: the same mask every time
+        lambda x: F.dropout_forward(x, 0.3, minis2s.current().random_generator(0))[0], {"x": x},
+        dout, {"x": dx}, TOL))
     kept = minis2s.to_cpu(mask) > 0
     np.testing.assert_allclose(minis2s.to_cpu(mask)[kept], 1 / 0.7)
     # the same seed gives the same mask
@@ -204,8 +226,7 @@ def test_float32_stays_float32_through_every_op(rng):
                                          f32(H, 4 * H), f32(4 * H), mask)
     outs["lstm_forward"] = (hs, hT, cT)
     outs["lstm_backward"] = F.lstm_backward(f32(N, T, H), f32(N, H), f32(N, H), cache)
-    h, c, cache = F.lstm_step_forward(f32(N, D), f32(N, H), f32(N, H), f32(D, 4 * H),
-                                      f32(H, 4 * H), f32(4 * H))
+    h, c, cache = F.lstm_step_forward(f32(N, 4 * H), f32(N, H), f32(N, H), f32(H, 4 * H))
     outs["lstm_step"] = (h, c) + F.lstm_step_backward(f32(N, H), f32(N, H), cache)
     y, cache = F.linear_forward(f32(N, T, D), f32(D, V), f32(V))
     outs["linear"] = (y,) + F.linear_backward(f32(N, T, V), cache)

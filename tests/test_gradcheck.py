@@ -6,10 +6,11 @@ import minis2s.functional as F
 from minis2s.gradcheck import check_gradients, numerical_gradient, rel_error
 
 
-def _lstm_case(rng, N=3, D=4, H=5):
-    x, h, c = rng.standard_normal((N, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
-    Wx, Wh, b = rng.standard_normal((D, 4 * H)), rng.standard_normal((H, 4 * H)), rng.standard_normal(4 * H)
-    return dict(x=x, h_prev=h, c_prev=c, Wx=Wx, Wh=Wh, b=b)
+def _lstm_case(rng, N=3, H=5):
+    """One LSTM step's inputs (the projected input a_x, h_prev, c_prev); Wh held fixed."""
+    a_x, h, c = rng.standard_normal((N, 4 * H)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    Wh = rng.standard_normal((H, 4 * H))
+    return dict(a_x=a_x, h_prev=h, c_prev=c), Wh
 
 
 def test_numerical_gradient_of_a_known_function(rng):
@@ -20,26 +21,28 @@ def test_numerical_gradient_of_a_known_function(rng):
 
 
 def test_wrong_backward_fails_and_names_the_input(rng):
-    inputs = _lstm_case(rng)
-    _, _, cache = F.lstm_step_forward(**inputs)
+    inputs, Wh = _lstm_case(rng)
+    _, _, cache = F.lstm_step_forward(**inputs, Wh=Wh)
     dh, dc = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
     grads = dict(zip(inputs, F.lstm_step_backward(dh, dc, cache)))
-    grads["Wh"] = grads["Wh"] * 1.01          # a 1 % error in one gradient
-    report = check_gradients(lambda **a: F.lstm_step_forward(**a)[:2], inputs, [dh, dc], grads)
+    grads["h_prev"] = grads["h_prev"] * 1.01          # a 1 % error in one gradient
+    report = check_gradients(lambda **a: F.lstm_step_forward(Wh=Wh, **a)[:2], inputs, [dh, dc],
+                             grads)
     assert not report.passed
-    assert report.failed == ["Wh"]
-    with pytest.raises(AssertionError, match="Wh"):
+    assert report.failed == ["h_prev"]
+    with pytest.raises(AssertionError, match="h_prev"):
         report.assert_passed()
     assert "FAIL" in str(report)
 
 
 def test_missing_dc_term_is_caught(rng):
     """The classic mistake: forgetting the dc flowing in from the next step."""
-    inputs = _lstm_case(rng)
-    _, _, cache = F.lstm_step_forward(**inputs)
+    inputs, Wh = _lstm_case(rng)
+    _, _, cache = F.lstm_step_forward(**inputs, Wh=Wh)
     dh, dc = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
     wrong = dict(zip(inputs, F.lstm_step_backward(dh, np.zeros_like(dc), cache)))
-    report = check_gradients(lambda **a: F.lstm_step_forward(**a)[:2], inputs, [dh, dc], wrong)
+    report = check_gradients(lambda **a: F.lstm_step_forward(Wh=Wh, **a)[:2], inputs, [dh, dc],
+                             wrong)
     assert not report.passed and "c_prev" in report.failed
 
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import minis2s
+from minis2s.errors import InputError
 from minis2s.gradcheck import check_gradients, check_model
 from conftest import dev, randomised
 from minis2s.init import init_param
@@ -13,19 +14,26 @@ TOL = 1e-7
 
 
 class Probe:
-    """Turns a layer into a scalar loss sum(out * dout) so check_model can drive it."""
+    """Turns a layer into a scalar loss sum(out * dout) so check_model can drive it.
+
+    forward() -> (out, cache); backward(dout, cache) adds the gradients, which the
+    probe zeroes first (as a model's backward does).
+    """
 
     def __init__(self, layer, forward, backward):
         self.layer, self._forward, self._backward = layer, forward, backward
         self.params, self.grads = layer.params, layer.grads
-        shape = forward().shape
+        shape = forward()[0].shape
         self.dout = minis2s.to_device(np.random.default_rng(7).standard_normal(shape))
+        self._cache = None
 
     def loss(self):
-        return (self._forward() * self.dout).sum()
+        out, self._cache = self._forward()
+        return (out * self.dout).sum()
 
     def backward(self):
-        self._backward(self.dout)
+        self.layer.zero_grad()
+        self._backward(self.dout, self._cache)
 
 
 def randomise(layer, rng, scale=0.5):
@@ -45,9 +53,17 @@ def test_linear_layer(backend, rng):
     x = dev(rng, 2, 5, 4)
     probe = Probe(lin, lambda: lin.forward(x), lin.backward)
     check_model(probe, probe.loss, TOL).assert_passed()
-    out = lin.forward(x)
+    out, cache = lin.forward(x)
     dout = dev(rng, *out.shape)
-    check_gradients(lambda x: lin.forward(x), {"x": x}, dout, {"x": lin.backward(dout)}, TOL).assert_passed()
+    check_gradients(lambda x: lin.forward(x)[0], {"x": x}, dout, {"x": lin.backward(dout, cache)},
+                    TOL).assert_passed()
+
+
+def _seeded(lstm):
+    """Give every dropout of ``lstm`` a generator seeded alike: each pass draws the same masks
+    (what a model's per-step re-seeding gives a gradient check)."""
+    for d in lstm.dropouts:
+        d.rng = minis2s.current().random_generator(3)
 
 
 @pytest.mark.parametrize("n_layers,masked,dropout", [(1, False, 0.0), (2, True, 0.0), (3, True, 0.4)])
@@ -55,46 +71,54 @@ def test_stacked_lstm(backend, rng, n_layers, masked, dropout):
     N, T, D, H = 3, 4, 2, 5
     lstm = LSTM(D, H, rng, n_layers=n_layers, dropout=dropout)
     randomise(lstm, rng)
-    for d in lstm.dropouts:
-        d.rng, d.frozen = minis2s.current().random_generator(3), True
     x = dev(rng, N, T, D)
     state = (dev(rng, n_layers, N, H), dev(rng, n_layers, N, H))
     mask = minis2s.to_device(np.array([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]], bool)) if masked else None
     dhT, dcT = dev(rng, n_layers, N, H), dev(rng, n_layers, N, H)
 
     def outputs(x, h0, c0):
-        hs, (hT, cT) = lstm.forward(x, (h0, c0), mask)
+        _seeded(lstm)
+        hs, (hT, cT), _ = lstm.forward(x, (h0, c0), mask)
         return hs, hT, cT
 
-    hs, hT, cT = outputs(x, *state)
+    _seeded(lstm)
+    hs, (hT, cT), cache = lstm.forward(x, state, mask)
     dhs = dev(rng, N, T, H)
-    dx, (dh0, dc0) = lstm.backward(dhs, (dhT, dcT))
+    dx, (dh0, dc0) = lstm.backward(dhs, (dhT, dcT), cache)
     check_gradients(outputs, {"x": x, "h0": state[0], "c0": state[1]}, [dhs, dhT, dcT],
                     {"x": dx, "h0": dh0, "c0": dc0}, TOL).assert_passed()
 
-    def loss():
-        hs, (hT, cT) = lstm.forward(x, state, mask)
-        return (hs * dhs).sum() + (hT * dhT).sum() + (cT * dcT).sum()
+    def run():
+        _seeded(lstm)
+        hs, (hT, cT), cache = lstm.forward(x, state, mask)
+        return hs, ((hT, cT), cache)
 
-    class M:
-        params, grads = lstm.params, lstm.grads
+    class Stacked(Probe):
+        def loss(self):
+            hs, ((hT, cT), self._cache) = run()
+            return (hs * dhs).sum() + (hT * dhT).sum() + (cT * dcT).sum()
 
-        @staticmethod
-        def backward():
-            lstm.backward(dhs, (dhT, dcT))
-    check_model(M, loss, TOL).assert_passed()
+        def backward(self):
+            lstm.zero_grad()
+            lstm.backward(dhs, (dhT, dcT), self._cache)
+
+    probe = Stacked(lstm, run, None)
+    check_model(probe, probe.loss, TOL).assert_passed()
 
 
 def test_dropout_layer_train_and_eval(backend, rng):
     d = Dropout(0.5)
     d.rng = minis2s.current().random_generator(0)
     x = minis2s.to_device(np.ones((50, 40)))
-    y = minis2s.to_cpu(d.forward(x))
-    assert set(np.unique(y)) == {0.0, 2.0}
+    y, mask = d.forward(x)
+    assert set(np.unique(minis2s.to_cpu(y))) == {0.0, 2.0}
+    np.testing.assert_array_equal(minis2s.to_cpu(d.backward(x, mask)), minis2s.to_cpu(y))
     d.eval()
-    assert d.forward(x) is x
-    with pytest.raises(ValueError, match="dropout probability"):
-        Dropout(1.0)
+    out, mask = d.forward(x)
+    assert out is x and mask is None
+    for p in (1.0, -0.1, float("nan")):
+        with pytest.raises(InputError, match="dropout must be finite and in"):
+            Dropout(p)
 
 
 def test_params_and_grads_share_names_and_identity(rng):
@@ -103,38 +127,54 @@ def test_params_and_grads_share_names_and_identity(rng):
     assert list(lstm.grads) == list(lstm.params)
     g = lstm.grads["0.Wx"]
     x = np.random.default_rng(0).standard_normal((2, 3, 3)).astype(lstm.params["0.Wx"].dtype)
-    hs, _ = lstm.forward(x)
-    lstm.backward(np.ones_like(hs))
+    hs, _, cache = lstm.forward(x)
+    lstm.backward(np.ones_like(hs), None, cache)
     assert lstm.grads["0.Wx"] is g and np.abs(g).sum() > 0
+    lstm.zero_grad()
+    assert lstm.grads["0.Wx"] is g and not g.any()
+
+
+def test_a_layer_used_twice_collects_both_gradients(backend, rng):
+    """One Linear applied to two inputs in one pass: its weight gradient is the sum of both
+    uses' (the chain rule), not the last use's."""
+    lin = randomised(Linear(3, 2, rng))
+    x1, x2, d1, d2 = dev(rng, 4, 3), dev(rng, 5, 3), dev(rng, 4, 2), dev(rng, 5, 2)
+    (_, c1), (_, c2) = lin.forward(x1), lin.forward(x2)
+    lin.backward(d2, c2)
+    lin.backward(d1, c1)
+    expected = minis2s.to_cpu(x1.T @ d1 + x2.T @ d2)
+    np.testing.assert_allclose(minis2s.to_cpu(lin.grads["W"]), expected, rtol=1e-12)
 
 
 def test_step_by_step_equals_the_whole_sequence(backend, rng):
-    """LSTM.step_forward/step_backward over T steps compute what forward/backward compute."""
+    """The LSTM run on T sequences of length 1 (as the input-feeding decoder runs it), and its
+    backward on the T caches in reverse, compute what one forward/backward over T computes."""
     N, T, D, H, L = 3, 4, 5, 6, 2
     lstm = randomised(LSTM(D, H, rng, n_layers=L))
     x, h0, c0 = dev(rng, N, T, D), dev(rng, L, N, H), dev(rng, L, N, H)
     dhs, dhT, dcT = dev(rng, N, T, H), dev(rng, L, N, H), dev(rng, L, N, H)
-    hs, (hT, cT) = lstm.forward(x, (h0, c0))
-    dx, (dh0, dc0) = lstm.backward(dhs, (dhT, dcT))
+    hs, (hT, cT), cache = lstm.forward(x, (h0, c0))
+    dx, (dh0, dc0) = lstm.backward(dhs, (dhT, dcT), cache)
     whole = {k: minis2s.to_cpu(g).copy() for k, g in lstm.grads.items()}
+    lstm.zero_grad()
 
-    h, c, caches, outs = list(h0), list(c0), [], []
+    state, caches, outs = (h0, c0), [], []
     for t in range(T):
-        h_top, h, c, cache = lstm.step_forward(x[:, t], h, c, t)
-        outs.append(h_top)
-        caches.append(cache)
-    np.testing.assert_allclose(minis2s.to_cpu(outs[-1]), minis2s.to_cpu(hs[:, -1]), rtol=1e-12)
-    np.testing.assert_allclose(minis2s.to_cpu(c[0]), minis2s.to_cpu(cT[0]), rtol=1e-12)
-    dh_next, dc_next, summed, dxs = list(dhT), list(dcT), {}, [None] * T
+        h_t, state, cache_t = lstm.forward(x[:, t:t + 1], state)
+        outs.append(h_t)
+        caches.append(cache_t)
+    np.testing.assert_allclose(minis2s.to_cpu(outs[-1][:, 0]), minis2s.to_cpu(hs[:, -1]), rtol=1e-12)
+    np.testing.assert_allclose(minis2s.to_cpu(state[1]), minis2s.to_cpu(cT), rtol=1e-12)
+    dstate, dxs = (dhT, dcT), [None] * T
     for t in reversed(range(T)):
-        dxs[t], dh_next, dc_next, grads = lstm.step_backward(dhs[:, t], dh_next, dc_next, caches[t])
-        summed = {k: summed.get(k, 0.0) + minis2s.to_cpu(g) for k, g in grads.items()}
+        dxs[t], dstate = lstm.backward(dhs[:, t:t + 1], dstate, caches[t])
     for k in whole:
-        np.testing.assert_allclose(summed[k], whole[k], rtol=1e-10, atol=1e-12, err_msg=k)
-    np.testing.assert_allclose(np.stack([minis2s.to_cpu(d) for d in dxs], axis=1),
+        np.testing.assert_allclose(minis2s.to_cpu(lstm.grads[k]), whole[k], rtol=1e-10, atol=1e-12,
+                                   err_msg=k)
+    np.testing.assert_allclose(np.concatenate([minis2s.to_cpu(d) for d in dxs], axis=1),
                                minis2s.to_cpu(dx), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(minis2s.to_cpu(dh_next[0]), minis2s.to_cpu(dh0[0]), rtol=1e-10)
-    np.testing.assert_allclose(minis2s.to_cpu(dc_next[1]), minis2s.to_cpu(dc0[1]), rtol=1e-10)
+    np.testing.assert_allclose(minis2s.to_cpu(dstate[0]), minis2s.to_cpu(dh0), rtol=1e-10)
+    np.testing.assert_allclose(minis2s.to_cpu(dstate[1]), minis2s.to_cpu(dc0), rtol=1e-10)
 
 
 def test_uniform_init_range(rng):

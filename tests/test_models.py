@@ -6,6 +6,7 @@ import pytest
 
 import minis2s
 from conftest import randomised
+from minis2s.errors import InputError
 from minis2s.gradcheck import check_model
 from minis2s.models import Decoder, Encoder, Seq2Seq, reverse_padded
 from minis2s.optim import Adam, clip_grad_norm
@@ -25,15 +26,18 @@ def test_whole_model_gradient(backend, decoder, n_layers):
     report.assert_passed()
 
 
-def test_whole_model_gradient_with_fixed_dropout(backend):
+def test_whole_model_gradient_with_dropout(backend):
+    """Dropout on: a gradient check compares one function, so every pass must draw the same
+    masks. The model re-seeds its generators from (seed, step_count), so holding step_count
+    fixed does exactly that; a model that drew fresh masks each pass fails this check."""
     model = randomised(Seq2Seq(9, 8, emb=3, hidden=4, n_layers=2, dropout=0.3, decoder="peeky"))
-    model.forward(SRC, TGT)                        # draws the masks once ...
-    for m in model.modules():
-        if hasattr(m, "frozen"):
-            m.frozen = True                        # ... and every later pass reuses them
-    dropped = [m for m in model.modules() if getattr(m, "_mask", None) is not None]
-    assert len(dropped) == 5                       # 2 embeddings, 2 between layers, 1 before fc
-    check_model(model, lambda: model.forward(SRC, TGT), TOL).assert_passed()
+
+    def loss():
+        model.step_count = 0                       # the same draws on every call
+        return model.forward(SRC, TGT)
+    loss()
+    assert len(model._pending[2].lstm.dropout_masks) == 2 and model._pending[2].drop_mask is not None
+    check_model(model, loss, TOL).assert_passed()
 
 
 def test_gradient_with_teacher_forcing_ratio(backend):
@@ -108,7 +112,7 @@ def _teacher_forced_logprobs(model, src_row, seq):
     xp = minis2s.current().xp
     y_in = minis2s.to_device(np.array([[model.sos_id, *seq[:-1]]]))
     enc = model.encode(minis2s.to_device(src_row[None]))
-    logp = minis2s.functional.log_softmax(model.decoder.forward(y_in, enc))[0]    # (T, V)
+    logp = minis2s.functional.log_softmax(model.decoder.forward(y_in, enc)[0])[0]    # (T, V)
     return minis2s.to_cpu(logp[xp.arange(len(seq)), minis2s.to_device(np.array(seq))])
 
 
@@ -204,7 +208,7 @@ def test_step_by_step_equals_the_teacher_forced_pass(backend):
         model.eval()
         src, tgt = minis2s.to_device(SRC), minis2s.to_device(TGT)
         enc = model.encode(src)
-        forced = minis2s.functional.log_softmax(model.decoder.forward(tgt[:, :-1], enc))
+        forced = minis2s.functional.log_softmax(model.decoder.forward(tgt[:, :-1], enc)[0])
         state = model.decoder.start(enc)
         for t in range(TGT.shape[1] - 1):
             logp, state = model.decoder.step(tgt[:, t], state)
@@ -305,10 +309,24 @@ def test_incompatible_encoder_and_decoder():
     with pytest.raises(ValueError, match="encoder and decoder do not fit"):
         Seq2Seq(9, 8, emb=3, hidden=4, encoder_module=Encoder(9, 3, 4, rng),
                 decoder_module=Decoder(8, 3, 5, rng))
-    with pytest.raises(ValueError, match="decoder must be 'plain', 'peeky' or 'attention'"):
+    with pytest.raises(InputError, match="decoder must be one of plain, peeky, attention, got 'transformer'"):
         Seq2Seq(9, 8, decoder="transformer")
-    with pytest.raises(ValueError, match="teacher_forcing_ratio"):
+    with pytest.raises(InputError, match="teacher_forcing_ratio"):
         Seq2Seq(9, 8, teacher_forcing_ratio=1.5)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(init="bad"), "init must be one of uniform, scaled, fan_in, got 'bad'"),
+    (dict(dropout=1.5), r"dropout must be finite and in \[0, 1\), got 1.5"),
+    (dict(dropout=float("nan")), "dropout must be finite"),
+    (dict(score="cosine"), "score must be one of dot, general, additive"),
+    (dict(attention_output="sum"), "attention_output must be one of luong, concat"),
+    (dict(hidden=5, bidirectional=True), "hidden must be even"),
+])
+def test_every_bad_setting_is_an_input_error(kwargs, message):
+    """One family: each bad model setting raises InputError naming the setting."""
+    with pytest.raises(InputError, match=message):
+        Seq2Seq(9, 8, **kwargs)
 
 
 # --- the model's batches and draws follow its parameters ---------------------------------
@@ -352,16 +370,29 @@ def test_a_second_backward_without_forward_raises():
         model.backward()
 
 
-def test_a_layer_applied_twice_in_one_pass_raises_at_backward():
-    """Its second backward would silently replace the first use's gradient: refused."""
+def test_a_layer_applied_twice_in_one_pass_gets_the_chain_rules_gradient():
+    """y = lin(lin(x)): W is used twice, so its gradient is the sum of both uses' -- which the
+    caches returned by each forward make possible (a layer that kept one cache could not)."""
     from minis2s.layers import Linear
     minis2s.use("numpy", dtype="float64")
-    lin = Linear(3, 3, np.random.default_rng(0))
-    x = minis2s.to_device(np.ones((2, 3)))
-    y = lin.forward(lin.forward(x))                       # the same layer twice
-    dx = lin.backward(np.ones_like(y))
-    with pytest.raises(RuntimeError, match="applied twice in one forward pass"):
-        lin.backward(dx)
+    lin = randomised(Linear(3, 3, np.random.default_rng(0)))
+    x = np.random.default_rng(1).standard_normal((2, 3))
+    dy = np.random.default_rng(2).standard_normal((2, 3))
+    kept = {}
+
+    def loss():
+        h, kept["c1"] = lin.forward(x)
+        y, kept["c2"] = lin.forward(h)
+        return (y * dy).sum()
+
+    class Twice:
+        params, grads = lin.params, lin.grads
+
+        @staticmethod
+        def backward():
+            lin.zero_grad()
+            lin.backward(lin.backward(dy, kept["c2"]), kept["c1"])
+    check_model(Twice, loss, TOL).assert_passed()
 
 
 # --- sources: right-padded, reversed in one place ------------------------------------------
@@ -399,27 +430,47 @@ def test_n_best_shortfall_is_announced():
     assert len(hyps[0]) == len(scores[0]) == 2
 
 
-def test_decoding_between_forward_and_backward_cancels_the_backward():
-    """generate() re-runs the encoder, replacing what its layers kept: a backward after it
-    would mix two batches, so it raises instead of returning wrong gradients."""
+def test_decoding_between_forward_and_backward_changes_nothing():
+    """The caches belong to the forward pass, not to the layers: decoding (which runs the
+    same layers) between a forward and its backward leaves the gradients as they were."""
     minis2s.use("numpy", dtype="float64")
-    model = Seq2Seq(9, 8, emb=3, hidden=4)
+    model = Seq2Seq(9, 8, emb=3, hidden=4, decoder="attention", input_feeding=True)
     model.forward(SRC, TGT)
-    model.generate(SRC[:1], max_len=3)
+    model.backward()
+    expected = {k: g.copy() for k, g in model.grads.items()}
+    model.forward(SRC, TGT)
+    model.generate(SRC[:1], max_len=3, beam_size=2)
+    model.backward()
+    for k, g in model.grads.items():
+        np.testing.assert_array_equal(g, expected[k], err_msg=k)
     with pytest.raises(RuntimeError, match="no forward pass to differentiate"):
-        model.backward()
+        model.backward()                           # one backward per forward
 
 
-def test_set_grad_refuses_a_shape_or_dtype_mismatch():
+def test_accumulate_grad_refuses_a_shape_or_dtype_mismatch():
     from minis2s.layers import Linear
     minis2s.use("numpy", dtype="float32")
     lin = Linear(3, 4, np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"shape \(\) and dtype float32"):
-        lin.set_grad("b", np.ones((), np.float32))
+        lin.accumulate_grad("b", np.ones((), np.float32))
     with pytest.raises(ValueError, match="dtype float64"):
-        lin.set_grad("W", np.zeros((3, 4)))
-    lin.set_grad("W", np.ones((3, 4), np.float32))
-    assert float(lin.grads["W"].sum()) == 12.0
+        lin.accumulate_grad("W", np.zeros((3, 4)))
+    lin.accumulate_grad("W", np.ones((3, 4), np.float32))
+    lin.accumulate_grad("W", np.ones((3, 4), np.float32))
+    assert float(lin.grads["W"].sum()) == 24.0
+
+
+def test_backward_zeroes_the_gradients_first():
+    """Two forward/backward pairs on the same batch give the same gradients, not twice them."""
+    minis2s.use("numpy", dtype="float64")
+    model = Seq2Seq(9, 8, emb=3, hidden=4)
+    model.forward(SRC, TGT)
+    model.backward()
+    first = {k: g.copy() for k, g in model.grads.items()}
+    model.forward(SRC, TGT)
+    model.backward()
+    for k, g in model.grads.items():
+        np.testing.assert_array_equal(g, first[k], err_msg=k)
 
 
 def test_to_with_only_a_dtype_keeps_the_backend():

@@ -68,7 +68,7 @@ class TorchSeq2Seq(nn.Module):
 
 def ours(model):
     context = model.encode(minis2s.to_device(SRC))
-    logits = model.decoder.forward(minis2s.to_device(TGT[:, :-1]), context)
+    logits, _ = model.decoder.forward(minis2s.to_device(TGT[:, :-1]), context)
     return [minis2s.to_cpu(a) for a in (context.h, context.c, logits)]
 
 

@@ -31,8 +31,8 @@ def test_lstm_matches_torch(dtype, tol, n_layers):
     dhs = rng.standard_normal((N, T, H)).astype(dtype)
     dhT, dcT = (rng.standard_normal((n_layers, N, H)).astype(dtype) for _ in range(2))
 
-    hs, (hT, cT) = ours.forward(x, (h0, c0))
-    dx, (dh0, dc0) = ours.backward(dhs, (dhT, dcT))
+    hs, (hT, cT), cache = ours.forward(x, (h0, c0))
+    dx, (dh0, dc0) = ours.backward(dhs, (dhT, dcT), cache)
 
     tx, th0, tc0 = (torch.tensor(a, requires_grad=True) for a in (x, h0, c0))
     ths, (thT, tcT) = theirs(tx, (th0, tc0))

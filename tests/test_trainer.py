@@ -116,7 +116,7 @@ def test_evaluate_agrees_with_the_model_and_the_metrics(data):
 
     model.eval()
     assert abs(metrics["loss"] - float(model.forward(src, tgt))) < 1e-12   # one batch: the same mean
-    logits = model.decoder.forward(minis2s.to_device(tgt[:, :-1]), model.encode(minis2s.to_device(src)))
+    logits, _ = model.decoder.forward(minis2s.to_device(tgt[:, :-1]), model.encode(minis2s.to_device(src)))
     argmax = minis2s.to_cpu(logits).argmax(-1)
     assert abs(metrics["token_accuracy"] - 100 * token_accuracy(argmax, tgt[:, 1:], pad_id=0)) < 1e-9
     greedy, _ = model.generate(src, max_len=5)

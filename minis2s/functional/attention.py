@@ -41,10 +41,13 @@ pieces. All of it is plain array expressions on fresh arrays, on NumPy or CuPy.
 """
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from ..backend import get_array_module
-from ._checks import check_float, check_shape
 
 __all__ = [
+    "DotScoreCache", "GeneralScoreCache", "AdditiveKeysCache", "AdditiveScoreCache",
+    "ContextCache", "OutputCache", "AttentionCache",
     "SCORES", "OUTPUTS",
     "dot_score_forward", "dot_score_backward",
     "general_score_forward", "general_score_backward",
@@ -59,6 +62,54 @@ __all__ = [
 
 SCORES = ("dot", "general", "additive")
 OUTPUTS = ("luong", "concat")
+
+
+# --- the caches, under the names above -------------------------------------------
+
+class DotScoreCache(NamedTuple):
+    h: Any
+    keys: Any
+
+
+class GeneralScoreCache(NamedTuple):
+    h: Any
+    keys: Any
+    Wa: Any
+    q: Any          # h @ Wa, the projected queries
+
+
+class AdditiveKeysCache(NamedTuple):
+    hs: Any
+    Wk: Any
+
+
+class AdditiveScoreCache(NamedTuple):
+    h: Any
+    Wq: Any
+    v: Any
+    u: Any          # tanh(q (+) keys), (N, T, S, A)
+
+
+class ContextCache(NamedTuple):
+    alpha: Any
+    hs: Any
+
+
+class OutputCache(NamedTuple):
+    ctx_h: Any      # [ctx ; h], (N, T, He + H)
+    Wc: Any         # None for output="concat"
+    h_tilde: Any
+    He: int         # where ctx ends in [ctx ; h]
+
+
+class AttentionCache(NamedTuple):
+    """The whole layer's: which score and output, and each piece's cache."""
+    score: str
+    output: str
+    score_cache: Any
+    alpha: Any      # the masked softmax's cache is its output
+    context: ContextCache
+    out: OutputCache
 
 
 def _swap(x):
@@ -78,14 +129,8 @@ def dot_score_forward(h, keys):
 
     scores[n, t, s] = h[n, t] . keys[n, s]
     """
-    fn = "dot_score_forward"
-    get_array_module(h=h, keys=keys)
-    check_float(fn, "h", h)
-    check_shape(fn, "h", h, (None, None, None), "(N, T, H)")
-    N, T, H = h.shape
-    check_shape(fn, "keys", keys, (N, None, H), "(N, S, H) -- the dot score needs He == H")
     scores = h @ _swap(keys)
-    return scores, (h, keys)
+    return scores, DotScoreCache(h, keys)
 
 
 def dot_score_backward(dscores, cache):
@@ -100,19 +145,14 @@ def general_score_forward(h, keys, Wa):
     """Luong's general (bilinear) score. h (N, T, H), keys (N, S, He), Wa (H, He).
 
     scores[n, t, s] = h[n, t] Wa keys[n, s]^T. Returns (scores (N, T, S), cache).
-    The query is projected (q = h @ Wa), not the keys: a decoding step then
-    costs N*H*He for the projection, not N*S*H*He.
+    The bilinear form can be grouped either way; grouping it as (h Wa) keys^T
+    projects the T queries, which is no dearer than projecting the S keys once
+    per sentence when T <= S, and keeps the keys the plain encoder outputs
+    (docs/derivations.md, "Attention", counts both).
     """
-    fn = "general_score_forward"
-    get_array_module(h=h, keys=keys, Wa=Wa)
-    check_float(fn, "h", h)
-    check_shape(fn, "h", h, (None, None, None), "(N, T, H)")
-    N, T, H = h.shape
-    check_shape(fn, "keys", keys, (N, None, None), "(N, S, He)")
-    check_shape(fn, "Wa", Wa, (H, keys.shape[2]), "(H, He)")
     q = h @ Wa                                    # (N, T, He)
     scores = q @ _swap(keys)
-    return scores, (h, keys, Wa, q)
+    return scores, GeneralScoreCache(h, keys, Wa, q)
 
 
 def general_score_backward(dscores, cache):
@@ -130,13 +170,8 @@ def additive_keys_forward(hs, Wk):
 
     hs (N, S, He), Wk (He, A) -> (keys (N, S, A), cache).
     """
-    fn = "additive_keys_forward"
-    get_array_module(hs=hs, Wk=Wk)
-    check_float(fn, "hs", hs)
-    check_shape(fn, "hs", hs, (None, None, None), "(N, S, He)")
-    check_shape(fn, "Wk", Wk, (hs.shape[2], None), "(He, A)")
     keys = hs @ Wk
-    return keys, (hs, Wk)
+    return keys, AdditiveKeysCache(hs, Wk)
 
 
 def additive_keys_backward(dkeys, cache):
@@ -156,20 +191,11 @@ def additive_score_forward(h, keys, Wq, v):
         u      = tanh(q[:, :, None, :] + keys[:, None, :, :])   (N, T, S, A)
         scores = u @ v                                  (N, T, S)
     """
-    fn = "additive_score_forward"
-    get_array_module(h=h, keys=keys, Wq=Wq, v=v)
-    check_float(fn, "h", h)
-    check_shape(fn, "h", h, (None, None, None), "(N, T, H)")
-    N, T, H = h.shape
-    check_shape(fn, "keys", keys, (N, None, None), "(N, S, A)")
-    A = keys.shape[2]
-    check_shape(fn, "Wq", Wq, (H, A), "(H, A)")
-    check_shape(fn, "v", v, (A,), "(A,)")
     xp = get_array_module(h)
     q = h @ Wq
     u = xp.tanh(q[:, :, None, :] + keys[:, None, :, :])
     scores = u @ v
-    return scores, (h, Wq, v, u)
+    return scores, AdditiveScoreCache(h, Wq, v, u)
 
 
 def additive_score_backward(dscores, cache):
@@ -198,12 +224,7 @@ def masked_softmax_forward(scores, mask):
     not merely small, as with a large negative number -- and the maximum that
     keeps exp from overflowing is taken over the real positions only.
     """
-    fn = "masked_softmax_forward"
-    xp = get_array_module(scores=scores, mask=mask)
-    check_float(fn, "scores", scores)
-    check_shape(fn, "scores", scores, (None, None, None), "(N, T, S)")
-    N, T, S = scores.shape
-    check_shape(fn, "mask", mask, (N, S), "(N, S)")
+    xp = get_array_module(scores)
     real = (mask > 0)[:, None, :]                 # (N, 1, S): the same for every step t
     minus_inf = scores.dtype.type(float("-inf"))   # in the scores' dtype: float32 stays float32
     masked = xp.where(real, scores, minus_inf)
@@ -229,13 +250,8 @@ def context_forward(alpha, hs):
 
     alpha (N, T, S), hs (N, S, He) -> (ctx (N, T, He), cache).
     """
-    fn = "context_forward"
-    get_array_module(alpha=alpha, hs=hs)
-    check_shape(fn, "alpha", alpha, (None, None, None), "(N, T, S)")
-    N, T, S = alpha.shape
-    check_shape(fn, "hs", hs, (N, S, None), "(N, S, He)")
     ctx = alpha @ hs
-    return ctx, (alpha, hs)
+    return ctx, ContextCache(alpha, hs)
 
 
 def context_backward(dctx, cache):
@@ -251,14 +267,10 @@ def attention_output_forward(ctx, h, Wc):
 
     ctx (N, T, He), h (N, T, H), Wc (He + H, H) -> (h_tilde (N, T, H), cache).
     """
-    fn = "attention_output_forward"
-    xp = get_array_module(ctx=ctx, h=h, Wc=Wc)
-    check_shape(fn, "h", h, (None, None, None), "(N, T, H)")
-    check_shape(fn, "ctx", ctx, h.shape[:2] + (None,), "(N, T, He)")
-    check_shape(fn, "Wc", Wc, (ctx.shape[2] + h.shape[2], None), "(He + H, H)")
+    xp = get_array_module(ctx)
     ctx_h = xp.concatenate([ctx, h], axis=2)      # (N, T, He + H)
     h_tilde = xp.tanh(ctx_h @ Wc)
-    return h_tilde, (ctx_h, Wc, h_tilde, ctx.shape[2])
+    return h_tilde, OutputCache(ctx_h, Wc, h_tilde, ctx.shape[2])
 
 
 def attention_output_backward(dh_tilde, cache):
@@ -272,18 +284,12 @@ def attention_output_backward(dh_tilde, cache):
 
 # --- the whole attention layer ------------------------------------------------------
 
-def _check_score(score):
-    if score not in SCORES:
-        raise ValueError(f"score must be one of {', '.join(SCORES)}; got {score!r}")
-
-
 def attention_keys_forward(hs, params, score):
     """The keys for ``score``, once per source: hs itself, or hs @ Wk (additive).
 
     hs (N, S, He); params: {"Wk": (He, A)} for the additive score.
-    Returns (keys (N, S, K), cache).
+    Returns (keys (N, S, K), cache: :class:`AdditiveKeysCache` or None).
     """
-    _check_score(score)
     if score == "additive":
         return additive_keys_forward(hs, params["Wk"])
     return hs, None
@@ -304,43 +310,41 @@ def attention_forward(h, hs, keys, mask, params, score, output="luong"):
     :func:`attention_keys_forward`; mask (N, S); params: "Wc" (output "luong") and
     the score's weights ("Wa" for general; "Wq", "v" for additive); score:
     dot|general|additive; output: "luong" (tanh([ctx ; h] @ Wc)) or "concat" ([ctx ; h]).
-    Returns (h_tilde (N, T, H) or (N, T, He + H), alpha (N, T, S), cache).
+    Returns (h_tilde (N, T, H) or (N, T, He + H), alpha (N, T, S), :class:`AttentionCache`).
     """
-    _check_score(score)
-    if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {', '.join(OUTPUTS)}; got {output!r}")
     if score == "dot":
         scores, score_cache = dot_score_forward(h, keys)
     elif score == "general":
         scores, score_cache = general_score_forward(h, keys, params["Wa"])
     else:
         scores, score_cache = additive_score_forward(h, keys, params["Wq"], params["v"])
-    alpha, softmax_cache = masked_softmax_forward(scores, mask)
+    alpha, _ = masked_softmax_forward(scores, mask)
     ctx, ctx_cache = context_forward(alpha, hs)
     if output == "luong":
         h_tilde, out_cache = attention_output_forward(ctx, h, params["Wc"])
-    else:
+    else:                                         # the book's: the output layer reads [ctx ; h]
         xp = get_array_module(ctx)
-        h_tilde, out_cache = xp.concatenate([ctx, h], axis=2), ctx.shape[2]
-    return h_tilde, alpha, (score, output, score_cache, softmax_cache, ctx_cache, out_cache)
+        h_tilde = xp.concatenate([ctx, h], axis=2)
+        out_cache = OutputCache(None, None, h_tilde, ctx.shape[2])
+    return h_tilde, alpha, AttentionCache(score, output, score_cache, alpha, ctx_cache, out_cache)
 
 
-def attention_backward(dh_tilde, cache):
+def attention_backward(dh_tilde, cache: AttentionCache):
     """dh_tilde (N, T, H) or (N, T, He + H) -> (dh (N, T, H), dhs (N, S, He), dkeys (N, S, K), grads).
 
     grads: {"Wc": ... (output "luong"), plus "Wa" or "Wq" and "v"}. h reaches h_tilde twice --
     through the scores and directly in [ctx ; h] -- so its two gradients add;
     so do hs's (as values here, and as keys through attention_keys_backward).
     """
-    score, output, score_cache, softmax_cache, ctx_cache, out_cache = cache
+    score, output, score_cache, alpha, ctx_cache, out_cache = cache
     grads = {}
     if output == "luong":
         dctx, dh_direct, grads["Wc"] = attention_output_backward(dh_tilde, out_cache)
     else:                                         # the concatenation splits its gradient
-        He = out_cache
+        He = out_cache.He
         dctx, dh_direct = dh_tilde[..., :He], dh_tilde[..., He:]
     dalpha, dhs = context_backward(dctx, ctx_cache)
-    dscores = masked_softmax_backward(dalpha, softmax_cache)
+    dscores = masked_softmax_backward(dalpha, alpha)
     if score == "dot":
         dh_score, dkeys = dot_score_backward(dscores, score_cache)
     elif score == "general":

@@ -19,15 +19,13 @@ is the same with T = 1: pass a (N, K) and get (N, K + H).
 from __future__ import annotations
 
 from ..backend import get_array_module
-from ._checks import check_shape
 
 __all__ = ["peek_forward", "peek_backward"]
 
 
 def peek_forward(a, ctx):
-    """a (N, T, K) or (N, K), ctx (N, H) -> ([a ; ctx] with ctx repeated over T, cache)."""
-    xp = get_array_module(a=a, ctx=ctx)
-    check_shape("peek_forward", "ctx", ctx, (a.shape[0], None), "(N, H)")
+    """a (N, T, K) or (N, K), ctx (N, H) -> ([a ; ctx] with ctx repeated over T, cache: K, a's width)."""
+    xp = get_array_module(a)
     if a.ndim == 3:                                       # the same ctx at every step
         ctx = xp.broadcast_to(ctx[:, None, :], a.shape[:2] + ctx.shape[1:])
     return xp.concatenate([a, ctx], axis=-1), a.shape[-1]
@@ -35,7 +33,7 @@ def peek_forward(a, ctx):
 
 def peek_backward(dout, cache):
     """dout (N, T, K + H) or (N, K + H) -> (da (N, T, K) or (N, K), dctx (N, H))."""
-    K = cache
+    K = cache                                             # where a ends and ctx begins
     da = dout[..., :K]
     dctx = dout[..., K:]
     if dout.ndim == 3:                                    # ctx was read at every step: sum

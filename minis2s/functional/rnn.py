@@ -1,13 +1,16 @@
 r"""The vanilla (Elman) tanh RNN, for comparison with the LSTM.
 
-Same shapes and API as :mod:`minis2s.functional.lstm`, with no cell state::
+Same shapes and structure as :mod:`minis2s.functional.lstm`, with no cell state.
+The input projection ``a_x = x @ Wx + b`` is computed for all steps at once; a step is::
 
-    h = tanh(x @ Wx + h_prev @ Wh + b)          Wx (D, H), Wh (H, H), b (H,)
+    h = tanh(a_x + h_prev @ Wh)                 Wx (D, H), Wh (H, H), b (H,)
 
-Backward::
+Backward of a step::
 
-    da = dh * (1 - h^2)
-    dx = da @ Wx.T,  dh_prev = da @ Wh.T,  dWx = x.T @ da,  dWh = h_prev.T @ da,  db = sum_n da
+    da = dh * (1 - h^2),    dh_prev = da @ Wh.T
+
+and, after the loop, ``dWh = sum_t h_prev_t.T @ da_t`` and ``dx, dWx, db`` from
+the input projection's backward, one matrix product each.
 
 Through time, dh_prev is multiplied by ``diag(1 - h^2) @ Wh.T`` once per step:
 the product of T such Jacobians is what vanishes (or explodes) -- the LSTM's
@@ -15,37 +18,44 @@ additive cell path ``dc_prev = dc_total * f`` lets gradients travel much further
 """
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from ..backend import get_array_module
-from ._checks import check_float, check_shape
+from .linear import linear_backward, linear_forward
 
-__all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"]
-
-
-def _check_weights(fn, D, H, Wx, Wh, b):
-    check_float(fn, "Wx", Wx)
-    check_shape(fn, "Wx", Wx, (D, H), "(D, H)")
-    check_shape(fn, "Wh", Wh, (H, H), "(H, H)")
-    check_shape(fn, "b", b, (H,), "(H,)")
+__all__ = ["RNNStepCache", "RNNCache", "rnn_step_forward", "rnn_step_backward",
+           "rnn_forward", "rnn_backward"]
 
 
-def rnn_step_forward(x, h_prev, Wx, Wh, b):
-    """x (N, D), h_prev (N, H) -> (h (N, H), cache)."""
-    fn = "rnn_step_forward"
-    xp = get_array_module(x=x, h_prev=h_prev, Wx=Wx, Wh=Wh, b=b)
-    check_shape(fn, "x", x, (None, None), "(N, D)")
-    N, D = x.shape
-    check_shape(fn, "h_prev", h_prev, (N, None), "(N, H)")
-    _check_weights(fn, D, h_prev.shape[1], Wx, Wh, b)
-    h = xp.tanh(x @ Wx + h_prev @ Wh + b)
-    return h, (x, h_prev, Wx, Wh, h)
+class RNNStepCache(NamedTuple):
+    """One step's backward needs: h_prev (N, H), Wh (H, H), h (N, H)."""
+    h_prev: Any
+    Wh: Any
+    h: Any
 
 
-def rnn_step_backward(dh, cache):
-    """dh (N, H) -> (dx (N, D), dh_prev (N, H), dWx (D, H), dWh (H, H), db (H,))."""
-    x, h_prev, Wx, Wh, h = cache
-    check_shape("rnn_step_backward", "dh", dh, h.shape, "(N, H)")
-    da = dh * (1.0 - h * h)
-    return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+class RNNCache(NamedTuple):
+    """proj: the input projection's cache; h0 (N, H); Wh; steps; hs (T, N, H) time-major; mask."""
+    proj: Any
+    h0: Any
+    Wh: Any
+    steps: list
+    hs: Any
+    mask: Any
+
+
+def rnn_step_forward(a_x, h_prev, Wh):
+    """a_x (N, H): the input projection ``x @ Wx + b``; h_prev (N, H) -> (h (N, H), cache)."""
+    xp = get_array_module(a_x)
+    h = xp.tanh(a_x + h_prev @ Wh)
+    return h, RNNStepCache(h_prev, Wh, h)
+
+
+def rnn_step_backward(dh, cache: RNNStepCache):
+    """dh (N, H) -> (da (N, H): the gradient of a_x; dh_prev (N, H))."""
+    h_prev, Wh, h = cache
+    da = dh * (1.0 - h ** 2)
+    return da, da @ Wh.T
 
 
 def rnn_forward(x, h0, Wx, Wh, b, mask=None):
@@ -53,55 +63,39 @@ def rnn_forward(x, h0, Wx, Wh, b, mask=None):
 
     Padded steps (mask 0) carry the state through unchanged, as in lstm_forward.
     """
-    fn = "rnn_forward"
-    xp = get_array_module(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b, mask=mask)
-    check_float(fn, "x", x)
-    check_shape(fn, "x", x, (None, None, None), "(N, T, D)")
+    xp = get_array_module(x)
     N, T, D = x.shape
-    check_shape(fn, "h0", h0, (N, None), "(N, H)")
-    H = h0.shape[1]
-    _check_weights(fn, D, H, Wx, Wh, b)
-    if mask is not None:
-        check_shape(fn, "mask", mask, (N, T), "(N, T)")
-
-    xs = x.transpose(1, 0, 2).reshape(T * N, D)         # time-major rows
-    ax = (xs @ Wx + b).reshape(T, N, H)                 # input projection of all steps at once
+    a_x, proj = linear_forward(x.transpose(1, 0, 2).reshape(T * N, D), Wx, b)   # one GEMM
+    a_x = a_x.reshape(T, N, -1)
     h = h0
-    hs, h_cells = [], []
+    hs, steps = [], []
     for t in range(T):
-        h_cell = xp.tanh(ax[t] + h @ Wh)                # the cell's own h_t
+        h_step, step = rnn_step_forward(a_x[t], h, Wh)
         if mask is not None:                            # padded rows keep their previous state
-            h_cell_or_prev = xp.where(mask[:, t, None] > 0, h_cell, h)
-        else:
-            h_cell_or_prev = h_cell
-        h = h_cell_or_prev
+            h_step = xp.where(mask[:, t, None] > 0, h_step, h)
+        h = h_step
         hs.append(h)
-        h_cells.append(h_cell)
+        steps.append(step)
     hs = xp.stack(hs)                                   # (T, N, H)
-    cache = (xs, h0, Wx, Wh, h_cells, hs, mask)
-    return hs.transpose(1, 0, 2), h, cache
+    return hs.transpose(1, 0, 2), h, RNNCache(proj, h0, Wh, steps, hs, mask)
 
 
-def rnn_backward(dhs, dhT, cache):
+def rnn_backward(dhs, dhT, cache: RNNCache):
     """dhs (N, T, H), dhT (N, H) or None -> (dx, dh0, dWx, dWh, db)."""
-    xs, h0, Wx, Wh, h_cells, hs, mask = cache
+    proj, h0, Wh, steps, hs, mask = cache
+    xp = get_array_module(hs)
     T, N, H = hs.shape
-    D = Wx.shape[0]
-    xp = get_array_module(dhs=dhs, dhT=dhT, Wx=Wx)
-    check_shape("rnn_backward", "dhs", dhs, (N, T, H), "(N, T, H)")
     dh_next = xp.zeros((N, H), dtype=hs.dtype) if dhT is None else dhT
     das = [None] * T
     for t in reversed(range(T)):
         dh = dhs[:, t] + dh_next
         if mask is None:
-            da = dh * (1.0 - h_cells[t] ** 2)
-            dh_next = da @ Wh.T
+            das[t], dh_next = rnn_step_backward(dh, steps[t])
         else:                                           # a padded step's gradient skips the cell
             real = mask[:, t, None] > 0
-            da = xp.where(real, dh, 0.0) * (1.0 - h_cells[t] ** 2)
-            dh_next = da @ Wh.T + xp.where(real, 0.0, dh)
-        das[t] = da
+            das[t], dh_prev = rnn_step_backward(xp.where(real, dh, 0.0), steps[t])
+            dh_next = dh_prev + xp.where(real, 0.0, dh)
     da = xp.stack(das).reshape(T * N, H)
     h_prevs = xp.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)
-    dx = (da @ Wx.T).reshape(T, N, D).transpose(1, 0, 2)
-    return dx, dh_next, xs.T @ da, h_prevs.T @ da, da.sum(axis=0)
+    dx, dWx, db = linear_backward(da, proj)
+    return dx.reshape(T, N, -1).transpose(1, 0, 2), dh_next, dWx, h_prevs.T @ da, db

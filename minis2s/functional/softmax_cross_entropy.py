@@ -16,7 +16,6 @@ logits (N, T, V) with targets (N, T). Derived in docs/derivations.md,
 from __future__ import annotations
 
 from ..backend import get_array_module
-from ._checks import check_float, check_int, check_shape
 
 __all__ = ["log_softmax", "softmax_cross_entropy"]
 
@@ -34,19 +33,13 @@ def softmax_cross_entropy(logits, targets, ignore_index=None):
     ``loss`` is a 0-d array on the logits' backend (call ``float(loss)`` to read
     it; on a GPU that is a sync). Rows whose target equals ``ignore_index`` are
     skipped; if every row is ignored the loss is 0 and so is the gradient.
+    The target ids lie in [0, V) (the models check that where the ids enter).
     """
-    fn = "softmax_cross_entropy"
-    xp = get_array_module(logits=logits, targets=targets)
-    check_float(fn, "logits", logits)
-    check_int(fn, "targets", targets)
-    check_shape(fn, "logits", logits, targets.shape + (None,), "(..., V) matching targets (...)")
+    xp = get_array_module(logits)
     V = logits.shape[-1]
     z = logits.reshape(-1, V)                   # (M, V)
     y = targets.reshape(-1)                     # (M,)
     real = xp.ones(y.shape, dtype=bool) if ignore_index is None else (y != ignore_index)
-    if y.size and bool((((y < 0) | (y >= V)) & real).any()):
-        raise ValueError(f"{fn}: target ids must lie in [0, {V}) (or equal ignore_index), "
-                         f"got ids from {int(y.min())} to {int(y.max())}")
     rows = xp.arange(y.shape[0])
     y = xp.where(real, y, 0)                    # any valid id: these rows get weight 0 below
     # 1/M' on real rows, else 0; M' cast to z's dtype (an int64 count would make float32 float64)

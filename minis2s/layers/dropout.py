@@ -1,13 +1,14 @@
 """Dropout layer: active in training mode only. Maths in functional/dropout.py.
 
 Random numbers come from ``self.rng``, a backend generator its owner sets (the
-models re-seed it every step from (seed, step) so a resumed run draws the same
-masks). ``frozen = True`` reuses the last mask: gradient checks need every
-forward pass to compute the same function.
+models re-seed it every training step from (seed, step), so a resumed run draws
+the same masks -- and a gradient check, which does not advance the step, draws
+the same mask in every pass).
 """
 from __future__ import annotations
 
 from .. import functional as F
+from ..validate import finite_float
 from .module import Module
 
 
@@ -16,23 +17,18 @@ class Dropout(Module):
 
     def __init__(self, p: float):
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
-        self.p = p
+        self.p = finite_float("dropout", p, low=0.0, high=1.0, high_open=True)
         self.rng = None
-        self.frozen = False
-        self._mask = None
 
     def forward(self, x):
-        """x -> x * mask (training) or x (eval)."""
+        """x -> (x * mask, mask) in training, (x, None) in eval mode or with p = 0."""
         if not self.training or self.p == 0.0:
-            self._mask = None
-            return x
-        if self.frozen and self._mask is not None and self._mask.shape == x.shape:
-            return x * self._mask
-        out, self._mask = F.dropout_forward(x, self.p, rng=self.rng)
-        return out
+            return x, None
+        if self.rng is None:
+            raise RuntimeError("Dropout.forward: no random generator set (dropout.rng); a model "
+                               "sets it before each training step")
+        return F.dropout_forward(x, self.p, self.rng)
 
-    def backward(self, dout):
-        """dout -> dout * the same mask."""
-        return F.dropout_backward(dout, self._mask)
+    def backward(self, dout, mask):
+        """dout -> dout * the same mask (the ``mask`` its forward returned)."""
+        return F.dropout_backward(dout, mask)

@@ -7,20 +7,21 @@ children and expose the whole tree under PyTorch-like dotted names such as
 
     model.params["decoder.fc.W"] is model.decoder.fc.params["W"]   # True
 
-**The gradient rule: one forward, one backward, gradients overwritten.**
-``forward`` keeps what its backward needs (replacing anything kept before);
-``backward`` uses it up and *writes* each gradient (:meth:`Module.set_grad`,
-into the same array every time, so a ``grads`` dict taken once stays valid):
-``grads`` then holds the gradient of the last forward pass, never a sum over
-passes, so there is nothing to zero between steps. A second ``backward`` without a new
-``forward`` raises ``RuntimeError`` -- which is also what happens if one layer
-object is applied twice inside one pass (its second use would otherwise
-silently replace the first one's gradient). A forward with no backward (a
-validation loss, a gradient check's perturbed pass) is fine.
+**The gradient rule: a forward returns its cache, a backward adds.**
+``out, cache = layer.forward(x)`` hands back what the backward needs, so one
+layer can run any number of times in a pass -- a decoder runs its embedding,
+LSTM and output layer once per step when it decodes or feeds its attention back
+-- and ``layer.backward(dout, cache)`` returns the input gradient and *adds*
+each weight gradient into ``grads`` (:meth:`Module.accumulate_grad`, into the
+same array every time, so a ``grads`` dict taken once stays valid). A weight
+used k times collects k gradients, which is the chain rule's sum. The owner of
+a training step zeroes the gradients first (:meth:`Module.zero_grad`;
+:meth:`minis2s.models.Seq2Seq.backward` does it).
 """
 from __future__ import annotations
 
 from ..backend import Backend, backend_of, current, get_array_module, to_cpu, to_device
+from ..errors import InputError
 
 __all__ = ["Module"]
 
@@ -32,7 +33,6 @@ class Module:
         self._params: dict = {}
         self._grads: dict = {}
         self._children: dict = {}
-        self._saved = None
         self.training = True
 
     # --- building ----------------------------------------------------------
@@ -66,8 +66,8 @@ class Module:
         return out
 
     # --- the gradient rule (see the module docstring) ------------------------------
-    def set_grad(self, name: str, value) -> None:
-        """Write (overwrite) a gradient into its array; the array's identity is kept.
+    def accumulate_grad(self, name: str, value) -> None:
+        """Add ``value`` into the gradient of parameter ``name`` (its array is kept).
 
         ``value`` must have the parameter's exact shape and dtype: a silent broadcast
         would hide a backward pass's shape bug, and a silent cast a float64 leak in a
@@ -75,24 +75,17 @@ class Module:
         """
         grad = self._grads[name]
         if tuple(value.shape) != tuple(grad.shape) or value.dtype != grad.dtype:
-            raise ValueError(f"{type(self).__name__}.set_grad({name!r}): the gradient has shape "
-                             f"{tuple(value.shape)} and dtype {value.dtype}, the parameter "
+            raise ValueError(f"{type(self).__name__}.accumulate_grad({name!r}): the gradient has "
+                             f"shape {tuple(value.shape)} and dtype {value.dtype}, the parameter "
                              f"{tuple(grad.shape)} and {grad.dtype}")
-        grad[...] = value
+        grad += value
 
-    def save_for_backward(self, cache) -> None:
-        """Keep what this forward's backward needs (replaces what an earlier forward kept)."""
-        self._saved = cache
-
-    def saved_for_backward(self):
-        """What the last forward kept, handed out once: a second call raises."""
-        if self._saved is None:
-            raise RuntimeError(
-                f"{type(self).__name__}.backward: there is no forward pass to differentiate. "
-                "Each forward allows one backward (which overwrites the gradients); was "
-                "backward called twice, or this layer applied twice in one forward pass?")
-        cache, self._saved = self._saved, None
-        return cache
+    def zero_grad(self) -> "Module":
+        """Set every gradient of this module and its children to 0, in place."""
+        for module in self.modules():
+            for grad in module._grads.values():
+                grad.fill(0)
+        return self
 
     def num_params(self) -> int:
         """The number of scalar parameters."""
@@ -126,12 +119,16 @@ class Module:
     def to(self, backend=None, dtype=None) -> "Module":
         """Move every parameter (and gradient) to ``backend`` and/or cast to ``dtype``.
 
-        ``backend`` None keeps the model where it is. Rebinds the arrays, so build
-        optimisers *after* moving a model.
+        ``backend`` None keeps the model where it is. An array that moves or changes
+        dtype is a new array (the old one cannot hold it), so build optimisers -- which
+        keep references to the parameters -- *after* moving a model; arrays already on
+        ``backend`` in ``dtype`` are kept as they are.
         """
         backend = backend or self.backend
         for store in (self._params, self._grads):
             for k, v in store.items():
+                if backend_of(v) is backend and (dtype is None or v.dtype == dtype):
+                    continue
                 host = to_cpu(v)
                 store[k] = to_device(host if dtype is None else host.astype(dtype), backend)
         for child in self._children.values():
@@ -147,10 +144,10 @@ class Module:
         params = self.params
         missing, extra = set(params) - set(state), set(state) - set(params)
         if missing or extra:
-            raise ValueError(f"load_state_dict: parameter names differ: missing {sorted(missing)}, "
+            raise InputError(f"load_state_dict: parameter names differ: missing {sorted(missing)}, "
                              f"unexpected {sorted(extra)}")
         for k, p in params.items():
             if tuple(state[k].shape) != tuple(p.shape):
-                raise ValueError(f"load_state_dict: {k} has shape {tuple(state[k].shape)}, "
+                raise InputError(f"load_state_dict: {k} has shape {tuple(state[k].shape)}, "
                                  f"the model expects {tuple(p.shape)}")
             p[...] = to_device(state[k].astype(p.dtype), backend_of(p))

@@ -20,26 +20,27 @@ decoder has already looked at::
     x_t = [e_t ; h_tilde_{t-1}]        (N, E + H),   h_tilde_{-1} = 0
 
 Now step t's attention must finish before step t+1's LSTM can start, so the
-training pass runs step by step: one LSTM step through the stack
-(:meth:`~minis2s.layers.LSTM.step_forward`), then one attention step, for
-t = 0 .. T-1; the backward pass walks back from t = T-1, adding to each
-h_tilde_t the gradient its use as step t+1's input sends back.
+training pass runs step by step: the decoder's own LSTM on a sequence of length
+1, then its own attention on that one query, for t = 0 .. T-1, keeping each
+step's caches; the backward pass walks back from t = T-1, adding to each
+h_tilde_t the gradient its use as step t+1's input sends back. The layers add
+up their weight gradients over the steps, and the keys' gradient, summed over
+the steps, goes back through the keys once.
 
 Backward (both kinds): the attention returns gradients for h (into the LSTM)
 and for hs (handed back to the encoder in ``Encoded.hs``, next to the final
 state's).
 
 Decoding (:meth:`AttentionDecoder.start` / :meth:`AttentionDecoder.step`) runs
-the same functions with T = 1; the keys are computed once, in ``start``.
+the same layers with T = 1; the keys are computed once, in ``start``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import functional as F
 from ..backend import get_array_module
-from ..functional import attention as FA
 from ..layers import LSTM, Dropout, Embedding, Linear, Module
 from .attention import Attention
 from .encoder import Encoded
@@ -71,6 +72,19 @@ class AttentionState:
                               self.mask[idx], pick(self.alpha), pick(self.h_tilde))
 
 
+class AttentionDecoderCache(NamedTuple):
+    """One :meth:`AttentionDecoder.forward`'s, in the order of the forward pass.
+
+    core: without input feeding (lstm cache, attention cache); with it, the fed
+    loop's (keys cache, [(lstm cache, attention cache) per step], E).
+    """
+    embed: Any
+    drop_mask: Any
+    core: Any
+    drop_out_mask: Any
+    fc: Any
+
+
 class AttentionDecoder(Module):
     """LSTM -> attention over the encoder outputs -> output layer (see the module docstring).
 
@@ -99,105 +113,100 @@ class AttentionDecoder(Module):
         self.fc = self.add_module("fc", Linear(out_width, vocab_size, rng, init))
 
     # --- training: a whole target sequence at once -----------------------------------
-    def forward_with_attention(self, y_in, enc: Encoded):
-        """y_in (N, T) int, enc -> (logits (N, T, V), alpha (N, T, S))."""
-        x = self.drop.forward(self.embed.forward(y_in))       # (N, T, E)
-        if self.input_feeding:
-            h_tilde, alpha = self._fed_forward(x, enc)
-        else:
-            h, _ = self.lstm.forward(x, (enc.h, enc.c))        # (N, T, H)
-            h_tilde, alpha = self.attn.forward(h, enc.hs, enc.mask)
-        return self.fc.forward(self.drop_out.forward(h_tilde)), alpha
-
     def forward(self, y_in, enc: Encoded):
-        """y_in (N, T) int, enc: the encoder's output -> logits (N, T, V)."""
-        return self.forward_with_attention(y_in, enc)[0]
+        """y_in (N, T) int, enc -> (logits (N, T, V), cache); the weights alpha (N, T, S)
+        are ``cache.alpha``... see :meth:`forward_with_attention`."""
+        logits, _, cache = self.forward_with_attention(y_in, enc)
+        return logits, cache
 
-    def backward(self, dlogits) -> Encoded:
-        """dlogits (N, T, V) -> the gradient w.r.t. the encoder's output (hs and final state)."""
-        dh_tilde = self.drop_out.backward(self.fc.backward(dlogits))
+    def forward_with_attention(self, y_in, enc: Encoded):
+        """y_in (N, T) int, enc -> (logits (N, T, V), alpha (N, T, S), cache)."""
+        e, embed_cache = self.embed.forward(y_in)              # (N, T, E)
+        e, drop_mask = self.drop.forward(e)
         if self.input_feeding:
-            dx, dhs, dh0, dc0 = self._fed_backward(dh_tilde)
+            h_tilde, alpha, core = self._fed_forward(e, enc)
         else:
-            dh, dhs = self.attn.backward(dh_tilde)
-            dx, (dh0, dc0) = self.lstm.backward(dh)
-        self.embed.backward(self.drop.backward(dx))
+            h, _, lstm_cache = self.lstm.forward(e, (enc.h, enc.c))        # (N, T, H)
+            h_tilde, alpha, attn_cache = self.attn.forward(h, enc.hs, enc.mask)
+            core = (lstm_cache, attn_cache)
+        out, drop_out_mask = self.drop_out.forward(h_tilde)
+        logits, fc_cache = self.fc.forward(out)
+        return logits, alpha, AttentionDecoderCache(embed_cache, drop_mask, core, drop_out_mask,
+                                                    fc_cache)
+
+    def backward(self, dlogits, cache: AttentionDecoderCache) -> Encoded:
+        """dlogits (N, T, V) -> the gradient w.r.t. the encoder's output (hs and final state)."""
+        dh_tilde = self.drop_out.backward(self.fc.backward(dlogits, cache.fc), cache.drop_out_mask)
+        if self.input_feeding:
+            de, dhs, dh0, dc0 = self._fed_backward(dh_tilde, cache.core)
+        else:
+            lstm_cache, attn_cache = cache.core
+            dh, dhs = self.attn.backward(dh_tilde, attn_cache)
+            de, (dh0, dc0) = self.lstm.backward(dh, None, lstm_cache)
+        self.embed.backward(self.drop.backward(de, cache.drop_mask), cache.embed)
         return Encoded(dhs, None, dh0, dc0)
 
-    # --- input feeding: the same functions, one step at a time ---------------------------
+    # --- input feeding: the same layers, one step at a time ------------------------------
     def _fed_forward(self, e, enc: Encoded):
-        """e (N, T, E) -> (h_tilde (N, T, H), alpha (N, T, S)), step by step."""
+        """e (N, T, E) -> (h_tilde (N, T, W), alpha (N, T, S), cache), step by step."""
         xp = get_array_module(e)
-        N, T, _ = e.shape
-        p = self.attn.params
-        keys, keys_cache = FA.attention_keys_forward(enc.hs, p, self.score)
-        h, c = list(enc.h), list(enc.c)                          # per layer, (N, H) each
-        h_tilde = xp.zeros((N, self.out_width), dtype=e.dtype)   # h_tilde_{-1}
+        N, T, E = e.shape
+        keys, keys_cache = self.attn.keys_forward(enc.hs)       # once per source
+        state = (enc.h, enc.c)                                   # (L, N, H) each
+        h_tilde = xp.zeros((N, 1, self.out_width), dtype=e.dtype)   # h_tilde_{-1}
         steps, h_tildes, alphas = [], [], []
         for t in range(T):
-            x = xp.concatenate([e[:, t], h_tilde], axis=1)       # (N, E + H)
-            h_top, h, c, lstm_cache = self.lstm.step_forward(x, h, c, t)
-            h_tilde3, alpha, attn_cache = FA.attention_forward(h_top[:, None], enc.hs, keys,
-                                                               enc.mask, p, self.score,
-                                                               self.attn.output)
-            h_tilde = h_tilde3[:, 0]
+            x = xp.concatenate([e[:, t:t + 1], h_tilde], axis=2)   # (N, 1, E + W)
+            h, state, lstm_cache = self.lstm.forward(x, state)
+            h_tilde, alpha, attn_cache = self.attn.attend_forward(h, enc.hs, keys, enc.mask)
             steps.append((lstm_cache, attn_cache))
             h_tildes.append(h_tilde)
-            alphas.append(alpha[:, 0])
-        self.save_for_backward((steps, keys_cache, e.shape[2]))
-        return xp.stack(h_tildes, axis=1), xp.stack(alphas, axis=1)
+            alphas.append(alpha)
+        cache = (keys_cache, steps, E)
+        return xp.concatenate(h_tildes, axis=1), xp.concatenate(alphas, axis=1), cache
 
-    def _fed_backward(self, dh_tilde):
-        """dh_tilde (N, T, H) from the output layer -> (de (N, T, E), dhs, dh0, dc0)."""
-        steps, keys_cache, E = self.saved_for_backward()
+    def _fed_backward(self, dh_tilde, cache):
+        """dh_tilde (N, T, W) from the output layer -> (de (N, T, E), dhs, dh0, dc0)."""
+        keys_cache, steps, E = cache
         xp = get_array_module(dh_tilde)
-        N, T, W = dh_tilde.shape                                  # W: h_tilde's width
-        H, L = self.hidden, self.n_layers
-        dh_next = [xp.zeros((N, H), dtype=dh_tilde.dtype) for _ in range(L)]   # from step t+1
-        dc_next = [xp.zeros((N, H), dtype=dh_tilde.dtype) for _ in range(L)]
-        dh_tilde_fed = xp.zeros((N, W), dtype=dh_tilde.dtype)   # h_tilde_t's use at step t+1
-        lstm_grads = {k: 0.0 for k in self.lstm.params}
-        attn_grads, dhs, dkeys, de = {}, 0.0, 0.0, [None] * T
+        N, T, W = dh_tilde.shape
+        dstate = None                                  # the gradient from step t+1's LSTM
+        dh_tilde_fed = xp.zeros((N, 1, W), dtype=dh_tilde.dtype)   # h_tilde_t's use at step t+1
+        dhs, dkeys, de = 0.0, 0.0, [None] * T
         for t in reversed(range(T)):
             lstm_cache, attn_cache = steps[t]
-            dh_tilde_t = dh_tilde[:, t] + dh_tilde_fed
-            dh3, dhs_t, dkeys_t, grads = FA.attention_backward(dh_tilde_t[:, None], attn_cache)
-            dhs, dkeys = dhs + dhs_t, dkeys + dkeys_t
-            for k, g in grads.items():
-                attn_grads[k] = attn_grads.get(k, 0.0) + g
-            dx, dh_next, dc_next, step_grads = self.lstm.step_backward(dh3[:, 0], dh_next,
-                                                                       dc_next, lstm_cache)
-            for k, g in step_grads.items():
-                lstm_grads[k] = lstm_grads[k] + g
-            de[t], dh_tilde_fed = dx[:, :E], dx[:, E:]
-        dhs_from_keys, keys_grads = FA.attention_keys_backward(dkeys, keys_cache, self.score)
-        for k, g in {**attn_grads, **keys_grads}.items():
-            self.attn.set_grad(k, g)
-        for k, g in lstm_grads.items():
-            self.lstm.set_grad(k, g)
-        return xp.stack(de, axis=1), dhs + dhs_from_keys, xp.stack(dh_next), xp.stack(dc_next)
+            dh, dhs_t, dkeys_t = self.attn.attend_backward(dh_tilde[:, t:t + 1] + dh_tilde_fed,
+                                                           attn_cache)
+            dhs, dkeys = dhs + dhs_t, dkeys + dkeys_t  # hs and the keys were read at every step
+            dx, dstate = self.lstm.backward(dh, dstate, lstm_cache)
+            de[t], dh_tilde_fed = dx[:, :, :E], dx[:, :, E:]
+        dhs = dhs + self.attn.keys_backward(dkeys, keys_cache)
+        dh0, dc0 = dstate
+        return xp.concatenate(de, axis=1), dhs, dh0, dc0
 
-    # --- decoding: one step at a time, nothing cached -------------------------------
+    # --- decoding: one step at a time, no backward ----------------------------------
     def start(self, enc: Encoded) -> AttentionState:
         """The state a search starts from; the attention keys are computed here, once."""
         xp = get_array_module(enc.hs)
         h_tilde = None
         if self.input_feeding:
             h_tilde = xp.zeros((enc.hs.shape[0], self.out_width), dtype=enc.hs.dtype)
-        return AttentionState(enc.h, enc.c, enc.hs, self.attn.keys(enc.hs), enc.mask,
-                              h_tilde=h_tilde)
+        keys, _ = self.attn.keys_forward(enc.hs)
+        return AttentionState(enc.h, enc.c, enc.hs, keys, enc.mask, h_tilde=h_tilde)
 
     def step(self, tokens, state: AttentionState):
         """tokens (M,) int, state with M rows -> (log-probabilities (M, V), the next state).
 
-        The next state's ``alpha`` (M, S) is this step's attention weights.
+        The layers of :meth:`forward` on one step (T = 1), caches dropped (eval mode,
+        no backward). The next state's ``alpha`` (M, S) is this step's attention weights.
         """
         xp = get_array_module(state.hs)
-        x = self.embed.params["W"][tokens]                     # (M, E): the model's own ids
+        x, _ = self.embed.forward(tokens[:, None])             # (M, 1, E)
         if self.input_feeding:
-            x = xp.concatenate([x, state.h_tilde], axis=1)     # (M, E + H)
-        h_top, (h, c) = self.lstm.step(x, (state.h, state.c))
-        h_tilde, alpha = self.attn.step(h_top, state.hs, state.keys, state.mask)
-        logits, _ = F.linear_forward(h_tilde, self.fc.params["W"], self.fc.params["b"])
-        return F.log_softmax(logits), AttentionState(h, c, state.hs, state.keys, state.mask, alpha,
-                                                     h_tilde if self.input_feeding else None)
+            x = xp.concatenate([x, state.h_tilde[:, None]], axis=2)    # (M, 1, E + W)
+        h, (h_state, c_state), _ = self.lstm.forward(x, (state.h, state.c))
+        h_tilde, alpha, _ = self.attn.attend_forward(h, state.hs, state.keys, state.mask)
+        logits, _ = self.fc.forward(h_tilde[:, 0])
+        return F.log_softmax(logits), AttentionState(
+            h_state, c_state, state.hs, state.keys, state.mask, alpha[:, 0],
+            h_tilde[:, 0] if self.input_feeding else None)

@@ -29,6 +29,7 @@ back through it by flipping again; the two directions' input gradients add up.
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ..errors import InputError
 from ..layers import LSTM, Dropout, Embedding, Module
 from .encoder import Encoded, reverse_padded
 
@@ -44,7 +45,7 @@ class BidirectionalEncoder(Module):
                  dropout: float = 0.0, init: str = "uniform"):
         super().__init__()
         if hidden % 2:
-            raise ValueError(f"the bidirectional encoder splits hidden={hidden} into two halves "
+            raise InputError(f"a bidirectional encoder splits hidden={hidden} into two halves "
                              "(one per direction): hidden must be even")
         self.hidden, self.n_layers, self.half = hidden, n_layers, hidden // 2
         self.embed = self.add_module("embed", Embedding(vocab_size, emb_dim, rng, init))
@@ -52,21 +53,25 @@ class BidirectionalEncoder(Module):
         self.lstm_f = self.add_module("lstm_f", LSTM(emb_dim, self.half, rng, n_layers, dropout, init))
         self.lstm_b = self.add_module("lstm_b", LSTM(emb_dim, self.half, rng, n_layers, dropout, init))
 
-    def forward(self, src, mask) -> Encoded:
-        """src (N, S) int, mask (N, S) bool -> :class:`Encoded` with hs (N, S, H), h, c (L, N, H)."""
+    def forward(self, src, mask):
+        """src (N, S) int, mask (N, S) bool -> (:class:`Encoded` with hs (N, S, H), h, c (L, N, H),
+        cache for :meth:`backward`)."""
         xp = get_array_module(src)
-        e = self.drop.forward(self.embed.forward(src))
-        hs_f, (hf, cf) = self.lstm_f.forward(e, None, mask)
-        hs_r, (hb, cb) = self.lstm_b.forward(reverse_padded(e, mask), None, mask)
+        e, embed_cache = self.embed.forward(src)
+        e, drop_mask = self.drop.forward(e)
+        hs_f, (hf, cf), cache_f = self.lstm_f.forward(e, None, mask)
+        hs_r, (hb, cb), cache_b = self.lstm_b.forward(reverse_padded(e, mask), None, mask)
         hs = xp.concatenate([hs_f, reverse_padded(hs_r, mask)], axis=2)
-        self.save_for_backward(mask)
-        return Encoded(hs, mask, xp.concatenate([hf, hb], axis=2), xp.concatenate([cf, cb], axis=2))
+        enc = Encoded(hs, mask, xp.concatenate([hf, hb], axis=2), xp.concatenate([cf, cb], axis=2))
+        return enc, (mask, embed_cache, drop_mask, cache_f, cache_b)
 
-    def backward(self, d: Encoded) -> None:
+    def backward(self, d: Encoded, cache) -> None:
         """d: the decoder's gradient w.r.t. what :meth:`forward` returned (d.hs may be None)."""
-        mask, k = self.saved_for_backward(), self.half
+        mask, embed_cache, drop_mask, cache_f, cache_b = cache
+        k = self.half                                  # the final state splits at H/2
         dhs_f = None if d.hs is None else d.hs[..., :k]
         dhs_r = None if d.hs is None else reverse_padded(d.hs[..., k:], mask)
-        de_f, _ = self.lstm_f.backward(dhs_f, (d.h[..., :k], d.c[..., :k]))
-        de_r, _ = self.lstm_b.backward(dhs_r, (d.h[..., k:], d.c[..., k:]))
-        self.embed.backward(self.drop.backward(de_f + reverse_padded(de_r, mask)))
+        de_f, _ = self.lstm_f.backward(dhs_f, (d.h[..., :k], d.c[..., :k]), cache_f)
+        de_r, _ = self.lstm_b.backward(dhs_r, (d.h[..., k:], d.c[..., k:]), cache_b)
+        de = self.drop.backward(de_f + reverse_padded(de_r, mask), drop_mask)
+        self.embed.backward(de, embed_cache)

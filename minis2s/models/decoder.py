@@ -17,13 +17,14 @@ Cost in parameters: the first decoder layer's Wx grows by H x 4H and the output
 layer's W by H x V. Backward: ``ctx`` *is* ``h0[-1]``, so the gradients that
 reach it through both concatenations are added to the gradient of h0[-1].
 
-Decoding (:meth:`Decoder.start`, :meth:`Decoder.step`) runs the same functions
-one token at a time, with a :class:`DecodeState` per hypothesis.
+Decoding (:meth:`Decoder.start`, :meth:`Decoder.step`) runs the same layers
+one token at a time (a sequence of length 1), with a :class:`DecodeState` per
+hypothesis.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import functional as F
 from ..layers import LSTM, Dropout, Embedding, Linear, Module
@@ -50,6 +51,17 @@ class DecodeState:
         return DecodeState(self.h[:, idx], self.c[:, idx], self.ctx[idx])
 
 
+class DecoderCache(NamedTuple):
+    """One :meth:`Decoder.forward`'s, in the order of the forward pass (None where unused)."""
+    embed: Any
+    drop_mask: Any
+    peek_in: Any
+    lstm: Any
+    drop_out_mask: Any
+    peek_out: Any
+    fc: Any
+
+
 class Decoder(Module):
     """The plain decoder: the context only starts the LSTM (see the module docstring)."""
 
@@ -68,36 +80,37 @@ class Decoder(Module):
 
     # --- training: a whole target sequence at once -----------------------------------
     def forward(self, y_in, enc: Encoded):
-        """y_in (N, T) int, enc: the encoder's output -> logits (N, T, V)."""
+        """y_in (N, T) int, enc: the encoder's output -> (logits (N, T, V), cache)."""
         ctx = enc.h[-1]                                        # (N, H)
-        x = self.drop.forward(self.embed.forward(y_in))        # (N, T, E)
-        peeks = []                                             # the peek caches, for backward
+        e, embed_cache = self.embed.forward(y_in)              # (N, T, E)
+        x, drop_mask = self.drop.forward(e)
+        peek_in = peek_out = None
         if self.peeky:
             x, peek_in = F.peek_forward(x, ctx)                # (N, T, E + H)
-            peeks.append(peek_in)
-        hs, _ = self.lstm.forward(x, (enc.h, enc.c))
-        out = self.drop_out.forward(hs)
+        hs, _, lstm_cache = self.lstm.forward(x, (enc.h, enc.c))
+        out, drop_out_mask = self.drop_out.forward(hs)
         if self.peeky:
             out, peek_out = F.peek_forward(out, ctx)           # (N, T, 2H)
-            peeks.append(peek_out)
-        self.save_for_backward(peeks)
-        return self.fc.forward(out)
+        logits, fc_cache = self.fc.forward(out)
+        return logits, DecoderCache(embed_cache, drop_mask, peek_in, lstm_cache, drop_out_mask,
+                                    peek_out, fc_cache)
 
-    def backward(self, dlogits) -> Encoded:
+    def backward(self, dlogits, cache: DecoderCache) -> Encoded:
         """dlogits (N, T, V) -> the gradient w.r.t. the encoder's output (hs: None)."""
-        peeks = self.saved_for_backward()
-        dout = self.fc.backward(dlogits)
+        embed_cache, drop_mask, peek_in, lstm_cache, drop_out_mask, peek_out, fc_cache = cache
+        dout = self.fc.backward(dlogits, fc_cache)
         if self.peeky:
-            dout, dctx_out = F.peek_backward(dout, peeks[1])
-        dx, (dh0, dc0) = self.lstm.backward(self.drop_out.backward(dout))
+            dout, dctx_out = F.peek_backward(dout, peek_out)
+        dhs = self.drop_out.backward(dout, drop_out_mask)
+        dx, (dh0, dc0) = self.lstm.backward(dhs, None, lstm_cache)
         if self.peeky:
-            dx, dctx_in = F.peek_backward(dx, peeks[0])
+            dx, dctx_in = F.peek_backward(dx, peek_in)
             # ctx = h0[-1] was read at the input and at the output of every step
             dh0[-1] = dh0[-1] + dctx_in + dctx_out
-        self.embed.backward(self.drop.backward(dx))
+        self.embed.backward(self.drop.backward(dx, drop_mask), embed_cache)
         return Encoded(None, None, dh0, dc0)
 
-    # --- decoding: one step at a time, nothing cached -------------------------------
+    # --- decoding: one step at a time, no backward ----------------------------------
     def start(self, enc: Encoded) -> DecodeState:
         """The state a search starts from: the encoder's final state, one row per sentence."""
         return DecodeState(enc.h, enc.c, enc.h[-1])
@@ -105,18 +118,16 @@ class Decoder(Module):
     def step(self, tokens, state: DecodeState):
         """tokens (M,) int, state with M rows -> (log-probabilities (M, V), the next state).
 
-        The functions of :meth:`forward` on one step (T = 1); no dropout (decoding is
-        evaluation), nothing kept for a backward pass.
+        The layers of :meth:`forward` on one step (T = 1), their caches dropped: decoding
+        runs in eval mode (no dropout) and has no backward pass.
         """
-        # A plain lookup, not embedding_forward: the tokens are the model's own
-        # choices, always in range, and its range check would cost a sync per step.
-        x = self.embed.params["W"][tokens]                     # (M, E)
+        x, _ = self.embed.forward(tokens[:, None])             # (M, 1, E)
         if self.peeky:
-            x, _ = F.peek_forward(x, state.ctx)                # (M, E + H)
-        h_top, (h, c) = self.lstm.step(x, (state.h, state.c))
+            x, _ = F.peek_forward(x, state.ctx)                # (M, 1, E + H)
+        hs, (h, c), _ = self.lstm.forward(x, (state.h, state.c))
         if self.peeky:
-            h_top, _ = F.peek_forward(h_top, state.ctx)        # (M, 2H)
-        logits, _ = F.linear_forward(h_top, self.fc.params["W"], self.fc.params["b"])
+            hs, _ = F.peek_forward(hs, state.ctx)              # (M, 1, 2H)
+        logits, _ = self.fc.forward(hs[:, 0])
         return F.log_softmax(logits), DecodeState(h, c, state.ctx)
 
 

@@ -60,13 +60,15 @@ class Encoder(Module):
         self.drop = self.add_module("drop", Dropout(dropout))
         self.lstm = self.add_module("lstm", LSTM(emb_dim, hidden, rng, n_layers, dropout, init))
 
-    def forward(self, src, mask) -> Encoded:
-        """src (N, S) int, mask (N, S) bool -> :class:`Encoded`."""
-        x = self.drop.forward(self.embed.forward(src))
-        hs, (h, c) = self.lstm.forward(x, None, mask)
-        return Encoded(hs, mask, h, c)
+    def forward(self, src, mask):
+        """src (N, S) int, mask (N, S) bool -> (:class:`Encoded`, cache for :meth:`backward`)."""
+        e, embed_cache = self.embed.forward(src)
+        x, drop_mask = self.drop.forward(e)
+        hs, (h, c), lstm_cache = self.lstm.forward(x, None, mask)
+        return Encoded(hs, mask, h, c), (embed_cache, drop_mask, lstm_cache)
 
-    def backward(self, d: Encoded) -> None:
+    def backward(self, d: Encoded, cache) -> None:
         """d: the decoder's gradient w.r.t. what :meth:`forward` returned (d.hs may be None)."""
-        dx, _ = self.lstm.backward(d.hs, (d.h, d.c))
-        self.embed.backward(self.drop.backward(dx))
+        embed_cache, drop_mask, lstm_cache = cache
+        dx, _ = self.lstm.backward(d.hs, (d.h, d.c), lstm_cache)
+        self.embed.backward(self.drop.backward(dx, drop_mask), embed_cache)

@@ -64,10 +64,14 @@ def check_search_args(max_len, beam_size: int = 1, n_best: int = 1, alpha: float
 
 
 def forbid(logp, ids):
-    """Set the log-probabilities of tokens the decoder may not emit to -inf."""
-    for i in ids:  # one integer index at a time: works on every backend
-        logp[..., i] = NEG_INF
-    return logp
+    """logp (..., V) with the tokens the decoder may not emit at -inf (a new array: the
+    decoder's log-probabilities are left as they were handed out)."""
+    xp = get_array_module(logp)
+    token = xp.arange(logp.shape[-1])
+    banned = token < 0                                  # all False, (V,)
+    for i in ids:
+        banned = banned | (token == i)
+    return xp.where(banned, NEG_INF, logp)
 
 
 def _check_finite(nan, step: int) -> None:
@@ -103,7 +107,7 @@ def greedy_search(decoder, enc, max_len: int, sos_id: int, eos_id: int, pad_id: 
     for t in range(max_len):
         logp, state = decoder.step(tokens, state)
         nan = xp.isnan(logp).any()
-        forbid(logp, [pad_id, sos_id])
+        logp = forbid(logp, [pad_id, sos_id])
         tokens = logp.argmax(axis=1)
         scores = scores + xp.where(finished, 0.0, logp[rows, tokens])
         tokens = xp.where(finished, pad_id, tokens)

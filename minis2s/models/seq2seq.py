@@ -46,11 +46,15 @@ from .bidirectional_encoder import BidirectionalEncoder
 from .decoder import Decoder, PeekyDecoder
 from .encoder import Encoded, Encoder, reverse_padded
 from .search import beam_search, check_search_args, forbid, greedy_search
+from ..data.vocab import EOS, PAD, SOS
 from ..errors import InputError
+from ..init import INITS
+from ..validate import finite_float, one_of
 
-__all__ = ["Seq2Seq", "PeekySeq2Seq", "reverse_padded"]
+__all__ = ["Seq2Seq", "PeekySeq2Seq", "reverse_padded", "DECODERS"]
 
-PAD, SOS, EOS = 0, 1, 2   # the ids fixed by minis2s.data.Vocab
+DECODERS = ("plain", "peeky", "attention")
+
 
 
 class Seq2Seq(Module):
@@ -77,22 +81,17 @@ class Seq2Seq(Module):
                  score: str = "dot", bidirectional: bool = False, input_feeding: bool = False,
                  attention_output: str = "luong"):
         super().__init__()
-        if decoder not in ("plain", "peeky", "attention"):
-            raise InputError(f"decoder must be 'plain', 'peeky' or 'attention', got {decoder!r}")
-        if score not in SCORES:
-            raise InputError(f"score must be one of {', '.join(SCORES)}, got {score!r}")
-        if attention_output not in OUTPUTS:
-            raise InputError(f"attention_output must be one of {', '.join(OUTPUTS)}, "
-                             f"got {attention_output!r}")
-        if bidirectional and isinstance(hidden, (int, np.integer)) and hidden % 2:
-            raise InputError(f"a bidirectional encoder splits hidden={hidden} into two halves "
-                             "(one per direction): hidden must be even")
+        one_of("decoder", decoder, DECODERS)
+        one_of("score", score, SCORES)
+        one_of("attention_output", attention_output, OUTPUTS)
+        one_of("init", init, INITS)
         for name, v in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab), ("emb", emb),
                         ("hidden", hidden), ("n_layers", n_layers)):
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise InputError(f"{name} must be a positive integer, got {v!r}")
-        if not 0.0 <= teacher_forcing_ratio <= 1.0:
-            raise InputError(f"teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio}")
+        dropout = finite_float("dropout", dropout, low=0.0, high=1.0, high_open=True)
+        teacher_forcing_ratio = finite_float("teacher_forcing_ratio", teacher_forcing_ratio,
+                                             low=0.0, high=1.0)
         if tgt_vocab <= max(pad_id, sos_id, eos_id):
             raise InputError(f"tgt_vocab ({tgt_vocab}) must include the special ids "
                              f"pad={pad_id}, sos={sos_id}, eos={eos_id}")
@@ -118,7 +117,7 @@ class Seq2Seq(Module):
         self.check_compatible(enc, dec)
         self.encoder = self.add_module("encoder", enc)
         self.decoder = self.add_module("decoder", dec)
-        self._dlogits = None
+        self._pending = None           # (dlogits, encoder cache, decoder cache) of the last forward
 
     @staticmethod
     def check_compatible(encoder: Encoder, decoder: Decoder) -> None:
@@ -179,38 +178,45 @@ class Seq2Seq(Module):
         return ids.astype(np.int64, copy=False)
 
     # --- training -------------------------------------------------------------------
-    def encode(self, src) -> Encoded:
-        """src (N, S) ids on the model's backend, in reading order -> the encoder's output.
-
-        This replaces what the layers kept for a backward pass, so a pending ``backward``
-        of an earlier ``forward`` is cancelled (it would otherwise mix two batches).
-        """
-        self._dlogits = None
+    def _encode(self, src):
+        """src (N, S) ids on the model's backend, in reading order -> (Encoded, encoder cache)."""
         mask = src != self.pad_id
         if self.reverse:
             src = reverse_padded(src, mask)
         return self.encoder.forward(src, mask)
 
+    def encode(self, src) -> Encoded:
+        """src (N, S) ids on the model's backend, in reading order -> the encoder's output
+        (for decoding and analysis: nothing is kept for a backward pass)."""
+        return self._encode(src)[0]
+
     def forward(self, src, tgt):
-        """Mean cross-entropy (a 0-d array) of predicting tgt[:, 1:] from src and tgt[:, :-1]."""
+        """Mean cross-entropy (a 0-d array) of predicting tgt[:, 1:] from src and tgt[:, :-1].
+
+        Keeps what :meth:`backward` needs (replacing what an earlier forward kept).
+        """
         src, tgt = self._prepare(src, tgt)
+        self._pending = None
         if self.training:
             self._reseed()
-        enc = self.encode(src)
+        enc, enc_cache = self._encode(src)
         y_in, y_out = tgt[:, :-1], tgt[:, 1:]
         if self.training and self.teacher_forcing_ratio < 1.0:
             y_in = self._scheduled_inputs(y_in, enc)
-        logits = self.decoder.forward(y_in, enc)
-        loss, self._dlogits = softmax_cross_entropy(logits, y_out, ignore_index=self.pad_id)
+        logits, dec_cache = self.decoder.forward(y_in, enc)
+        loss, dlogits = softmax_cross_entropy(logits, y_out, ignore_index=self.pad_id)
+        self._pending = (dlogits, enc_cache, dec_cache)
         return loss
 
     def backward(self) -> None:
-        """Write ``self.grads`` for the last ``forward`` (once: see minis2s.layers.module)."""
-        if self._dlogits is None:
+        """Write ``self.grads`` for the last ``forward``: the gradients are zeroed, then
+        the decoder and the encoder add theirs. Once per forward."""
+        if self._pending is None:
             raise RuntimeError("Seq2Seq.backward: there is no forward pass to differentiate "
                                "(call forward first; each forward allows one backward)")
-        dlogits, self._dlogits = self._dlogits, None
-        self.encoder.backward(self.decoder.backward(dlogits))
+        (dlogits, enc_cache, dec_cache), self._pending = self._pending, None
+        self.zero_grad()
+        self.encoder.backward(self.decoder.backward(dlogits, dec_cache), enc_cache)
 
     def _reseed(self) -> None:
         """A generator for this step's draws, from (seed, step): resumable and reproducible."""
@@ -228,11 +234,15 @@ class Seq2Seq(Module):
         use_truth = self._rng.random((N, T)) < self.teacher_forcing_ratio
         fed = [y_in[:, 0]]
         state = self.decoder.start(enc)
-        for t in range(T - 1):
-            logp, state = self.decoder.step(fed[t], state)
-            # the model's own choice, as a search would make it: never <pad> or <sos>
-            own = forbid(logp, [self.pad_id, self.sos_id]).argmax(axis=1)
-            fed.append(xp.where(use_truth[:, t + 1], y_in[:, t + 1], own))
+        self.decoder.eval()                    # the model's own choices, as a search makes them
+        try:
+            for t in range(T - 1):
+                logp, state = self.decoder.step(fed[t], state)
+                # never <pad> or <sos>, as in a search
+                own = forbid(logp, [self.pad_id, self.sos_id]).argmax(axis=1)
+                fed.append(xp.where(use_truth[:, t + 1], y_in[:, t + 1], own))
+        finally:
+            self.decoder.train()
         return xp.stack(fed, axis=1)
 
     # --- decoding -------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np  # host-side only: copies of buffers in state_dict
 
 from ..backend import backend_of, get_array_module, to_cpu, to_device
+from ..errors import InputError
 
 __all__ = ["check_grads", "buffers_to_host", "buffers_from_host", "require_keys",
            "check_no_extra_keys"]
@@ -52,10 +53,10 @@ def buffers_from_host(state: dict, prefix: str, params: dict) -> dict:
     for name, p in params.items():
         key = f"{prefix}.{name}"
         if key not in state:
-            raise ValueError(f"state_dict has no entry {key!r} for parameter {name!r}")
+            raise InputError(f"state_dict has no entry {key!r} for parameter {name!r}")
         host = np.asarray(to_cpu(state[key]))
         if host.shape != tuple(p.shape):
-            raise ValueError(f"state_dict[{key!r}] has shape {host.shape} but parameter "
+            raise InputError(f"state_dict[{key!r}] has shape {host.shape} but parameter "
                              f"{name!r} has shape {tuple(p.shape)}")
         buf = get_array_module(p).zeros_like(p)
         buf[...] = to_device(host, backend_of(p))
@@ -67,7 +68,7 @@ def require_keys(state: dict, keys) -> None:
     """``ValueError`` naming the first of ``keys`` missing from ``state``."""
     for key in keys:
         if key not in state:
-            raise ValueError(f"state_dict has no entry {key!r}")
+            raise InputError(f"state_dict has no entry {key!r}")
 
 
 def check_no_extra_keys(state: dict, scalars, buffer_prefixes, params: dict) -> None:
@@ -75,5 +76,5 @@ def check_no_extra_keys(state: dict, scalars, buffer_prefixes, params: dict) -> 
     expected = set(scalars) | {f"{b}.{name}" for b in buffer_prefixes for name in params}
     unexpected = sorted(set(state) - expected)
     if unexpected:
-        raise ValueError(f"state_dict has unexpected entries {unexpected} "
+        raise InputError(f"state_dict has unexpected entries {unexpected} "
                          f"(saved from an optimiser with other parameters or settings?)")

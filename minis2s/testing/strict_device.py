@@ -44,7 +44,7 @@ CUPY_FUNCTIONS = frozenset({
 })
 CUPY_UFUNC_METHODS = frozenset({"at"})        # cupy.ufunc.at: CuPy 13
 CUPY_ARRAY_ATTRIBUTES = frozenset({
-    "T", "all", "any", "argmax", "argmin", "astype", "copy", "dtype", "max", "mean", "min",
+    "T", "all", "any", "argmax", "argmin", "astype", "copy", "dtype", "fill", "max", "mean", "min",
     "nbytes", "ndim", "ravel", "reshape", "shape", "size", "squeeze", "sum", "transpose",
 })
 

@@ -1,14 +1,24 @@
-"""Argument checks shared by the functional ops.
+"""Array checks at the engine's boundary: layers, models and the exercise checker.
 
-They only read shapes and dtypes, so they cost nothing on a GPU (no
-device->host sync). Messages name the function, the argument and the expected
-shape, because the usual student bug is a transposed or mis-sized array.
+The bodies of :mod:`minis2s.functional` hold the maths only; the public entry
+points that hand arrays to them check shapes and dtypes here, once. The checks
+only read shapes and dtypes, so they cost nothing on a GPU (no device->host
+sync). Messages name the function, the argument and the expected shape,
+because the usual student bug is a transposed or mis-sized array.
+
+A wrong shape raises :class:`~minis2s.errors.InputError` (a ``ValueError``); a
+value that is not an array of the right kind raises ``TypeError`` -- the same
+vocabulary as :mod:`minis2s.validate` for single numbers.
 """
 from __future__ import annotations
 
+from .errors import InputError
+
+__all__ = ["check_shape", "check_float", "check_int"]
+
 
 def check_shape(fn: str, name: str, a, expected: tuple, meaning: str) -> None:
-    """Raise ValueError unless ``a.shape`` matches ``expected`` (None = any size).
+    """Raise InputError unless ``a.shape`` matches ``expected`` (None = any size).
 
     ``meaning`` spells the expected shape in symbols, e.g. ``"(N, T, D)"``.
     """
@@ -17,7 +27,7 @@ def check_shape(fn: str, name: str, a, expected: tuple, meaning: str) -> None:
         raise TypeError(f"{fn}: {name} must be an array of shape {meaning}, got {type(a).__name__}")
     ok = len(shape) == len(expected) and all(e is None or e == s for s, e in zip(shape, expected))
     if not ok:
-        raise ValueError(f"{fn}: {name} must have shape {meaning} = "
+        raise InputError(f"{fn}: {name} must have shape {meaning} = "
                          f"{_fmt(expected)}, got {tuple(shape)}")
 
 
@@ -35,6 +45,7 @@ def check_float(fn: str, name: str, a) -> None:
 
 
 def check_int(fn: str, name: str, a) -> None:
+    """Raise TypeError unless ``a`` is an integer array (token ids)."""
     if getattr(a, "dtype", None) is None or a.dtype.kind not in "iu":
         raise TypeError(f"{fn}: {name} must be an integer array of token ids, "
                         f"got dtype {getattr(a, 'dtype', type(a).__name__)}")
