@@ -79,3 +79,19 @@ def _restore_backend_state():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+# The whole-model gradient checks on the strict CuPy double repeat, 2-4x slower, what the
+# numpy run of the same test and the double's own layer and functional tests already cover:
+# they belong to the slow tier (`pytest -m slow`), which CI runs too.
+STRICT_MODELS_ARE_SLOW = ("test_models.py", "test_attention_models.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        strict = params.get("backend") == "strict"
+        whole_model = item.fspath.basename in STRICT_MODELS_ARE_SLOW or (
+            item.fspath.basename == "test_gradcheck.py" and "model:" in item.name)
+        if strict and whole_model:
+            item.add_marker(pytest.mark.slow)

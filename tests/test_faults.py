@@ -127,6 +127,7 @@ def _check_consistent(out, at_least_epoch):
     return ckpt.epoch
 
 
+@pytest.mark.slow
 def test_sigkill_during_saves_loses_nothing_and_resumes_bit_identically(tmp_path):
     """Six SIGKILLs: three half-way through writing a checkpoint, three at random moments.
     After each, the checkpoint loads; the next start removes the dead writer's temp file;

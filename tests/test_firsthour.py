@@ -220,6 +220,7 @@ def test_eval_says_how_many_words_are_unknown_and_whether_that_is_expected(tmp_p
 
 
 # ---------------------------------------------------------------------------- pytest -ra
+@pytest.mark.slow
 def test_the_skip_summary_has_one_line_per_reason(tmp_path):
     import shutil
     import subprocess
@@ -241,6 +242,7 @@ def test_the_skip_summary_has_one_line_per_reason(tmp_path):
 
 
 # ---------------------------------------------------------------------------- the README
+@pytest.mark.slow
 def test_the_readme_python_example_runs_and_prints_what_it_shows(tmp_path):
     import re
     import subprocess

@@ -32,6 +32,7 @@ def test_the_script_parses():
     subprocess.run(["bash", "-n", str(SCRIPT)], check=True)
 
 
+@pytest.mark.slow
 def test_dry_run_goes_through_every_step(tmp_path):
     pytest.importorskip("torch")
     tests = " ".join(f"tests/test_optim.py::{name}[strict]"
@@ -47,6 +48,7 @@ def test_dry_run_goes_through_every_step(tmp_path):
     assert "AGREE" in summary and "train step tiny" in summary
 
 
+@pytest.mark.slow
 def test_a_failing_step_is_recorded_and_the_rest_runs(tmp_path):
     proc = run_check(tmp_path, GPU_CHECK_STEPS="tests train",
                      GPU_CHECK_PYTEST_ARGS="tests/there_is_no_such_file.py")

@@ -32,6 +32,7 @@ def _faults_and_loss(mode):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
+@pytest.mark.slow
 def test_keeping_freed_memory_removes_the_page_faults_and_changes_no_number():
     default_faults, default_loss = _faults_and_loss("default")
     kept_faults, kept_loss = _faults_and_loss("keep")
