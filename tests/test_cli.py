@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from minis2s.checkpoint import load_checkpoint
-from minis2s.cli import main
+from minis2s.app.checkpoint import load_checkpoint
+from minis2s.app.cli import main
 from minis2s.data import make_task, toy_translation, write_tsv
 
 FAST = ["--fast", "--no-progress", "--train-size", "300", "--val-size", "40"]
@@ -196,22 +196,22 @@ def test_gpu_backend_without_a_gpu(tmp_path, capsys):
 def test_main_keeps_the_traceback_of_a_programming_error(monkeypatch):
     """A bare ValueError from inside the library (say, a shape check in a layer a student
     changed) is not user input: main() lets it through with its traceback."""
-    from minis2s import cli, gradcheck
+    from minis2s.app import cli
 
     def broken():
         raise ValueError("linear_forward: W must have shape (D, O) = (5, ?), got (4, 6)")
-    monkeypatch.setattr(cli, "standard_cases", broken)
+    monkeypatch.setattr(cli.gradcheck, "standard_cases", broken)
     with pytest.raises(ValueError, match="W must have shape"):
         cli.main(["gradcheck"])
 
 
 def test_main_reports_input_errors_in_one_line(monkeypatch, capsys):
-    from minis2s import cli
+    from minis2s.app import cli
     from minis2s.errors import InputError
 
     def bad_input():
         raise InputError("--data: no such file 'missing.tsv'")
-    monkeypatch.setattr(cli, "standard_cases", bad_input)
+    monkeypatch.setattr(cli.gradcheck, "standard_cases", bad_input)
     assert cli.main(["gradcheck"]) == 1
     err = capsys.readouterr().err
     assert "no such file" in err and "Traceback" not in err

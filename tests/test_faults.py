@@ -22,15 +22,15 @@ import pytest
 
 import minis2s
 import minis2s.functional as F
-from minis2s.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
-from minis2s.cli import main
+from minis2s.app.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
+from minis2s.app.cli import main
 from minis2s.data import (BatchIterator, Vocab, char_tokenize, encode_pairs, load_pairs, make_task,
                           split)
 from minis2s.errors import InputError
 from minis2s.models import Seq2Seq
 from minis2s.optim import SGD, Adam, ConstantSchedule, StepSchedule, clip_grad_norm
-from minis2s.run_folder import RunFolderBusy, claim_run_folder
-from minis2s.trainer import Trainer, TrainingDiverged
+from minis2s.app.run_folder import RunFolderBusy, claim_run_folder
+from minis2s.app.trainer import Trainer, TrainingDiverged
 from conftest import addition_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,11 +44,11 @@ CHILD = textwrap.dedent('''
     import io, os, sys, time
     import numpy as np
     import minis2s
-    from minis2s.checkpoint import load_checkpoint
+    from minis2s.app.checkpoint import load_checkpoint
     from minis2s.data import BatchIterator, Vocab, char_tokenize, encode_pairs, make_task, split
     from minis2s.models import Seq2Seq
     from minis2s.optim import Adam, ConstantSchedule
-    from minis2s.trainer import Trainer
+    from minis2s.app.trainer import Trainer
 
     out, mode, more = sys.argv[1], sys.argv[2], int(sys.argv[3])
     Trainer._write_curves = lambda self: None     # matplotlib is slow to import; curves: tested apart
@@ -174,7 +174,7 @@ def test_sigkill_during_saves_loses_nothing_and_resumes_bit_identically(tmp_path
 # ---------------------------------------------------------------------------- one writer per folder
 HOLDER = textwrap.dedent('''
     import sys, time
-    from minis2s.run_folder import claim_run_folder
+    from minis2s.app.run_folder import claim_run_folder
     with claim_run_folder(sys.argv[1], "minis2s train --out " + sys.argv[1]):
         print("HELD", flush=True)
         time.sleep(120)
@@ -267,7 +267,7 @@ def _nan_loss_mid_epoch(trainer, monkeypatch):
 
 
 def _nan_validation_loss(trainer, monkeypatch):
-    import minis2s.trainer as T
+    import minis2s.app.trainer as T
     real = T.evaluate
     monkeypatch.setattr(T, "evaluate", lambda *a, **k: (        # (a perplexity that stays finite:
         lambda m, p: ({**m, "loss": float("nan")}, p))(*real(*a, **k)))   # the loss itself is checked)
@@ -600,13 +600,13 @@ def test_an_interrupted_plot_keeps_the_previous_curves(data, tmp_path, monkeypat
     trainer = _tiny_trainer(tmp_path, data)
     trainer.fit(1)
     before = (tmp_path / "curves.png").read_bytes()
-    import minis2s.plotting
+    import minis2s.app.plotting
 
     def half_a_png(history, path, title=None):
         with open(path, "wb") as f:
             f.write(before[:100])
         raise KeyboardInterrupt
-    monkeypatch.setattr(minis2s.plotting, "plot_history", half_a_png)
+    monkeypatch.setattr(minis2s.app.plotting, "plot_history", half_a_png)
     with pytest.raises(KeyboardInterrupt):
         trainer.fit(2)
     assert (tmp_path / "curves.png").read_bytes() == before
@@ -615,7 +615,7 @@ def test_an_interrupted_plot_keeps_the_previous_curves(data, tmp_path, monkeypat
 
 def test_history_json_never_lags_an_interrupted_save(data, tmp_path, monkeypatch):
     """Whichever file of a save is interrupted, history.json holds at least the checkpoint's epochs."""
-    import minis2s.trainer as T
+    import minis2s.app.trainer as T
     for interrupted in (1, 2, 3):               # history.json, checkpoint.npz, curves.png
         folder = tmp_path / str(interrupted)
         trainer = _tiny_trainer(folder, data)
@@ -628,7 +628,7 @@ def test_history_json_never_lags_an_interrupted_save(data, tmp_path, monkeypatch
                 raise KeyboardInterrupt
             return real(path, write)
         monkeypatch.setattr(T, "atomic_write_bytes", failing)
-        monkeypatch.setattr("minis2s.checkpoint.atomic_write_bytes", failing)
+        monkeypatch.setattr("minis2s.app.checkpoint.atomic_write_bytes", failing)
         with pytest.raises(KeyboardInterrupt):
             trainer.fit(2)
         monkeypatch.undo()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from minis2s.cli import main
+from minis2s.app.cli import main
 from minis2s.exercises import template
 from minis2s.grading import grade
 

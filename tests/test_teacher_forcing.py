@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import minis2s
-from minis2s.cli import main
+from minis2s.app.cli import main
 from minis2s.data import BatchIterator, Vocab, char_tokenize, encode_pairs, make_task, split
 from minis2s.models import Seq2Seq
 from minis2s.optim import Adam
 from minis2s.teacher_forcing import parse_schedule
-from minis2s.trainer import Trainer
+from minis2s.app.trainer import Trainer
 
 
 @pytest.mark.parametrize("spec, step, want", [

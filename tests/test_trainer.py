@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 
 import minis2s
-from minis2s.checkpoint import load_checkpoint
+from minis2s.app.checkpoint import load_checkpoint
 from minis2s.data import (BatchIterator, Vocab, encode_pairs, pad_batch, split, toy_translation,
                           word_tokenize)
 from minis2s.metrics import corpus_bleu, token_accuracy
 from minis2s.models import Seq2Seq
 from minis2s.optim import SGD, Adam, ConstantSchedule, StepSchedule
-from minis2s.plotting import plot_history, plot_runs
-from minis2s.trainer import Trainer, TrainingDiverged, evaluate
+from minis2s.app.plotting import plot_history, plot_runs
+from minis2s.app.trainer import Trainer, TrainingDiverged, evaluate
 from conftest import addition_data
 
 

@@ -21,11 +21,11 @@ it releases the claim).
 
 Under the claim, and before anything else, the temporary files of a writer
 that was killed in the middle of a save (``.checkpoint.npz.x1y2z3.tmp``, see
-:func:`minis2s.checkpoint.atomic_write_bytes`) are removed: they are never
+:func:`minis2s.app.checkpoint.atomic_write_bytes`) are removed: they are never
 part of the run, and nobody else can be writing them now.
 
 Claims are re-entrant within one process: the command line claims the folder
-for the whole command and :meth:`minis2s.trainer.Trainer.fit` claims it again
+for the whole command and :meth:`minis2s.app.trainer.Trainer.fit` claims it again
 (a no-op) for the epochs it writes; API users who only call ``fit`` are
 protected the same way.
 """

@@ -21,7 +21,7 @@ A checkpoint is a NumPy ``.npz`` archive (a zip of ``.npy`` arrays) laid out as:
         dtype, saved_on        the weights' dtype and the backend they were trained on
 
 Why not pickle: a pickled file can run its author's code when opened. The
-arrays are read by :mod:`minis2s.safe_npz`, which refuses object arrays outright
+arrays are read by :mod:`minis2s.app.safe_npz`, which refuses object arrays outright
 (and checks every ``.npy`` header against the bytes really in the file before
 allocating anything); the metadata is plain JSON for the same reason (and so
 ``unzip -p run.npz meta.npy`` shows it).
@@ -60,12 +60,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .backend import backend_of, current, float_dtype
-from .data.vocab import EOS, PAD, SOS, Vocab
-from .errors import InputError
-from .models import Seq2Seq
+from ..backend import backend_of, current, float_dtype
+from ..data.vocab import EOS, PAD, SOS, Vocab
+from ..errors import InputError
+from ..models import Seq2Seq
 from .safe_npz import NpzError, read_npz
-from .validate import MAX_LAYERS, MAX_SIZE, bounded_int, finite_float
+from ..validate import MAX_LAYERS, MAX_SIZE, bounded_int, finite_float
 
 __all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint",
            "model_from_checkpoint", "check_same_config", "atomic_write_bytes",
@@ -128,7 +128,7 @@ def atomic_write_bytes(path, write) -> Path:
         # The temporary file must live in the same directory: os.replace is only
         # atomic within one file system. The leading dot hides it from `ls`; a
         # writer killed before the rename leaves it behind, and the next writer
-        # of the run folder removes it (minis2s.run_folder).
+        # of the run folder removes it (minis2s.app.run_folder).
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as e:
         raise _naming(e, path) from e
@@ -251,7 +251,7 @@ def load_checkpoint(path) -> Checkpoint:
     between the vocabularies, the model config and the stored weights -- and
     any problem raises :class:`CheckpointError` naming the file and the field.
     Nothing is unpickled, and no array larger than the file is ever allocated
-    (see :mod:`minis2s.safe_npz`).
+    (see :mod:`minis2s.app.safe_npz`).
     """
     name = os.fspath(path)
 
