@@ -27,6 +27,7 @@ MODULES = [
     ("minis2s.app.trainer", "the training loop and evaluation"),
     ("minis2s.app.memory", "keeping freed memory for the next step (page faults of fresh arrays)"),
     ("minis2s.app.checkpoint", "atomic, resumable checkpoints"),
+    ("minis2s.app.config", "the settings of a run: each type, range and default written once"),
     ("minis2s.torch_export", "weights to and from PyTorch state_dicts"),
     ("minis2s.app.plotting", "training curves"),
     ("minis2s.exercises", "backward passes for students, with an auto-checker"),

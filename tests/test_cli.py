@@ -151,7 +151,7 @@ def _mistakes(tmp_path, run_dir):
         "eval data missing": (["eval", "--checkpoint", ckpt, "--data", str(tmp_path / "none.tsv")],
                               "not found"),
         "unknown task": (["train", "--task", "sorting", "--out", str(tmp_path / "b")],
-                         "unknown task 'sorting'"),
+                         "task (--task) must be one of"),
         "too much validation": (["train", "--data", str(small), "--fast", "--val-size", "50",
                                  "--out", str(tmp_path / "e")], "no training data"),
         "resume without checkpoint": (["train", "--resume", "--out", str(tmp_path / "f")], "no checkpoint"),

@@ -1,5 +1,7 @@
 """What a student meets in the first hour: defaults that fit the data, messages that say what to
 do next (Ctrl-C, no GPU, unknown words, inputs unlike the training data), BLAS threads, plots."""
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
@@ -8,6 +10,8 @@ from minis2s.app import cli
 from minis2s.app.checkpoint import load_checkpoint
 from minis2s.app.cli import main
 from minis2s.data import toy_translation, write_tsv
+from minis2s.app.config import FAST as FAST_SETTING
+from minis2s.app.config import WORD_DEFAULTS, WORD_LR
 from minis2s.app.threads import DEFAULT_THREADS, blas_threads
 
 FAST = ["--fast", "--no-progress", "--train-size", "300", "--val-size", "40"]
@@ -18,7 +22,7 @@ def resolved(argv, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = cli.build_parser().parse_args(["train", *argv])
     config, given = cli.train._resolve_train_config(args)
-    return cli.train._train_config(args, given, config)[0]
+    return asdict(cli.train._train_config(args, given, config)[0])
 
 
 @pytest.fixture
@@ -29,8 +33,8 @@ def corpus(tmp_path):
 # ---------------------------------------------------------------------------- defaults
 def test_a_word_level_corpus_gets_its_own_defaults(corpus, tmp_path, monkeypatch):
     config = resolved(["--data", corpus], tmp_path, monkeypatch)
-    assert {k: config[k] for k in cli.common.WORD_DEFAULTS} == cli.common.WORD_DEFAULTS
-    assert config["lr"] == cli.common.WORD_LR["adam"]
+    assert {k: config[k] for k in WORD_DEFAULTS} == WORD_DEFAULTS
+    assert config["lr"] == WORD_LR["adam"]
     assert config["out"] == "runs/toy-peeky"
     task = resolved([], tmp_path, monkeypatch)           # the generated task keeps its own
     assert (task["emb"], task["hidden"], task["epochs"], task["lr"]) == (16, 128, 8, 0.01)
@@ -39,10 +43,10 @@ def test_a_word_level_corpus_gets_its_own_defaults(corpus, tmp_path, monkeypatch
 def test_options_given_beat_the_word_level_defaults(corpus, tmp_path, monkeypatch):
     config = resolved(["--data", corpus, "--hidden", "64", "--epochs", "3", "--optimizer", "sgd"],
                       tmp_path, monkeypatch)
-    assert (config["hidden"], config["epochs"], config["lr"]) == (64, 3, cli.common.WORD_LR["sgd"])
-    assert config["emb"] == cli.common.WORD_DEFAULTS["emb"]
+    assert (config["hidden"], config["epochs"], config["lr"]) == (64, 3, WORD_LR["sgd"])
+    assert config["emb"] == WORD_DEFAULTS["emb"]
     fast = resolved(["--data", corpus, "--fast"], tmp_path, monkeypatch)
-    assert fast["hidden"] == cli.common.FAST["hidden"] and fast["epochs"] == cli.common.FAST["epochs"]
+    assert fast["hidden"] == FAST_SETTING["hidden"] and fast["epochs"] == FAST_SETTING["epochs"]
 
 
 def test_swap_trains_the_other_direction_in_its_own_folder(corpus, tmp_path, capsys):
@@ -57,7 +61,7 @@ def test_swap_trains_the_other_direction_in_its_own_folder(corpus, tmp_path, cap
     assert plain.src_vocab == swapped.tgt_vocab and plain.tgt_vocab == swapped.src_vocab
     args = cli.build_parser().parse_args(["train", "--data", corpus, "--swap"])
     config, given = cli.train._resolve_train_config(args)
-    assert cli.train._train_config(args, given, config)[0]["out"] == "runs/toy-swap-peeky"
+    assert cli.train._train_config(args, given, config)[0].out == "runs/toy-swap-peeky"
 
 
 # ---------------------------------------------------------------------------- messages

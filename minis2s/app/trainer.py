@@ -49,7 +49,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..backend import get_array_module, to_device
-from .checkpoint import Checkpoint, atomic_write_bytes, save_checkpoint
+from .checkpoint import Checkpoint, atomic_write_bytes, load_weights, save_checkpoint
 from ..data.dataset import pad_batch
 from ..data.tokenize import detokenize
 from ..functional import log_softmax
@@ -410,8 +410,7 @@ class Trainer:
             details = ", ".join(f"{k}: {self.model.config.get(k)!r} here, "
                                 f"{ckpt.model_config.get(k)!r} in the checkpoint" for k in diff)
             raise ckpt.error(f"the model differs from the checkpoint's ({details})")
-        self.model.load_state_dict(ckpt.model_state)
-        self.model.step_count = ckpt.step
+        load_weights(self.model, ckpt)
         if ckpt.optimizer_state is not None:
             name = type(self.optimizer).__name__.lower()
             if ckpt.optimizer_name != name:

@@ -5,7 +5,7 @@ import sys
 
 from ...data import encode_pairs, get_tokenizer, load_pairs
 from ..trainer import evaluate
-from .common import TRAIN_DEFAULTS, add_decoding_options, data_name, load_model, split_pairs, warn
+from .common import add_decoding_options, data_name, load_model, saved_train_config, split_pairs, warn
 
 HELP = "measure a checkpoint on its validation split or a data file"
 
@@ -49,8 +49,8 @@ def run(args, command: str) -> int:
         pairs = load_pairs(args.data)
         where = f"{args.data} ({len(pairs)} pairs)"
     else:
-        config = {**TRAIN_DEFAULTS, **ckpt.train_config}
-        if not (config.get("data") or config.get("task")) or "seed" not in ckpt.train_config:
+        config = saved_train_config(ckpt)
+        if config is None:
             raise ckpt.error("it does not record the data it was trained on; pass --data FILE")
         _, pairs = split_pairs(config)
         if not pairs:

@@ -7,7 +7,7 @@ from pathlib import Path
 from ...data import detokenize, get_tokenizer, pad_batch
 from ...errors import InputError
 from ...validate import MAX_DECODE_LEN
-from .common import TRAIN_DEFAULTS, add_decoding_options, load_model, split_pairs, warn
+from .common import add_decoding_options, load_model, saved_train_config, split_pairs, warn
 
 HELP = "decode TEXT arguments, or lines from stdin"
 
@@ -30,8 +30,8 @@ def _shape(text: str) -> str:
 def _warn_unlike_training(texts, tokens, ckpt) -> None:
     """Warn about inputs unlike every training source: longer than any, or (character tasks)
     of a form none had -- a model answers those too, confidently and usually wrong."""
-    config = {**TRAIN_DEFAULTS, **ckpt.train_config}
-    if not (config.get("data") or config.get("task")) or "seed" not in ckpt.train_config:
+    config = saved_train_config(ckpt)
+    if config is None:
         return                               # the checkpoint does not say what it was trained on
     try:
         train, _ = split_pairs(config)
