@@ -32,7 +32,7 @@ def run_dir(tmp_path_factory):
 
 def test_train_writes_the_run_folder(run_dir, capsys):
     assert sorted(p.name for p in run_dir.iterdir()) == [
-        ".lock", "checkpoint.npz", "config.json", "curves.png", "history.json"]   # .lock: one writer
+        ".lock", ".minis2s-run", "checkpoint.npz", "config.json", "curves.png", "history.json"]   # .lock: one writer
     info = json.loads((run_dir / "config.json").read_text())
     assert info["command"].startswith("minis2s train --fast")
     assert info["config"]["hidden"] == 32 and info["config"]["train_size"] == 300

@@ -76,7 +76,7 @@ def test_run_folder_and_history(data, tmp_path):
     trainer = make_trainer(data, out_dir=tmp_path / "run", log=lines.append, samples=3)
     history = trainer.fit(2)
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
-        ".lock", "checkpoint.npz", "curves.png", "history.json"]      # .lock: one writer at a time
+        ".lock", ".minis2s-run", "checkpoint.npz", "curves.png", "history.json"]      # .lock: one writer at a time
     assert json.loads((tmp_path / "run" / "history.json").read_text()) == history
     record = history[-1]
     for key in ("epoch", "step", "train_loss", "grad_norm", "lr", "seconds", "sentences_per_s",

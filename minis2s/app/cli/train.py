@@ -24,7 +24,7 @@ from ...errors import InputError
 from ...teacher_forcing import parse_schedule
 from ..checkpoint import CheckpointError, atomic_write_bytes, check_same_config, load_checkpoint
 from ..config import FAST, RESUMABLE, TRAIN_FIELDS, TrainConfig, default_text, option, resolve
-from ..run_folder import LOCK_NAME, OWNER_NAME, claim_run_folder, remove_leftovers
+from ..run_folder import LOCK_NAME, MARK_NAME, OWNER_NAME, claim_run_folder, remove_leftovers
 from ..trainer import Trainer
 from .common import (add_threads_option, backend_from_environment, data_name, parse_with,
                      split_pairs, tokenizer_kind)
@@ -195,7 +195,7 @@ def run(args, command: str) -> int:
 def _discard_new_folder(out: Path) -> None:
     """Remove what this command put in a folder it created before any checkpoint existed."""
     remove_leftovers(out)
-    for name in ("config.json", "history.json", "curves.png", OWNER_NAME, LOCK_NAME):
+    for name in ("config.json", "history.json", "curves.png", OWNER_NAME, MARK_NAME, LOCK_NAME):
         try:
             (out / name).unlink()
         except OSError:
