@@ -12,6 +12,7 @@ from ...data import TASK_TOKENIZER, detect_format, load_pairs, make_task, split
 from ...errors import InputError
 from ...validate import MAX_DECODE_LEN, MAX_SIZE
 from ..checkpoint import load_checkpoint, model_from_checkpoint
+from ..sizes import check_fits, pairs_bytes
 from ..config import TASK_TRAIN_SIZE, VAL_SIZE, Rule, TrainConfig
 from ..threads import DEFAULT_THREADS
 
@@ -111,7 +112,10 @@ def split_pairs(config: TrainConfig) -> tuple[list, list]:
             config.train_size = TASK_TRAIN_SIZE
         if config.val_size is None:
             config.val_size = VAL_SIZE
-        pairs = make_task(config.task, config.train_size + config.val_size, seed=config.seed)
+        n = config.train_size + config.val_size
+        check_fits(f"generating {n:,} pairs of the {config.task} task", pairs_bytes(n),
+                   "choose a smaller --train-size")
+        pairs = make_task(config.task, n, seed=config.seed)
         train, val, _ = split(pairs, config.val_size, seed=config.seed)
     return train, val
 

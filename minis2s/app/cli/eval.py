@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from ...data import encode_pairs, get_tokenizer, load_pairs
+from ..sizes import check_fits, evaluation_bytes
 from ..trainer import evaluate
 from .common import add_decoding_options, data_name, load_model, saved_train_config, split_pairs, warn
 
@@ -43,6 +44,20 @@ def _encode_warning_unknown(pairs, ckpt, own_split: bool = False) -> tuple:
     return encode_pairs(pairs, ckpt.src_vocab, ckpt.tgt_vocab, ckpt.src_tokenizer, ckpt.tgt_tokenizer)
 
 
+def _check_fits(args, ckpt, src_ids, tgt_ids, max_len) -> None:
+    """Refuse, before the first batch, an evaluation whose batch would not fit in memory
+    (the logits alone are batch x longest target x vocabulary numbers)."""
+    config = ckpt.model_config
+    batch = min(args.batch_size, len(src_ids))
+    S, T = max(len(s) for s in src_ids), max(len(t) for t in tgt_ids)
+    need = evaluation_bytes(batch, S, T, max_len, config["tgt_vocab"], config["hidden"],
+                            config["n_layers"], config.get("decoder") == "attention", args.beam,
+                            8 if ckpt.dtype == "float64" else 4)
+    check_fits(f"evaluating batches of {batch} pairs (the longest source {S} tokens, the longest "
+               f"target {T - 2}, a vocabulary of {config['tgt_vocab']:,})", need,
+               "pass a smaller --batch-size (or --beam), or leave the longest lines out of the data")
+
+
 def run(args, command: str) -> int:
     ckpt, model = load_model(args)
     if args.data:
@@ -58,6 +73,7 @@ def run(args, command: str) -> int:
         where = f"the validation split of {data_name(config)} ({len(pairs)} pairs)"
     src_ids, tgt_ids = _encode_warning_unknown(pairs, ckpt, own_split=not args.data)
     max_len = args.max_len or ckpt.train_config.get("max_len") or max(len(t) for t in tgt_ids) - 1
+    _check_fits(args, ckpt, src_ids, tgt_ids, max_len)
     metrics, _ = evaluate(model, src_ids, tgt_ids, max_len, beam_size=args.beam,
                           batch_size=args.batch_size, tgt_vocab=ckpt.tgt_vocab,
                           bleu=ckpt.tgt_tokenizer == "word")

@@ -24,6 +24,7 @@ from ...errors import InputError
 from ...teacher_forcing import parse_schedule
 from ..checkpoint import CheckpointError, atomic_write_bytes, check_same_config, load_checkpoint
 from ..config import FAST, RESUMABLE, TRAIN_FIELDS, TrainConfig, default_text, option, resolve
+from ..sizes import check_fits, training_bytes
 from ..run_folder import LOCK_NAME, MARK_NAME, OWNER_NAME, claim_run_folder, remove_leftovers
 from ..trainer import Trainer
 from .common import (add_threads_option, backend_from_environment, data_name, parse_with,
@@ -114,6 +115,17 @@ def _train_config(args, given: dict, config: TrainConfig):
     return TrainConfig(**{**ckpt.train_config, **given, "out": str(out)}), ckpt
 
 
+def _check_training_fits(config: TrainConfig, src, tgt, tgt_vocab: int) -> None:
+    """Refuse, before the first step, a batch whose arrays would not fit in memory (a 10,000-token
+    line in a word corpus, an attention model over long sources)."""
+    S, T = max(len(s) for s in src), max(len(t) for t in tgt)
+    need = training_bytes(config.batch_size, S, T, tgt_vocab, config.hidden, config.layers,
+                          config.model == "attention", np.dtype(config.dtype).itemsize)
+    check_fits(f"training batches of {config.batch_size} pairs (the longest source {S} tokens, "
+               f"the longest target {T - 2}, a vocabulary of {tgt_vocab:,})", need,
+               "pass a smaller --batch-size, or leave the longest lines out of the data")
+
+
 def _build_trainer(config: TrainConfig, ckpt, progress: bool, command: str):
     """Data, vocabularies, model, optimiser and Trainer for a resolved config (restored from ckpt)."""
     from ...models import Seq2Seq
@@ -130,8 +142,15 @@ def _build_trainer(config: TrainConfig, ckpt, progress: bool, command: str):
     # No reversal here: the model reverses the source itself (config.reverse).
     src_tr, tgt_tr = encode_pairs(train, src_vocab, tgt_vocab, kind, kind)
     val_data = encode_pairs(val, src_vocab, tgt_vocab, kind, kind) if val else None
+    longest_target = max(len(t) for t in (*tgt_tr, *(val_data[1] if val_data else ()))) - 1
     if config.max_len is None:
         config.max_len = max(len(t) for t in tgt_tr) - 1        # longest target + <eos>
+    elif val_data and config.max_len < longest_target:
+        raise InputError(f"--max-len {config.max_len}: the longest target is {longest_target - 1} "
+                         f"tokens (+ <eos>), so decoding could never reproduce it and its exact "
+                         f"match would be 0 after every epoch; pass --max-len {longest_target} "
+                         "or more, or leave it out")
+    _check_training_fits(config, src_tr, tgt_tr, len(tgt_vocab))
 
     model = Seq2Seq(len(src_vocab), len(tgt_vocab), emb=config.emb, hidden=config.hidden,
                     n_layers=config.layers, dropout=config.dropout, decoder=config.model,
