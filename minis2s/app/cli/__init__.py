@@ -43,7 +43,7 @@ from ..threads import DEFAULT_THREADS, blas_threads
 from ..trainer import TrainingDiverged
 from . import eval as eval_command
 from . import grade, gradcheck, train, translate
-from .common import error
+from .common import error, forget_data
 
 __all__ = ["main", "build_parser"]
 
@@ -65,6 +65,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     command = shlex.join(["minis2s", *argv])
+    forget_data()                    # each command reads its data files afresh, once
     try:
         keep_freed_memory()          # decoding and training allocate fresh arrays (memory.py)
         with blas_threads(getattr(args, "threads", DEFAULT_THREADS)):

@@ -3,8 +3,12 @@ argparse's ``type=`` from a setting's rule, and the options and model of eval an
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
+import stat
 import sys
+import tempfile
 from pathlib import Path
 
 from ...backend import use
@@ -85,10 +89,63 @@ def load_model(args):
 
 
 # ---------------------------------------------------------------------------- data
+class _ReadOnce(os.PathLike):
+    """A data file that cannot be read twice (a FIFO, /dev/stdin), read once into a private
+    temporary file: the loaders read the copy (``os.fspath``), messages name the user's file."""
+
+    def __init__(self, name: str, copy: str):
+        self.name, self.copy = name, copy
+
+    def __fspath__(self) -> str:
+        return self.copy
+
+    def __str__(self) -> str:
+        return self.name
+
+
+_READ: dict = {}            # (path, what stat says of it) -> (format, pairs): one read per file
+
+
+def read_data(path: str) -> tuple[str, list]:
+    """(format, pairs) of a data file, read once however often a command needs it.
+
+    A regular file is read when first asked for (and again only if it changed); a FIFO or
+    ``/dev/stdin`` (which can be read only once: the second read found it empty, or blocked
+    forever) is copied once into a temporary file that lives until the command ends.
+    """
+    try:
+        info = os.stat(path)
+    except OSError:
+        info = None
+    regular = info is not None and stat.S_ISREG(info.st_mode)
+    key = (path, info.st_ino, info.st_size, info.st_mtime_ns) if regular else (path,)
+    if key not in _READ:
+        source = path if regular or info is None else _read_once(path)
+        fmt = detect_format(source)
+        _READ[key] = (fmt, load_pairs(source, fmt))
+    return _READ[key]
+
+
+def _read_once(path: str) -> _ReadOnce:
+    with open(path, "rb") as f:
+        data = f.read()
+    folder = tempfile.mkdtemp(prefix="minis2s-data-")
+    atexit.register(shutil.rmtree, folder, True)
+    copy = os.path.join(folder, "data")
+    with open(copy, "wb") as f:
+        f.write(data)
+    return _ReadOnce(path, copy)
+
+
+def forget_data() -> None:
+    """Drop what was read (the start of each command: a file may have changed since)."""
+    _READ.clear()
+
+
 def tokenizer_kind(config: TrainConfig) -> str:
     """Generated tasks and the book's files are read character by character; TSV corpora word by word."""
     if config.data:
-        return "word" if detect_format(config.data) == "tsv" else "char"
+        return "word" if read_data(config.data)[0] == "tsv" else "char"
     if config.task is None:
         raise InputError("the settings name neither a --task nor --data")
     return TASK_TOKENIZER[config.task]
@@ -98,7 +155,7 @@ def split_pairs(config: TrainConfig) -> tuple[list, list]:
     """(train, validation) string pairs for a resolved train config. Fills in train_size and
     val_size when they were left to their defaults, so the split can be rebuilt exactly."""
     if config.data:
-        pairs = load_pairs(config.data)
+        pairs = read_data(config.data)[1]
         if config.val_size is None:
             config.val_size = min(VAL_SIZE, len(pairs) // 10)
         if config.swap:   # train the other direction: target -> source

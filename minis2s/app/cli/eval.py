@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import sys
 
-from ...data import encode_pairs, get_tokenizer, load_pairs
+from ...data import encode_pairs, get_tokenizer
 from ..sizes import check_fits, evaluation_bytes
 from ..trainer import evaluate
-from .common import add_decoding_options, data_name, load_model, saved_train_config, split_pairs, warn
+from .common import (add_decoding_options, data_name, load_model, read_data, saved_train_config,
+                     split_pairs, warn)
 
 HELP = "measure a checkpoint on its validation split or a data file"
 
@@ -61,7 +62,7 @@ def _check_fits(args, ckpt, src_ids, tgt_ids, max_len) -> None:
 def run(args, command: str) -> int:
     ckpt, model = load_model(args)
     if args.data:
-        pairs = load_pairs(args.data)
+        pairs = read_data(args.data)[1]
         where = f"{args.data} ({len(pairs)} pairs)"
     else:
         config = saved_train_config(ckpt)

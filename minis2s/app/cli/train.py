@@ -19,7 +19,7 @@ import numpy as np
 
 from ... import __version__
 from ...backend import current, float_dtype, use
-from ...data import BatchIterator, Vocab, detect_format, encode_pairs, get_tokenizer
+from ...data import BatchIterator, Vocab, encode_pairs, get_tokenizer
 from ...errors import InputError
 from ...teacher_forcing import parse_schedule
 from ..checkpoint import CheckpointError, atomic_write_bytes, check_same_config, load_checkpoint
@@ -28,7 +28,7 @@ from ..sizes import check_fits, training_bytes
 from ..run_folder import LOCK_NAME, MARK_NAME, OWNER_NAME, claim_run_folder, remove_leftovers
 from ..trainer import Trainer
 from .common import (add_threads_option, backend_from_environment, data_name, parse_with,
-                     split_pairs, tokenizer_kind)
+                     read_data, split_pairs, tokenizer_kind)
 
 DESCRIPTION = ("Train a seq2seq model. Every option has a default; `minis2s train` alone trains "
                "the peeky, reversed model on the generated addition task: under 2 minutes on a "
@@ -75,7 +75,7 @@ def _resolve_train_config(args) -> tuple[TrainConfig, dict]:
     """(config, given): the defaults (a TSV corpus's own where they differ) overridden by
     --fast, then by the options given."""
     given = _given(args)
-    word = bool(given.get("data")) and detect_format(given["data"]) == "tsv"
+    word = bool(given.get("data")) and read_data(given["data"])[0] == "tsv"
     return resolve(given, word=word, fast=args.fast), given
 
 
