@@ -132,7 +132,8 @@ class Rule:
         try:
             return self.check("value", value)
         except ConfigError as e:
-            raise ValueError(str(e).replace("value is ", "", 1).replace("value must be", "must be", 1)) from None
+            message = str(e).replace("value is ", "", 1).replace("value must be", "must be", 1)
+            raise ValueError(message.replace(" (or null)", "", 1)) from None   # (no null to type)
 
 
 def setting(default, rule: Rule, help: str = "", **extra):
