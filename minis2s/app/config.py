@@ -36,7 +36,7 @@ from ..teacher_forcing import parse_schedule
 from ..validate import MAX_DECODE_LEN, MAX_LAYERS, MAX_SEED, MAX_SIZE, MAX_WIDTH, describe_range
 
 __all__ = ["ConfigError", "Rule", "TrainConfig", "ModelConfig", "WORD_DEFAULTS", "FAST",
-           "RESUMABLE", "TASK_TRAIN_SIZE", "VAL_SIZE", "MAX_PAIRS", "MAX_EPOCHS", "resolve",
+           "RESUMABLE", "TASK_TRAIN_SIZE", "VAL_SIZE", "MAX_PAIRS", "MAX_EPOCHS", "resolve", "complete",
            "check_train_config", "check_model_config", "option"]
 
 MAX_PAIRS = 10_000_000       # --train-size / --val-size
@@ -301,11 +301,16 @@ def resolve(given: dict, *, word: bool, fast: bool) -> TrainConfig:
     values.update(given)
     if "data" in given and "task" not in given:
         values["task"] = None
-    if values["lr"] is None:
-        values["lr"] = (WORD_LR if word else DEFAULT_LR)[values["optimizer"]]
-    if values["lr_decay_every"] is None:
-        values["lr_decay_every"] = DEFAULT_DECAY_EVERY[values["optimizer"]]
-    return TrainConfig(**check_train_config(values))
+    return complete(TrainConfig(**check_train_config(values)), word=word)
+
+
+def complete(config: TrainConfig, word: bool = False) -> TrainConfig:
+    """Fill in what depends on the optimiser (a rate or decay left to its default), in place."""
+    if config.lr is None:
+        config.lr = (WORD_LR if word else DEFAULT_LR)[config.optimizer]
+    if config.lr_decay_every is None:
+        config.lr_decay_every = DEFAULT_DECAY_EVERY[config.optimizer]
+    return config
 
 
 def check_train_config(values: dict, where: str = "") -> dict:

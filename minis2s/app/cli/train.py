@@ -23,7 +23,8 @@ from ...data import BatchIterator, Vocab, encode_pairs, get_tokenizer
 from ...errors import InputError
 from ...teacher_forcing import parse_schedule
 from ..checkpoint import CheckpointError, atomic_write_bytes, check_same_config, load_checkpoint
-from ..config import FAST, RESUMABLE, TRAIN_FIELDS, TrainConfig, default_text, option, resolve
+from ..config import (FAST, RESUMABLE, TRAIN_FIELDS, TrainConfig, complete, default_text, option,
+                      resolve)
 from ..sizes import check_fits, training_bytes
 from ..run_folder import LOCK_NAME, MARK_NAME, OWNER_NAME, claim_run_folder, remove_leftovers
 from ..trainer import Trainer
@@ -112,7 +113,8 @@ def _train_config(args, given: dict, config: TrainConfig):
                               "run folder to continue)")
     ckpt = load_checkpoint(ckpt_path)          # every saved setting checked by its rule there
     check_same_config(ckpt, given, [k for k in given if k not in RESUMABLE])
-    return TrainConfig(**{**ckpt.train_config, **given, "out": str(out)}), ckpt
+    saved = TrainConfig(**{**ckpt.train_config, **given, "out": str(out)})
+    return complete(saved, word=ckpt.src_tokenizer == "word"), ckpt
 
 
 def _check_training_fits(config: TrainConfig, src, tgt, tgt_vocab: int) -> None:
