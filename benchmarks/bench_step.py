@@ -107,11 +107,15 @@ def build_minis2s(c: dict, device: str):
     from minis2s.models.seq2seq import Seq2Seq
     if device == "strict":
         import minis2s.testing  # noqa: F401  registers the "strict" backend
-    try:    # what the CLI and the Trainer do first (an older checkout has no minis2s.memory)
-        from minis2s.memory import keep_freed_memory
-        keep_freed_memory()
+    try:    # what the command line does first (where it lives depends on the checkout's age)
+        from minis2s.app.memory import keep_freed_memory
     except ImportError:
-        pass
+        try:
+            from minis2s.memory import keep_freed_memory
+        except ImportError:
+            keep_freed_memory = None
+    if keep_freed_memory is not None:
+        keep_freed_memory()
     minis2s.use(DEVICES[device][0], dtype="float32")
     model = dict(decoder="attention", score="dot") if c.get("attention") else dict(decoder="plain")
     return Seq2Seq(c["V"], c["V"], emb=c["E"], hidden=c["H"], n_layers=c["L"],

@@ -52,7 +52,7 @@ sys.path.insert(0, str(REPO))
 
 from minis2s.models import Seq2Seq  # noqa: E402
 from minis2s.optim import Adam, clip_grad_norm  # noqa: E402
-from minis2s.threads import blas_description, blas_threads  # noqa: E402
+from minis2s.app.threads import blas_description, blas_threads  # noqa: E402
 
 # name: (model settings, batch, source length, target length incl. <sos>/<eos>)
 CONFIGS = {

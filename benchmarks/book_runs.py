@@ -2,7 +2,7 @@
 
 The book's training loop -- forward, backward, global-norm clipping, an optimiser
 step, batch after batch -- and its measure, greedy exact match. Kept as plain
-as the book's own loop (not :class:`minis2s.trainer.Trainer`), so that the time
+as the book's own loop (not :class:`minis2s.app.trainer.Trainer`), so that the time
 per epoch is the loop's and nothing else's.
 """
 from __future__ import annotations

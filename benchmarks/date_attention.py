@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 import minis2s
-from minis2s.threads import blas_threads
+from minis2s.app.threads import blas_threads
 from minis2s.data import BatchIterator, Vocab, book_split, char_tokenize, encode_pairs, load_book_qa
 from minis2s.init import INITS
 from minis2s.models import Seq2Seq

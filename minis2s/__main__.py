@@ -1,6 +1,6 @@
-"""``python -m minis2s ...`` is the ``minis2s`` command (see :mod:`minis2s.cli`)."""
+"""``python -m minis2s ...`` is the ``minis2s`` command (see :mod:`minis2s.app.cli`)."""
 import sys
 
-from .cli import main
+from .app.cli import main
 
 sys.exit(main())

@@ -49,8 +49,11 @@ class TeacherForcingSchedule:
 
     @property
     def spec(self) -> str:
-        """The schedule written back as ``KIND:name=value,...`` (stored in the run's settings)."""
-        return f"{self.kind}:" + ",".join(f"{k}={v:g}" for k, v in self.params)
+        """The schedule written back as ``KIND:name=value,...`` (stored in the run's settings).
+
+        Each value is written in full (``repr``: the shortest text that reads back as the same
+        float), so ``parse_schedule(s.spec) == s`` -- ``k=0.9999999`` must not become ``k=1``."""
+        return f"{self.kind}:" + ",".join(f"{k}={v!r}" for k, v in self.params)
 
 
 def parse_schedule(spec: str, option: str = "--teacher-forcing-schedule") -> TeacherForcingSchedule:

@@ -238,7 +238,7 @@ print(f"global norm before clipping {norm:.1f}, after {after:.3f}; cosine(before
 from minis2s.data import BatchIterator, Vocab, char_tokenize, encode_pairs, make_task, split
 from minis2s.models import Seq2Seq
 from minis2s.optim import Adam
-from minis2s.trainer import Trainer
+from minis2s.app.trainer import Trainer
 
 minis2s.use("numpy", dtype="float32")
 pairs = make_task("addition", 2200 if FAST else 8200, seed=0)

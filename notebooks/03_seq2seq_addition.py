@@ -60,7 +60,7 @@ from minis2s.data import (BatchIterator, Vocab, char_tokenize, detokenize, encod
                           pad_batch, split)
 from minis2s.models import Seq2Seq, reverse_padded
 from minis2s.optim import Adam
-from minis2s.trainer import Trainer, evaluate
+from minis2s.app.trainer import Trainer, evaluate
 
 minis2s.use("numpy")                               # float32 on the CPU; "cupy" on a GPU
 FAST = os.environ.get("MINIS2S_FAST") == "1"      # the test suite runs notebooks in a fast setting
@@ -122,7 +122,7 @@ for row, row_rev in zip(src, rev):
 
 # %% [markdown]
 # ## Three models, the same settings
-# The pieces are the ones `minis2s train` wires together (see `minis2s/cli.py`): a `Seq2Seq`,
+# The pieces are the ones `minis2s train` wires together (see `minis2s/app/cli/train.py`): a `Seq2Seq`,
 # Adam, a `BatchIterator` that shuffles uniformly each epoch, and the `Trainer`, which after each
 # epoch decodes the validation sums greedily and reports the **exact match**: the percentage of
 # answers that are entirely right, with the model feeding back its own outputs.

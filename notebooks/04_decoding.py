@@ -77,7 +77,7 @@ from minis2s.exercises import check
 from minis2s.models import Seq2Seq, beam_search, greedy_search
 from minis2s.optim import Adam
 from minis2s.teacher_forcing import parse_schedule
-from minis2s.trainer import Trainer
+from minis2s.app.trainer import Trainer
 
 minis2s.use("numpy")
 FAST = os.environ.get("MINIS2S_FAST") == "1"      # the test suite runs notebooks in a fast setting

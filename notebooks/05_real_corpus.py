@@ -64,7 +64,7 @@ from minis2s.data import (UNK, BatchIterator, Vocab, detokenize, encode_pairs, l
 from minis2s.metrics import bleu_details, corpus_bleu
 from minis2s.models import Seq2Seq
 from minis2s.optim import Adam
-from minis2s.trainer import Trainer, evaluate
+from minis2s.app.trainer import Trainer, evaluate
 
 minis2s.use("numpy")
 FAST = os.environ.get("MINIS2S_FAST") == "1"      # the test suite runs notebooks in a fast setting

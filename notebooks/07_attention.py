@@ -43,12 +43,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minis2s
-from minis2s.attention_plot import attention_matrix, plot_attention
+from minis2s.app.attention_plot import attention_matrix, plot_attention
 from minis2s.data import BatchIterator, Vocab, char_tokenize, encode_pairs, make_task, pad_batch, split
 from minis2s.functional import attention as FA
 from minis2s.models import Seq2Seq
 from minis2s.optim import Adam
-from minis2s.trainer import Trainer, evaluate
+from minis2s.app.trainer import Trainer, evaluate
 
 minis2s.use("numpy")                               # float32 on the CPU; "cupy" on a GPU
 FAST = os.environ.get("MINIS2S_FAST") == "1"      # the test suite runs notebooks in a fast setting

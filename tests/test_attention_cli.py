@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from minis2s.checkpoint import load_checkpoint, model_from_checkpoint
-from minis2s.cli import main
+from minis2s.app.checkpoint import load_checkpoint, model_from_checkpoint
+from minis2s.app.cli import main
 
 FAST = ["--task", "dates", "--fast", "--no-progress", "--train-size", "200", "--val-size", "30"]
 ATTENTION = ["--model", "attention", "--score", "additive", "--bidirectional"]

@@ -200,7 +200,7 @@ def test_configuration_errors():
 def test_attention_matrix_is_in_reading_order(tmp_path):
     """A reversing model's weights come back in the source's reading order: the same
     weights without reversal, fed the reversed source, attend identically."""
-    from minis2s.attention_plot import attention_matrix, plot_attention
+    from minis2s.app.attention_plot import attention_matrix, plot_attention
     minis2s.use("numpy", dtype="float64")
     rev = randomised(attention_model("general", reverse=True), scale=1.0)
     fwd = attention_model("general", reverse=False)
@@ -220,7 +220,7 @@ def test_attention_matrix_is_in_reading_order(tmp_path):
 
 
 def test_attention_matrix_refuses_a_model_without_attention():
-    from minis2s.attention_plot import attention_matrix
+    from minis2s.app.attention_plot import attention_matrix
     model = Seq2Seq(V_SRC, V_TGT, emb=E, hidden=H, decoder="peeky")
     with pytest.raises(ValueError, match="no attention"):
         attention_matrix(model, [3, 4], [5])
@@ -284,7 +284,7 @@ def test_bidirectional_encoder_matches_pytorch():
 def test_attention_picture_of_hangul_warns_once_without_a_font(tmp_path, monkeypatch):
     """Labels no installed font can draw: one clear warning, not one per glyph; a PNG anyway."""
     import warnings
-    import minis2s.attention_plot as AP
+    import minis2s.app.attention_plot as AP
     monkeypatch.setattr(AP, "_WIDE_FONTS", ("No Such Font",))
     alpha = np.full((2, 3), 1 / 3)
     with warnings.catch_warnings(record=True) as caught:

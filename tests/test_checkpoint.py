@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import minis2s
-from minis2s.checkpoint import (FORMAT, CheckpointError, check_same_config, load_checkpoint,
+from minis2s.app.checkpoint import (FORMAT, CheckpointError, check_same_config, load_checkpoint,
                                 model_from_checkpoint, save_checkpoint)
 from minis2s.data import Vocab
 from minis2s.models import Seq2Seq

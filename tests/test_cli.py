@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from minis2s.checkpoint import load_checkpoint
-from minis2s.cli import main
+from minis2s.app.checkpoint import load_checkpoint
+from minis2s.app.cli import main
 from minis2s.data import make_task, toy_translation, write_tsv
 
 FAST = ["--fast", "--no-progress", "--train-size", "300", "--val-size", "40"]
@@ -32,7 +32,7 @@ def run_dir(tmp_path_factory):
 
 def test_train_writes_the_run_folder(run_dir, capsys):
     assert sorted(p.name for p in run_dir.iterdir()) == [
-        ".lock", "checkpoint.npz", "config.json", "curves.png", "history.json"]   # .lock: one writer
+        ".lock", ".minis2s-run", "checkpoint.npz", "config.json", "curves.png", "history.json"]   # .lock: one writer
     info = json.loads((run_dir / "config.json").read_text())
     assert info["command"].startswith("minis2s train --fast")
     assert info["config"]["hidden"] == 32 and info["config"]["train_size"] == 300
@@ -151,7 +151,7 @@ def _mistakes(tmp_path, run_dir):
         "eval data missing": (["eval", "--checkpoint", ckpt, "--data", str(tmp_path / "none.tsv")],
                               "not found"),
         "unknown task": (["train", "--task", "sorting", "--out", str(tmp_path / "b")],
-                         "unknown task 'sorting'"),
+                         "task (--task) must be one of"),
         "too much validation": (["train", "--data", str(small), "--fast", "--val-size", "50",
                                  "--out", str(tmp_path / "e")], "no training data"),
         "resume without checkpoint": (["train", "--resume", "--out", str(tmp_path / "f")], "no checkpoint"),
@@ -196,22 +196,22 @@ def test_gpu_backend_without_a_gpu(tmp_path, capsys):
 def test_main_keeps_the_traceback_of_a_programming_error(monkeypatch):
     """A bare ValueError from inside the library (say, a shape check in a layer a student
     changed) is not user input: main() lets it through with its traceback."""
-    from minis2s import cli, gradcheck
+    from minis2s.app import cli
 
     def broken():
         raise ValueError("linear_forward: W must have shape (D, O) = (5, ?), got (4, 6)")
-    monkeypatch.setattr(cli, "standard_cases", broken)
+    monkeypatch.setattr(cli.gradcheck, "standard_cases", broken)
     with pytest.raises(ValueError, match="W must have shape"):
         cli.main(["gradcheck"])
 
 
 def test_main_reports_input_errors_in_one_line(monkeypatch, capsys):
-    from minis2s import cli
+    from minis2s.app import cli
     from minis2s.errors import InputError
 
     def bad_input():
         raise InputError("--data: no such file 'missing.tsv'")
-    monkeypatch.setattr(cli, "standard_cases", bad_input)
+    monkeypatch.setattr(cli.gradcheck, "standard_cases", bad_input)
     assert cli.main(["gradcheck"]) == 1
     err = capsys.readouterr().err
     assert "no such file" in err and "Traceback" not in err

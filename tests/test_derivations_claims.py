@@ -345,7 +345,7 @@ def test_bleu_smoothing_example_and_what_minis2s_reports():
     # minis2s reports unsmoothed BLEU
     find(r"`corpus_bleu` defaults to `smooth=\"none\"`", body, "which smoothing minis2s reports")
     assert inspect.signature(corpus_bleu).parameters["smooth"].default == "none"
-    from minis2s import trainer
+    from minis2s.app import trainer
     calls = re.findall(r"corpus_bleu\(.*\)", inspect.getsource(trainer.evaluate))
     assert calls and all("smooth" not in call for call in calls)
 

@@ -22,15 +22,15 @@ import pytest
 
 import minis2s
 import minis2s.functional as F
-from minis2s.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
-from minis2s.cli import main
+from minis2s.app.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
+from minis2s.app.cli import main
 from minis2s.data import (BatchIterator, Vocab, char_tokenize, encode_pairs, load_pairs, make_task,
                           split)
 from minis2s.errors import InputError
 from minis2s.models import Seq2Seq
 from minis2s.optim import SGD, Adam, ConstantSchedule, StepSchedule, clip_grad_norm
-from minis2s.run_folder import RunFolderBusy, claim_run_folder
-from minis2s.trainer import Trainer, TrainingDiverged
+from minis2s.app.run_folder import RunFolderBusy, claim_run_folder
+from minis2s.app.trainer import Trainer, TrainingDiverged
 from conftest import addition_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,11 +44,11 @@ CHILD = textwrap.dedent('''
     import io, os, sys, time
     import numpy as np
     import minis2s
-    from minis2s.checkpoint import load_checkpoint
+    from minis2s.app.checkpoint import load_checkpoint
     from minis2s.data import BatchIterator, Vocab, char_tokenize, encode_pairs, make_task, split
     from minis2s.models import Seq2Seq
     from minis2s.optim import Adam, ConstantSchedule
-    from minis2s.trainer import Trainer
+    from minis2s.app.trainer import Trainer
 
     out, mode, more = sys.argv[1], sys.argv[2], int(sys.argv[3])
     Trainer._write_curves = lambda self: None     # matplotlib is slow to import; curves: tested apart
@@ -175,7 +175,7 @@ def test_sigkill_during_saves_loses_nothing_and_resumes_bit_identically(tmp_path
 # ---------------------------------------------------------------------------- one writer per folder
 HOLDER = textwrap.dedent('''
     import sys, time
-    from minis2s.run_folder import claim_run_folder
+    from minis2s.app.run_folder import claim_run_folder
     with claim_run_folder(sys.argv[1], "minis2s train --out " + sys.argv[1]):
         print("HELD", flush=True)
         time.sleep(120)
@@ -268,7 +268,7 @@ def _nan_loss_mid_epoch(trainer, monkeypatch):
 
 
 def _nan_validation_loss(trainer, monkeypatch):
-    import minis2s.trainer as T
+    import minis2s.app.trainer as T
     real = T.evaluate
     monkeypatch.setattr(T, "evaluate", lambda *a, **k: (        # (a perplexity that stays finite:
         lambda m, p: ({**m, "loss": float("nan")}, p))(*real(*a, **k)))   # the loss itself is checked)
@@ -477,6 +477,23 @@ CRAFTED = {
     "weights 3-d": (None, lambda a: a.__setitem__(W, a[W][None]), "shape .* is not allowed"),
     "unknown entry": (None, lambda a: a.__setitem__("evil/x", np.zeros(2)), "unexpected entries"),
     "no weights": (None, lambda a: [a.pop(k) for k in list(a) if k.startswith("model/")], "holds no model weights|buffers"),
+    # checked by value, each field by its rule (minis2s.app.config), not only by the shapes it implies
+    "reverse a string": (_set("model_config.reverse", "false"), None,
+                         r"model_config.reverse must be true or false, got 'false'"),
+    "decoder a number": (_set("model_config.decoder", 3), None, "model_config.decoder must be one of"),
+    "encoder_module a number": (_set("model_config.encoder_module", 3), None,
+                                "model_config.encoder_module is not an argument a checkpoint may set"),
+    "model_config lacks hidden": (lambda m: m["model_config"].pop("hidden"), None,
+                                  "model_config lacks 'hidden'"),
+    "bidirectional odd hidden": (lambda m: m["model_config"].update(bidirectional=True, hidden=3), None,
+                                 "model_config.hidden is 3: a bidirectional"),
+    "train_config reverse a string": (_set("train_config.reverse", "false"), None,
+                                      r"train_config.reverse \(--reverse\) must be true or false"),
+    "train_config lr zero": (_set("train_config.lr", 0), None, r"train_config.lr \(--lr\) must be a number > 0"),
+    "train_config epochs a float": (_set("train_config.epochs", 2.5), None, "train_config.epochs"),
+    "train_config schedule": (_set("train_config.teacher_forcing_schedule", "linear:c=-1"), None,
+                              "train_config.teacher_forcing_schedule"),
+    "train_config a list": (_set("train_config", [1]), None, "train_config must be a dict"),
 }
 
 
@@ -489,6 +506,28 @@ def test_crafted_checkpoints_are_refused_naming_the_field(tmp_path, case):
         load_checkpoint(bad)
     assert str(bad) in str(info.value) and "\n" not in str(info.value)
     assert isinstance(info.value, InputError)            # the CLI prints it as one line
+
+
+def test_resume_eval_and_translate_refuse_weights_of_the_wrong_shape_alike(tmp_path, capsys):
+    """One loader, one set of checks: an attention weight of the wrong shape is one line for
+    every command (--resume gave a load_state_dict traceback where eval gave a clean error)."""
+    out = tmp_path / "run"
+    assert main(["train", *FAST, "--model", "attention", "--score", "general", "--epochs", "1",
+                 "--out", str(out)]) == 0
+    ckpt_path = out / "checkpoint.npz"
+    meta, arrays = _raw(ckpt_path)
+    name = next(k for k in arrays if k.startswith("model/") and k.endswith(".Wa"))   # general score
+    wrong = np.zeros((arrays[name].shape[0] + 1,) + arrays[name].shape[1:], arrays[name].dtype)
+    optim = [k for k in arrays if k.startswith("optim/") and k.endswith(name[len("model/"):])]
+    _rewrite(ckpt_path, ckpt_path, None, lambda a: a.update({name: wrong, **{k: wrong for k in optim}}))
+    capsys.readouterr()
+    for argv in (["train", "--resume", "--no-progress", "--epochs", "2", "--out", str(out)],
+                 ["eval", "--checkpoint", str(ckpt_path)],
+                 ["translate", "--checkpoint", str(ckpt_path), "1+1"]):
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert err.startswith(f"minis2s: error: checkpoint {ckpt_path}: the weights do not fit") \
+            and err.count("\n") == 1, (argv, err)
 
 
 def test_an_unaltered_rewrite_loads(tmp_path):
@@ -576,13 +615,14 @@ def test_the_cli_checks_the_saved_settings_on_resume_and_eval(tmp_path, capsys):
     _rewrite(ckpt_path, ckpt_path, _set("train_config.train_size", 10 ** 12))
     capsys.readouterr()
     assert main(["train", "--resume", "--no-progress", "--epochs", "2", "--out", str(out)]) == 1
-    assert "train_config.train_size (--train-size) is 1000000000000" in capsys.readouterr().err
+    assert "train_config.train_size (--train-size) must be an integer in [1, 10000000] (or null), " \
+        "got 1000000000000" in capsys.readouterr().err
     assert main(["eval", "--checkpoint", str(ckpt_path)]) == 1
     assert "--train-size" in capsys.readouterr().err
     _rewrite(ckpt_path, ckpt_path, _set("train_config.train_size", 200))
     _rewrite(ckpt_path, ckpt_path, _set("train_config.surprise", 1))
     assert main(["eval", "--checkpoint", str(ckpt_path)]) == 1
-    assert "unknown setting 'surprise'" in capsys.readouterr().err
+    assert "train_config.surprise is not a setting minis2s knows" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------- leftovers, disks, folders
@@ -607,13 +647,13 @@ def test_an_interrupted_plot_keeps_the_previous_curves(data, tmp_path, monkeypat
     trainer = _tiny_trainer(tmp_path, data)
     trainer.fit(1)
     before = (tmp_path / "curves.png").read_bytes()
-    import minis2s.plotting
+    import minis2s.app.plotting
 
     def half_a_png(history, path, title=None):
         with open(path, "wb") as f:
             f.write(before[:100])
         raise KeyboardInterrupt
-    monkeypatch.setattr(minis2s.plotting, "plot_history", half_a_png)
+    monkeypatch.setattr(minis2s.app.plotting, "plot_history", half_a_png)
     with pytest.raises(KeyboardInterrupt):
         trainer.fit(2)
     assert (tmp_path / "curves.png").read_bytes() == before
@@ -622,7 +662,7 @@ def test_an_interrupted_plot_keeps_the_previous_curves(data, tmp_path, monkeypat
 
 def test_history_json_never_lags_an_interrupted_save(data, tmp_path, monkeypatch):
     """Whichever file of a save is interrupted, history.json holds at least the checkpoint's epochs."""
-    import minis2s.trainer as T
+    import minis2s.app.trainer as T
     for interrupted in (1, 2, 3):               # history.json, checkpoint.npz, curves.png
         folder = tmp_path / str(interrupted)
         trainer = _tiny_trainer(folder, data)
@@ -635,7 +675,7 @@ def test_history_json_never_lags_an_interrupted_save(data, tmp_path, monkeypatch
                 raise KeyboardInterrupt
             return real(path, write)
         monkeypatch.setattr(T, "atomic_write_bytes", failing)
-        monkeypatch.setattr("minis2s.checkpoint.atomic_write_bytes", failing)
+        monkeypatch.setattr("minis2s.app.checkpoint.atomic_write_bytes", failing)
         with pytest.raises(KeyboardInterrupt):
             trainer.fit(2)
         monkeypatch.undo()

@@ -1,14 +1,18 @@
 """What a student meets in the first hour: defaults that fit the data, messages that say what to
 do next (Ctrl-C, no GPU, unknown words, inputs unlike the training data), BLAS threads, plots."""
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from minis2s import cli
-from minis2s.checkpoint import load_checkpoint
-from minis2s.cli import main
+from minis2s.app import cli
+from minis2s.app.checkpoint import load_checkpoint
+from minis2s.app.cli import main
 from minis2s.data import toy_translation, write_tsv
-from minis2s.threads import DEFAULT_THREADS, blas_threads
+from minis2s.app.config import FAST as FAST_SETTING
+from minis2s.app.config import WORD_DEFAULTS, WORD_LR
+from minis2s.app.threads import DEFAULT_THREADS, blas_threads
 
 FAST = ["--fast", "--no-progress", "--train-size", "300", "--val-size", "40"]
 
@@ -17,8 +21,8 @@ def resolved(argv, tmp_path, monkeypatch):
     """The settings `minis2s train ARGV` would run with (nothing is trained)."""
     monkeypatch.chdir(tmp_path)
     args = cli.build_parser().parse_args(["train", *argv])
-    config, given = cli._resolve_train_config(args)
-    return cli._train_config(args, given, config)[0]
+    config, given = cli.train._resolve_train_config(args)
+    return asdict(cli.train._train_config(args, given, config)[0])
 
 
 @pytest.fixture
@@ -29,8 +33,8 @@ def corpus(tmp_path):
 # ---------------------------------------------------------------------------- defaults
 def test_a_word_level_corpus_gets_its_own_defaults(corpus, tmp_path, monkeypatch):
     config = resolved(["--data", corpus], tmp_path, monkeypatch)
-    assert {k: config[k] for k in cli.WORD_DEFAULTS} == cli.WORD_DEFAULTS
-    assert config["lr"] == cli.WORD_LR["adam"]
+    assert {k: config[k] for k in WORD_DEFAULTS} == WORD_DEFAULTS
+    assert config["lr"] == WORD_LR["adam"]
     assert config["out"] == "runs/toy-peeky"
     task = resolved([], tmp_path, monkeypatch)           # the generated task keeps its own
     assert (task["emb"], task["hidden"], task["epochs"], task["lr"]) == (16, 128, 8, 0.01)
@@ -39,10 +43,10 @@ def test_a_word_level_corpus_gets_its_own_defaults(corpus, tmp_path, monkeypatch
 def test_options_given_beat_the_word_level_defaults(corpus, tmp_path, monkeypatch):
     config = resolved(["--data", corpus, "--hidden", "64", "--epochs", "3", "--optimizer", "sgd"],
                       tmp_path, monkeypatch)
-    assert (config["hidden"], config["epochs"], config["lr"]) == (64, 3, cli.WORD_LR["sgd"])
-    assert config["emb"] == cli.WORD_DEFAULTS["emb"]
+    assert (config["hidden"], config["epochs"], config["lr"]) == (64, 3, WORD_LR["sgd"])
+    assert config["emb"] == WORD_DEFAULTS["emb"]
     fast = resolved(["--data", corpus, "--fast"], tmp_path, monkeypatch)
-    assert fast["hidden"] == cli.FAST["hidden"] and fast["epochs"] == cli.FAST["epochs"]
+    assert fast["hidden"] == FAST_SETTING["hidden"] and fast["epochs"] == FAST_SETTING["epochs"]
 
 
 def test_swap_trains_the_other_direction_in_its_own_folder(corpus, tmp_path, capsys):
@@ -56,8 +60,8 @@ def test_swap_trains_the_other_direction_in_its_own_folder(corpus, tmp_path, cap
     (plain, swapped) = runs
     assert plain.src_vocab == swapped.tgt_vocab and plain.tgt_vocab == swapped.src_vocab
     args = cli.build_parser().parse_args(["train", "--data", corpus, "--swap"])
-    config, given = cli._resolve_train_config(args)
-    assert cli._train_config(args, given, config)[0]["out"] == "runs/toy-swap-peeky"
+    config, given = cli.train._resolve_train_config(args)
+    assert cli.train._train_config(args, given, config)[0].out == "runs/toy-swap-peeky"
 
 
 # ---------------------------------------------------------------------------- messages
@@ -79,19 +83,19 @@ def test_ctrl_c_names_the_saved_epoch_and_the_resume_command(tmp_path, monkeypat
     assert main(["train", *FAST, "--epochs", "4", "--out", str(out)]) == 0
     ckpt = load_checkpoint(out / "checkpoint.npz")
     capsys.readouterr()
-    train_epoch = cli.Trainer.train_epoch
+    train_epoch = cli.train.Trainer.train_epoch
 
     def interrupted_in_epoch_2(self, epoch, epochs=None):
         if epoch == 2:
             raise KeyboardInterrupt
         return train_epoch(self, epoch, epochs)
-    monkeypatch.setattr(cli.Trainer, "train_epoch", interrupted_in_epoch_2)
+    monkeypatch.setattr(cli.train.Trainer, "train_epoch", interrupted_in_epoch_2)
     other = tmp_path / "other"
     assert main(["train", *FAST, "--epochs", "4", "--out", str(other)]) == 130
     err = capsys.readouterr().err
     assert f"interrupted during epoch 2: {other / 'checkpoint.npz'} holds epoch 1" in err
     assert f"continue with: minis2s train --resume --out {other}" in err
-    monkeypatch.setattr(cli.Trainer, "train_epoch", train_epoch)
+    monkeypatch.setattr(cli.train.Trainer, "train_epoch", train_epoch)
     # the printed command does go on, to the epochs first asked for
     assert main(["train", "--resume", "--no-progress", "--out", str(other)]) == 0
     resumed = load_checkpoint(other / "checkpoint.npz")
@@ -103,7 +107,7 @@ def test_ctrl_c_names_the_saved_epoch_and_the_resume_command(tmp_path, monkeypat
 def test_ctrl_c_before_the_first_epoch_says_nothing_was_saved(tmp_path, monkeypatch, capsys):
     def interrupted(self, epoch, epochs=None):
         raise KeyboardInterrupt
-    monkeypatch.setattr(cli.Trainer, "train_epoch", interrupted)
+    monkeypatch.setattr(cli.train.Trainer, "train_epoch", interrupted)
     assert main(["train", *FAST, "--out", str(tmp_path / "r")]) == 130
     err = capsys.readouterr().err
     assert "before any epoch was saved" in err and "start again with: minis2s train --fast" in err
@@ -133,7 +137,7 @@ def test_commands_run_under_the_thread_limit(option, expected, monkeypatch):
     if not before:
         pytest.skip("threadpoolctl finds no BLAS library here")
     seen = []
-    monkeypatch.setattr(cli, "cmd_eval", lambda args, command: seen.append(_blas_threads()) or 0)
+    monkeypatch.setattr(cli.eval_command, "run", lambda args, command: seen.append(_blas_threads()) or 0)
     assert main(["eval", "--checkpoint", "x.npz", *option]) == 0
     assert seen == [[expected] * len(before) if expected else before]
     assert _blas_threads() == before
@@ -142,7 +146,7 @@ def test_commands_run_under_the_thread_limit(option, expected, monkeypatch):
 # ---------------------------------------------------------------------------- plots
 def _drawn(monkeypatch, history):
     """plot_history's figure, as {panel title: (y label, [legend labels])}."""
-    import minis2s.plotting as plotting
+    import minis2s.app.plotting as plotting
     seen = {}
 
     def record(fig, path):
@@ -176,7 +180,7 @@ def test_bleu_gets_its_own_panel_so_exact_match_stays_visible(monkeypatch):
 
 
 def test_the_run_folder_curves_name_the_run(tmp_path, monkeypatch):
-    import minis2s.plotting as plotting
+    import minis2s.app.plotting as plotting
     titles = []
     plot = plotting.plot_history
     monkeypatch.setattr(plotting, "plot_history",

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from minis2s.cli import main
+from minis2s.app.cli import main
 from minis2s.exercises import template
 from minis2s.grading import grade
 
@@ -124,3 +124,23 @@ def test_unknown_exercise_and_missing_file_are_clear_errors(tmp_path):
         grade(SOLUTIONS, exercises=["lstm_backwards"])
     with pytest.raises(FileNotFoundError, match="no submission file"):
         grade(tmp_path / "nope.py")
+
+
+@pytest.mark.parametrize("options, says", [
+    (["--exercises", "nosuch"], "--exercises: no exercise named 'nosuch'; the exercises are "),
+    (["--seeds", "-1"], "--seeds must be an integer in [0, 4294967295], got -1"),
+    (["--seeds", "0", "99999999999"], "--seeds must be an integer in [0, 4294967295]"),
+    (["--timeout", "nan"], "--timeout (seconds per exercise) must be a number in (0, 86400], got nan"),
+    (["--timeout", "inf"], "--timeout (seconds per exercise) must be a number in (0, 86400], got inf"),
+    (["--timeout", "0"], "--timeout (seconds per exercise) must be a number in (0, 86400], got 0.0"),
+    (["--timeout", "-1"], "--timeout (seconds per exercise) must be a number in (0, 86400], got -1.0"),
+])
+def test_grade_options_are_checked_in_one_line(tmp_path, capsys, options, says):
+    """--exercises nosuch, --seeds -1, --timeout nan|inf were tracebacks; --timeout 0 or -1
+    graded the reference 0 / 56. Now: one line, before anything is graded."""
+    submission = tmp_path / "submission.py"
+    submission.write_text("")
+    assert main(["grade", str(submission), *options]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"minis2s: error: {says}"), err
+    assert err.count("\n") == 1 and "Traceback" not in err

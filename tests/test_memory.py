@@ -7,7 +7,7 @@ import pytest
 CODE = """
 import resource, sys, numpy as np
 import minis2s
-from minis2s.memory import keep_freed_memory
+from minis2s.app.memory import keep_freed_memory
 from minis2s.models import Seq2Seq
 if sys.argv[1] == "keep":
     assert keep_freed_memory()

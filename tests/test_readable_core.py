@@ -175,7 +175,7 @@ def test_the_behavioural_rule_catches_a_write_after_return(monkeypatch):
 
 
 def test_the_core_never_imports_the_test_tools():
-    code = ("import sys, minis2s, minis2s.models, minis2s.cli, minis2s.trainer, minis2s.gradcheck\n"
+    code = ("import sys, minis2s, minis2s.models, minis2s.app.cli, minis2s.app.trainer, minis2s.gradcheck\n"
             "print('minis2s.testing' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stdout + out.stderr

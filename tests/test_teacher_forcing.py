@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import minis2s
-from minis2s.cli import main
+from minis2s.app.cli import main
 from minis2s.data import BatchIterator, Vocab, char_tokenize, encode_pairs, make_task, split
 from minis2s.models import Seq2Seq
 from minis2s.optim import Adam
 from minis2s.teacher_forcing import parse_schedule
-from minis2s.trainer import Trainer
+from minis2s.app.trainer import Trainer
 
 
 @pytest.mark.parametrize("spec, step, want", [
@@ -86,3 +86,14 @@ def test_cli_option_trains_and_is_recorded(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--teacher-forcing-schedule", "cosine"])
     assert "unknown schedule 'cosine'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spec", ["exponential:k=0.9999999", "linear:c=1.23456789e-4",
+                                  "inverse-sigmoid:k=1000.0000001", "linear:k=0.1,c=3e-300,min=0"])
+def test_the_stored_spec_is_exactly_the_schedule_given(spec):
+    """The spec a run stores reads back as the same schedule: k=0.9999999 did not pass its own
+    check once written as k=1, and c=1.23456789e-4 was trained as 0.000123457."""
+    s = parse_schedule(spec)
+    assert parse_schedule(s.spec) == s
+    given = dict(item.split("=") for item in spec.split(":")[1].split(","))
+    assert all(dict(s.params)[k] == float(v) for k, v in given.items())

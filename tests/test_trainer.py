@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 
 import minis2s
-from minis2s.checkpoint import load_checkpoint
+from minis2s.app.checkpoint import load_checkpoint
 from minis2s.data import (BatchIterator, Vocab, encode_pairs, pad_batch, split, toy_translation,
                           word_tokenize)
 from minis2s.metrics import corpus_bleu, token_accuracy
 from minis2s.models import Seq2Seq
 from minis2s.optim import SGD, Adam, ConstantSchedule, StepSchedule
-from minis2s.plotting import plot_history, plot_runs
-from minis2s.trainer import Trainer, TrainingDiverged, evaluate
+from minis2s.app.plotting import plot_history, plot_runs
+from minis2s.app.trainer import Trainer, TrainingDiverged, evaluate
 from conftest import addition_data
 
 
@@ -76,7 +76,7 @@ def test_run_folder_and_history(data, tmp_path):
     trainer = make_trainer(data, out_dir=tmp_path / "run", log=lines.append, samples=3)
     history = trainer.fit(2)
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
-        ".lock", "checkpoint.npz", "curves.png", "history.json"]      # .lock: one writer at a time
+        ".lock", ".minis2s-run", "checkpoint.npz", "curves.png", "history.json"]      # .lock: one writer at a time
     assert json.loads((tmp_path / "run" / "history.json").read_text()) == history
     record = history[-1]
     for key in ("epoch", "step", "train_loss", "grad_norm", "lr", "seconds", "sentences_per_s",

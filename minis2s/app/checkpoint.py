@@ -21,7 +21,7 @@ A checkpoint is a NumPy ``.npz`` archive (a zip of ``.npy`` arrays) laid out as:
         dtype, saved_on        the weights' dtype and the backend they were trained on
 
 Why not pickle: a pickled file can run its author's code when opened. The
-arrays are read by :mod:`minis2s.safe_npz`, which refuses object arrays outright
+arrays are read by :mod:`minis2s.app.safe_npz`, which refuses object arrays outright
 (and checks every ``.npy`` header against the bytes really in the file before
 allocating anything); the metadata is plain JSON for the same reason (and so
 ``unzip -p run.npz meta.npy`` shows it).
@@ -60,15 +60,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .backend import backend_of, current, float_dtype
-from .data.vocab import EOS, PAD, SOS, Vocab
-from .errors import InputError
-from .models import Seq2Seq
+from ..backend import backend_of, current, float_dtype
+from ..data.vocab import Vocab
+from ..errors import InputError
+from ..models import Seq2Seq
 from .safe_npz import NpzError, read_npz
-from .validate import MAX_LAYERS, MAX_SIZE, bounded_int, finite_float
+from ..validate import bounded_int, finite_float
+from .config import MAX_EPOCHS, check_model_config, check_train_config
 
 __all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint",
-           "model_from_checkpoint", "check_same_config", "atomic_write_bytes",
+           "model_from_checkpoint", "load_weights", "check_same_config", "atomic_write_bytes",
            "FORMAT", "VERSION"]
 
 FORMAT = "minis2s.checkpoint"
@@ -128,7 +129,7 @@ def atomic_write_bytes(path, write) -> Path:
         # The temporary file must live in the same directory: os.replace is only
         # atomic within one file system. The leading dot hides it from `ls`; a
         # writer killed before the rename leaves it behind, and the next writer
-        # of the run folder removes it (minis2s.run_folder).
+        # of the run folder removes it (minis2s.app.run_folder).
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as e:
         raise _naming(e, path) from e
@@ -230,7 +231,6 @@ _META_KEYS = {"format", "version", "model_config", "src_vocab", "tgt_vocab", "sr
               "tgt_tokenizer", "optimizer", "schedule", "epoch", "step", "history", "rng_state",
               "train_config", "command", "dtype", "saved_on"}
 _FLOATS = ("float32", "float64")
-MAX_EPOCHS = 1_000_000          # bounds on the counters a checkpoint carries
 MAX_STEP = 1 << 53              # (a float64 still counts every step exactly)
 # The scalars each optimiser saves, with the range each must lie in (see minis2s.optim).
 _OPTIMIZER_SCALARS = {
@@ -251,7 +251,7 @@ def load_checkpoint(path) -> Checkpoint:
     between the vocabularies, the model config and the stored weights -- and
     any problem raises :class:`CheckpointError` naming the file and the field.
     Nothing is unpickled, and no array larger than the file is ever allocated
-    (see :mod:`minis2s.safe_npz`).
+    (see :mod:`minis2s.app.safe_npz`).
     """
     name = os.fspath(path)
 
@@ -358,12 +358,7 @@ def _checkpoint_from(name, meta, arrays) -> Checkpoint:
     step = bounded_int("meta.step", meta["step"], 0, MAX_STEP)
     history = _check_history(meta["history"])
     rng_state = _check_rng_state(meta["rng_state"])
-    train_config = meta["train_config"]
-    if not isinstance(train_config, dict) or not all(
-            isinstance(k, str) and (v is None or isinstance(v, (bool, int, float, str)))
-            for k, v in train_config.items()):
-        raise ValueError("meta.train_config must be a dict of plain settings (numbers, strings, "
-                         "booleans, null)")
+    train_config = check_train_config(meta["train_config"], where="train_config.")
     for field_name in ("command", "saved_on"):
         if meta[field_name] is not None and not isinstance(meta[field_name], str):
             raise ValueError(f"meta.{field_name} must be a string, got {meta[field_name]!r}")
@@ -378,38 +373,22 @@ def _checkpoint_from(name, meta, arrays) -> Checkpoint:
 
 
 def _check_model_config(config, vocabs, model_state) -> dict:
-    """Types and ranges of Seq2Seq's arguments, and their agreement with the vocabularies
-    and with the amount of weights in the file -- before any model is built."""
-    if not isinstance(config, dict):
-        raise ValueError(f"meta.model_config must be a dict, got {type(config).__name__}")
-    sizes = {}
-    for key, high in (("src_vocab", MAX_SIZE), ("tgt_vocab", MAX_SIZE), ("emb", MAX_SIZE),
-                      ("hidden", MAX_SIZE), ("n_layers", MAX_LAYERS)):
-        if key not in config:
-            raise ValueError(f"meta.model_config lacks {key!r}")
-        sizes[key] = bounded_int(f"model_config.{key}", config[key], 1, high)
+    """Types and ranges of Seq2Seq's arguments (:class:`~minis2s.app.config.ModelConfig`), and
+    their agreement with the vocabularies and with the amount of weights in the file -- before
+    any model is built."""
+    config = check_model_config(config)
     for side in ("src_vocab", "tgt_vocab"):
-        if sizes[side] != len(vocabs[side]):
-            raise ValueError(f"model_config.{side} is {sizes[side]} but the stored vocabulary "
+        if config[side] != len(vocabs[side]):
+            raise ValueError(f"model_config.{side} is {config[side]} but the stored vocabulary "
                              f"meta.{side} holds {len(vocabs[side])} tokens: the file is inconsistent")
-    for key, value in (("pad_id", PAD), ("sos_id", SOS), ("eos_id", EOS)):
-        if config.get(key, value) != value or isinstance(config.get(key), bool):
-            raise ValueError(f"model_config.{key} must be {value} (fixed by minis2s.data.Vocab), "
-                             f"got {config.get(key)!r}")
-    if "dropout" in config:
-        finite_float("model_config.dropout", config["dropout"], 0.0, 1.0, high_open=True)
-    if "teacher_forcing_ratio" in config:
-        finite_float("model_config.teacher_forcing_ratio", config["teacher_forcing_ratio"], 0.0, 1.0)
-    if "seed" in config:
-        bounded_int("model_config.seed", config["seed"], 0)
     # Every encoder-decoder here holds at least its two embeddings, its output layer and the
     # recurrent weights Wh (H, 4H) of each LSTM layer on both sides. A config asking for more
     # than the file holds is refused before Seq2Seq allocates it; the exact shapes are then
     # checked against the model built (model_from_checkpoint, Trainer.restore).
-    E, H, L = sizes["emb"], sizes["hidden"], sizes["n_layers"]
+    E, H, L = config["emb"], config["hidden"], config["n_layers"]
     # (a bidirectional encoder's two directions of H/2 units hold half of one H-wide LSTM's Wh)
     enc_wh = 2 * H * H if config.get("bidirectional") else 4 * H * H
-    at_least = (sizes["src_vocab"] + sizes["tgt_vocab"]) * E + H * sizes["tgt_vocab"] + L * (4 * H * H + enc_wh)
+    at_least = (config["src_vocab"] + config["tgt_vocab"]) * E + H * config["tgt_vocab"] + L * (4 * H * H + enc_wh)
     held = sum(a.size for a in model_state.values())
     if at_least > held:
         raise ValueError(f"meta.model_config describes a model of at least {at_least:,} weights "
@@ -516,12 +495,18 @@ def model_from_checkpoint(ckpt: Checkpoint, dtype=None):
         raise ckpt.error(f"cannot rebuild the model from its config: {e}") from None
     if dtype != np.dtype(float_dtype()):
         model.to(current(), dtype=dtype)
+    load_weights(model, ckpt)
+    return model
+
+
+def load_weights(model, ckpt: Checkpoint) -> None:
+    """The checkpoint's weights and step count into ``model`` (every command's one way in):
+    a weight of the wrong shape or name is a :class:`CheckpointError` naming it."""
     try:
         model.load_state_dict(ckpt.model_state)
-    except ValueError as e:
+    except (KeyError, ValueError) as e:
         raise ckpt.error(f"the weights do not fit the model config: {e}") from None
     model.step_count = ckpt.step
-    return model
 
 
 def check_same_config(ckpt: Checkpoint, config: dict, keys) -> None:

@@ -11,8 +11,9 @@ step reuses them. The maths is unchanged; the process keeps a little more memory
 
 :func:`keep_freed_memory` does it through ``mallopt`` on Linux with glibc and does
 nothing elsewhere (macOS, Windows, musl: their allocators decide for themselves).
-The command line and :meth:`minis2s.trainer.Trainer.fit` call it; call it yourself
-in a notebook or script that trains without the Trainer.
+Only the command line calls it (:func:`minis2s.app.cli.main`): the library, the
+Trainer included, never changes a process-wide setting by itself. Call it yourself
+in a notebook or script that trains, if the process is yours to set.
 """
 from __future__ import annotations
 

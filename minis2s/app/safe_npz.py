@@ -9,7 +9,8 @@ colleague, a download, a half-copied file -- so minis2s reads it here instead:
 1. the archive is opened with :mod:`zipfile` (never unpickled, never extracted);
 2. every entry must be an ``.npy`` file stored *uncompressed*, as
    ``numpy.savez`` writes them: then the size the zip directory gives for an
-   entry is the number of bytes really in the file;
+   entry is the number of bytes really in the file -- and no entry may claim
+   more bytes than the whole file has (a directory saying 200 GB is refused);
 3. each entry's ``.npy`` header (format 1.0 or 2.0, at most 10,000 bytes) is
    parsed on its own, and its dtype and shape checked against what the caller
    allows -- *before* any array exists;
@@ -23,6 +24,7 @@ damaged or crafted file gives one :class:`NpzError` naming the entry.
 from __future__ import annotations
 
 import math
+import os
 import zipfile
 
 import numpy as np
@@ -49,6 +51,7 @@ def read_npz(path, allowed_dtype, check_keys=None) -> dict:
     """
     try:
         archive = zipfile.ZipFile(path)
+        file_bytes = os.path.getsize(path)
     except zipfile.BadZipFile as e:
         raise NpzError(f"the file is damaged or truncated ({e}); an interrupted copy?") from None
     with archive:
@@ -67,6 +70,12 @@ def read_npz(path, allowed_dtype, check_keys=None) -> dict:
         arrays = {}
         for info in infos:
             key = info.filename[:-len(".npy")]
+            # The zip's directory states each entry's size; no entry can hold more bytes than
+            # the whole file (a directory claiming 200 GB must not become an allocation).
+            if info.file_size > file_bytes - info.header_offset:
+                raise NpzError(f"entry {key!r}: the zip directory says it holds "
+                               f"{info.file_size:,} bytes but the whole file has {file_bytes:,} "
+                               "after its start: the file is damaged or was altered")
             arrays[key] = _read_entry(archive, info, key, allowed_dtype)
     return arrays
 

@@ -12,7 +12,7 @@ So the ``minis2s`` command limits BLAS to ``DEFAULT_THREADS`` thread(s) unless t
 otherwise (``--threads N``; ``--threads 0`` leaves the library's own setting, e.g.
 ``OPENBLAS_NUM_THREADS`` or one thread per core). From Python::
 
-    from minis2s.threads import blas_threads
+    from minis2s.app.threads import blas_threads
     with blas_threads(1):
         trainer.fit(8)
 

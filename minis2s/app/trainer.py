@@ -48,16 +48,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .memory import keep_freed_memory
-from .backend import get_array_module, to_device
-from .checkpoint import Checkpoint, atomic_write_bytes, save_checkpoint
-from .data.dataset import pad_batch
-from .data.tokenize import detokenize
-from .functional import log_softmax
-from .metrics import corpus_bleu, perplexity, sequence_accuracy
-from .optim import clip_grad_norm
+from ..backend import get_array_module, to_device
+from .checkpoint import Checkpoint, atomic_write_bytes, load_weights, save_checkpoint
+from ..data.dataset import pad_batch
+from ..data.tokenize import detokenize
+from ..functional import log_softmax
+from ..metrics import corpus_bleu, perplexity, sequence_accuracy
+from ..optim import clip_grad_norm
 from .run_folder import claim_run_folder
-from .validate import finite_float
+from ..validate import finite_float
 
 __all__ = ["Trainer", "TrainingDiverged", "evaluate"]
 
@@ -210,9 +209,12 @@ class Trainer:
         from ``self.epoch``). Returns the history. Raises :class:`TrainingDiverged`.
 
         With an ``out_dir``, the folder is claimed for the whole call
-        (:func:`~minis2s.run_folder.claim_run_folder`: one writer at a time).
+        (:func:`~minis2s.app.run_folder.claim_run_folder`: one writer at a time).
+
+        It changes no process-wide setting: the ``minis2s`` command lets glibc keep freed
+        memory and limits the BLAS threads (:mod:`minis2s.app.memory`,
+        :mod:`minis2s.app.threads`); a script or notebook may call those itself.
         """
-        keep_freed_memory()          # fresh arrays every step: reuse their memory (memory.py)
         if self.out_dir is None:
             return self._fit(epochs)
         with claim_run_folder(self.out_dir, self.command, log=self.log):
@@ -400,7 +402,7 @@ class Trainer:
         """Continue from a checkpoint: weights, step count, optimiser, schedule, epoch, history.
 
         The model must have the checkpoint's architecture and the optimiser its
-        kind; otherwise :class:`~minis2s.checkpoint.CheckpointError` says what differs.
+        kind; otherwise :class:`~minis2s.app.checkpoint.CheckpointError` says what differs.
         """
         diff = sorted(k for k in set(ckpt.model_config) | set(self.model.config)
                       if ckpt.model_config.get(k) != self.model.config.get(k))
@@ -408,8 +410,7 @@ class Trainer:
             details = ", ".join(f"{k}: {self.model.config.get(k)!r} here, "
                                 f"{ckpt.model_config.get(k)!r} in the checkpoint" for k in diff)
             raise ckpt.error(f"the model differs from the checkpoint's ({details})")
-        self.model.load_state_dict(ckpt.model_state)
-        self.model.step_count = ckpt.step
+        load_weights(self.model, ckpt)
         if ckpt.optimizer_state is not None:
             name = type(self.optimizer).__name__.lower()
             if ckpt.optimizer_name != name:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .backend import to_cpu, to_device
+from ..backend import to_cpu, to_device
 
 __all__ = ["attention_matrix", "plot_attention"]
 
