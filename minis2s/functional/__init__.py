@@ -18,6 +18,7 @@ from .attention import (AttentionCache, additive_keys_backward, additive_keys_fo
                         general_score_forward, masked_softmax_backward, masked_softmax_forward)
 from .dropout import dropout_backward, dropout_forward
 from .embedding import EmbeddingCache, embedding_backward, embedding_forward
+from .gru import GRUCache, GRUStepCache, gru_backward, gru_forward, gru_step_backward, gru_step_forward
 from .linear import LinearCache, linear_backward, linear_forward
 from .lstm import (LSTMCache, LSTMStepCache, lstm_backward, lstm_forward, lstm_step_backward,
                    lstm_step_forward, sigmoid)
@@ -27,7 +28,8 @@ from .softmax_cross_entropy import log_softmax, softmax_cross_entropy
 
 __all__ = [
     "LSTMStepCache", "LSTMCache", "RNNStepCache", "RNNCache", "LinearCache", "EmbeddingCache",
-    "AttentionCache",
+    "AttentionCache", "GRUStepCache", "GRUCache",
+    "gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward",
     "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "sigmoid",
     "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
     "embedding_forward", "embedding_backward", "linear_forward", "linear_backward",
