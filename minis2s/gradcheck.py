@@ -222,7 +222,7 @@ def standard_cases():
     """
     from . import functional as F
     from .backend import current, to_device
-    from .layers import LSTM, Embedding, Linear
+    from .layers import GRU, LSTM, Embedding, Linear
     from .models import Seq2Seq
 
     rng = np.random.default_rng(0)
@@ -258,6 +258,24 @@ def standard_cases():
             return check(f, ["x", "h0", "c0", "Wx", "Wh", "b"], args, [r(N, T, H), r(N, H), r(N, H)],
                          lambda d: backward(*d, cache))
         return run
+
+    def gru_step():    # the step's inputs; its weights' gradients are formed by the sequence
+        Wh, bh = r(H, 3 * H, scale=.5), r(3 * H)
+        args = (r(N, 3 * H), r(N, H))
+        cache = F.gru_step_forward(*args, Wh, bh)[1]
+        return check(lambda **a: F.gru_step_forward(Wh=Wh, bh=bh, **a)[0], ["a_x", "h_prev"],
+                     args, r(N, H), lambda d: F.gru_step_backward(d, cache)[:2])
+
+    def gru_sequence():
+        args = (r(N, T, D), r(N, H), r(D, 3 * H, scale=.5), r(H, 3 * H, scale=.5), r(3 * H),
+                r(3 * H))
+        cache = F.gru_forward(*args, mask)[2]
+
+        def f(**a):
+            hs, hT, _ = F.gru_forward(mask=mask, **a)
+            return hs, hT
+        return check(f, ["x", "h0", "Wx", "Wh", "bx", "bh"], args, [r(N, T, H), r(N, H)],
+                     lambda d: F.gru_backward(*d, cache))
 
     def peek():
         args = (r(N, T, D), r(N, H))
@@ -351,16 +369,26 @@ def standard_cases():
             return (hs * dhs).sum() + (hT * dstate[0]).sum() + (cT * dstate[1]).sum(), cache
         return layer(lstm, run, lambda cache: lstm.backward(dhs, dstate, cache))
 
+    def gru_layer():
+        gru = randomised(GRU(D, H, rng, n_layers=2))
+        x, h0, dhs, dhT = r(N, T, D), r(2, N, H), r(N, T, H), r(2, N, H)
+
+        def run():
+            hs, (hT, _), cache = gru.forward(x, (h0, None), mask)
+            return (hs * dhs).sum() + (hT * dhT).sum(), cache
+        return layer(gru, run, lambda cache: gru.backward(dhs, (dhT, None), cache))
+
     src = np.array([[4, 5, 6, 7, 8], [5, 6, 0, 0, 0], [8, 3, 4, 0, 0]])
     tgt = np.array([[1, 3, 4, 2, 0], [1, 5, 2, 0, 0], [1, 6, 7, 5, 2]])
 
-    def model(decoder):
+    def model(decoder, cell="lstm"):
         def run():
             # One layer (stacking is checked above): through a whole model the
             # gradients of early encoder weights get small, and a deeper model
             # brings them close to the float64 rounding floor of the numerical
             # derivative (~1e-8 relative), leaving less margin below the tolerance.
-            m = randomised(Seq2Seq(9, 8, emb=3, hidden=4, decoder=decoder).to(current()), scale=1.0)
+            m = randomised(Seq2Seq(9, 8, emb=3, hidden=4, decoder=decoder, cell=cell).to(current()),
+                           scale=1.0)
             return check_model(m, lambda: m.forward(src, tgt))
         return run
 
@@ -395,6 +423,8 @@ def standard_cases():
     return [("functional", "lstm_step_forward/backward", lstm_step),
             ("functional", "lstm_forward/backward (masked)",
              lstm_sequence(F.lstm_forward, F.lstm_backward)),
+            ("functional", "gru_step_forward/backward", gru_step),
+            ("functional", "gru_forward/backward (masked)", gru_sequence),
             ("functional", "peek_forward/backward", peek),
             ("functional", "rnn_step_forward/backward", rnn_step),
             ("functional", "rnn_forward/backward (masked)", rnn_sequence),
@@ -408,6 +438,8 @@ def standard_cases():
             ("layer", "Embedding", embedding_layer),
             ("layer", "Linear", linear_layer),
             ("layer", "LSTM (2 layers, masked)", lstm_layer),
+            ("layer", "GRU (2 layers, masked)", gru_layer),
             ("model", "Seq2Seq, plain decoder", model("plain")),
             ("model", "Seq2Seq, peeky decoder", model("peeky")),
+            ("model", "Seq2Seq, peeky decoder, GRU", model("peeky", "gru")),
             ("model", "Seq2Seq, attention, bidirectional", attention_model)]

@@ -1,4 +1,4 @@
-"""Weights to and from PyTorch: the same model as ``nn.Embedding``, ``nn.LSTM`` and ``nn.Linear``.
+"""Weights to and from PyTorch: the same model as ``nn.Embedding``, ``nn.LSTM`` (or ``nn.GRU``) and ``nn.Linear``.
 
 minis2s lays weights out for reading the maths (``x @ W``); PyTorch stores
 the transpose (``x @ W.T``). The gate order is the same, i, f, g, o, so only
@@ -17,6 +17,15 @@ transposes are needed -- no reshuffling of gate blocks::
 PyTorch's LSTM has two bias vectors that are always added together
 (``x W_ih^T + b_ih + h W_hh^T + b_hh``); minis2s has one. Export puts it all
 in ``bias_ih`` and zeros in ``bias_hh``; import adds the two.
+
+A model built with ``cell="gru"`` has ``encoder.gru`` and ``decoder.gru`` instead; the
+GRU's gate order is PyTorch's too (r, z, n), and its two biases are two parameters
+in minis2s as well (they cannot be merged: docs/derivations.md, "GRU")::
+
+    encoder.gru.<l>.Wx    (D, 3H)      encoder.gru.weight_ih_l<l>  = Wx.T       (3H, D)
+    encoder.gru.<l>.Wh    (H, 3H)      encoder.gru.weight_hh_l<l>  = Wh.T       (3H, H)
+    encoder.gru.<l>.bx    (3H,)        encoder.gru.bias_ih_l<l>    = bx         (3H,)
+    encoder.gru.<l>.bh    (3H,)        encoder.gru.bias_hh_l<l>    = bh         (3H,)
 
 For the peeky decoder, ``weight_ih_l0`` has ``E + H`` columns (the embedding,
 then the context) and ``decoder.fc.weight`` has ``2H`` (the LSTM output, then
@@ -38,6 +47,8 @@ import numpy as np
 __all__ = ["to_torch_state_dict", "from_torch_state_dict"]
 
 _LSTM_KEY = re.compile(r"^(encoder|decoder)\.lstm\.(\d+)\.(Wx|Wh|b)$")
+_GRU_KEY = re.compile(r"^(encoder|decoder)\.gru\.(\d+)\.(Wx|Wh|bx|bh)$")
+_GRU_NAMES = {"Wx": "weight_ih", "Wh": "weight_hh", "bx": "bias_ih", "bh": "bias_hh"}
 
 
 def to_torch_state_dict(model) -> dict:
@@ -55,6 +66,10 @@ def to_torch_state_dict(model) -> dict:
             else:
                 out[f"{prefix}bias_ih_l{layer}"] = value.copy()
                 out[f"{prefix}bias_hh_l{layer}"] = np.zeros_like(value)
+        elif _GRU_KEY.match(name):
+            part, layer, kind = _GRU_KEY.match(name).groups()
+            torch_name = f"{part}.gru.{_GRU_NAMES[kind]}_l{layer}"
+            out[torch_name] = value.T.copy() if kind in ("Wx", "Wh") else value.copy()
         elif name.endswith(".embed.W"):
             out[name[:-1] + "weight"] = value
         elif name == "decoder.fc.W":
@@ -76,7 +91,7 @@ def _to_numpy(value) -> np.ndarray:
 def from_torch_state_dict(model, state: dict) -> None:
     """Load PyTorch-named weights (as made by :func:`to_torch_state_dict`) into ``model``, in place.
 
-    ``bias_ih`` and ``bias_hh`` are summed into minis2s's single bias. Missing or
+    ``bias_ih`` and ``bias_hh`` are summed into minis2s's single LSTM bias (a GRU keeps both). Missing or
     unexpected names and wrong shapes raise ``ValueError`` naming them; the
     model is changed only when everything fits.
     """
@@ -98,6 +113,10 @@ def from_torch_state_dict(model, state: dict) -> None:
                 ours[name] = state[f"{prefix}weight_hh_l{layer}"].T
             else:
                 ours[name] = state[f"{prefix}bias_ih_l{layer}"] + state[f"{prefix}bias_hh_l{layer}"]
+        elif _GRU_KEY.match(name):
+            part, layer, kind = _GRU_KEY.match(name).groups()
+            value = state[f"{part}.gru.{_GRU_NAMES[kind]}_l{layer}"]
+            ours[name] = value.T if kind in ("Wx", "Wh") else value
         elif name.endswith(".embed.W"):
             ours[name] = state[name[:-1] + "weight"]
         elif name == "decoder.fc.W":

@@ -36,7 +36,7 @@ def test_whole_model_gradient_with_dropout(backend):
         model.step_count = 0                       # the same draws on every call
         return model.forward(SRC, TGT)
     loss()
-    assert len(model._pending[2].lstm.dropout_masks) == 2 and model._pending[2].drop_mask is not None
+    assert len(model._pending[2].rnn.dropout_masks) == 2 and model._pending[2].drop_mask is not None
     check_model(model, loss, TOL).assert_passed()
 
 

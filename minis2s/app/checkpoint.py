@@ -382,13 +382,14 @@ def _check_model_config(config, vocabs, model_state) -> dict:
             raise ValueError(f"model_config.{side} is {config[side]} but the stored vocabulary "
                              f"meta.{side} holds {len(vocabs[side])} tokens: the file is inconsistent")
     # Every encoder-decoder here holds at least its two embeddings, its output layer and the
-    # recurrent weights Wh (H, 4H) of each LSTM layer on both sides. A config asking for more
-    # than the file holds is refused before Seq2Seq allocates it; the exact shapes are then
-    # checked against the model built (model_from_checkpoint, Trainer.restore).
+    # recurrent weights Wh (H, 4H) of each LSTM layer on both sides -- (H, 3H) for a GRU. A
+    # config asking for more than the file holds is refused before Seq2Seq allocates it; the
+    # exact shapes are then checked against the model built (model_from_checkpoint, Trainer.restore).
     E, H, L = config["emb"], config["hidden"], config["n_layers"]
-    # (a bidirectional encoder's two directions of H/2 units hold half of one H-wide LSTM's Wh)
-    enc_wh = 2 * H * H if config.get("bidirectional") else 4 * H * H
-    at_least = (config["src_vocab"] + config["tgt_vocab"]) * E + H * config["tgt_vocab"] + L * (4 * H * H + enc_wh)
+    gates = 3 if config.get("cell") == "gru" else 4      # no cell: a checkpoint from before the GRU
+    # (a bidirectional encoder's two directions of H/2 units hold half of one H-wide layer's Wh)
+    enc_wh = gates * H * H // 2 if config.get("bidirectional") else gates * H * H
+    at_least = (config["src_vocab"] + config["tgt_vocab"]) * E + H * config["tgt_vocab"] + L * (gates * H * H + enc_wh)
     held = sum(a.size for a in model_state.values())
     if at_least > held:
         raise ValueError(f"meta.model_config describes a model of at least {at_least:,} weights "

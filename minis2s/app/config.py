@@ -360,6 +360,7 @@ class ModelConfig:
     bidirectional: bool = setting(False, BOOL)
     input_feeding: bool = setting(False, BOOL)
     attention_output: str = setting("luong", _choice("luong", "concat"))
+    cell: str = setting("lstm", _choice("lstm", "gru"))
 
 
 MODEL_FIELDS = {f.name: f for f in fields(ModelConfig)}

@@ -1,8 +1,10 @@
 """Layer objects on top of the functional core: named parameters and gradients."""
 from .dropout import Dropout
 from .embedding import Embedding
+from .gru import GRU
 from .linear import Linear
 from .lstm import LSTM
 from .module import Module
+from .recurrent import CELLS, recurrent_layer
 
-__all__ = ["Module", "Embedding", "Linear", "Dropout", "LSTM"]
+__all__ = ["Module", "Embedding", "Linear", "Dropout", "LSTM", "GRU", "CELLS", "recurrent_layer"]

@@ -33,6 +33,8 @@ Backward (both kinds): the attention returns gradients for h (into the LSTM)
 and for hs (handed back to the encoder in ``Encoded.hs``, next to the final
 state's).
 
+``cell="gru"`` puts a GRU where the LSTM is (no cell state: ``c`` is None throughout).
+
 Decoding (:meth:`AttentionDecoder.start` / :meth:`AttentionDecoder.step`) runs
 the same layers with T = 1; the keys are computed once, in ``start``.
 """
@@ -43,7 +45,7 @@ from typing import Any, NamedTuple
 
 from .. import functional as F
 from ..backend import get_array_module
-from ..layers import LSTM, Dropout, Embedding, Linear, Module
+from ..layers import Dropout, Embedding, Linear, Module, recurrent_layer
 from .attention import Attention
 from .encoder import Encoded
 
@@ -54,8 +56,8 @@ __all__ = ["AttentionDecoder", "AttentionState"]
 class AttentionState:
     """The attention decoder's state during a search, one row per hypothesis.
 
-    h, c (L, M, H): the LSTM state; hs (M, S, He), keys (M, S, K), mask (M, S):
-    each hypothesis' source; alpha (M, S): the last step's attention weights
+    h, c (L, M, H): the recurrent state (c is None for a GRU); hs (M, S, He), keys (M, S, K),
+    mask (M, S): each hypothesis' source; alpha (M, S): the last step's attention weights
     (None before the first step); h_tilde (M, W): the last attentional state,
     the next step's extra input (input feeding only, else None).
     """
@@ -70,7 +72,8 @@ class AttentionState:
     def take(self, idx) -> "AttentionState":
         """Row j of the new state is row idx[j] of this one (beam search's reorder)."""
         pick = lambda a: None if a is None else a[idx]     # noqa: E731
-        return AttentionState(self.h[:, idx], self.c[:, idx], self.hs[idx], self.keys[idx],
+        c = None if self.c is None else self.c[:, idx]
+        return AttentionState(self.h[:, idx], c, self.hs[idx], self.keys[idx],
                               self.mask[idx], pick(self.alpha), pick(self.h_tilde))
 
 
@@ -99,8 +102,10 @@ class AttentionDecoder(Module):
 
     def __init__(self, vocab_size: int, emb_dim: int, hidden: int, rng, n_layers: int = 1,
                  dropout: float = 0.0, init: str = "uniform", score: str = "dot",
-                 enc_width: int | None = None, input_feeding: bool = False, output: str = "luong"):
+                 enc_width: int | None = None, input_feeding: bool = False, output: str = "luong",
+                 cell: str = "lstm"):
         super().__init__()
+        self.cell = cell
         self.hidden, self.n_layers, self.emb_dim, self.score = hidden, n_layers, emb_dim, score
         self.input_feeding = bool(input_feeding)
         enc_width = hidden if enc_width is None else enc_width
@@ -109,7 +114,8 @@ class AttentionDecoder(Module):
         lstm_in = emb_dim + (out_width if self.input_feeding else 0)
         self.embed = self.add_module("embed", Embedding(vocab_size, emb_dim, rng, init))
         self.drop = self.add_module("drop", Dropout(dropout))
-        self.lstm = self.add_module("lstm", LSTM(lstm_in, hidden, rng, n_layers, dropout, init))
+        self.rnn = self.add_module(cell, recurrent_layer(cell, lstm_in, hidden, rng, n_layers,
+                                                         dropout, init))
         self.attn = self.add_module("attn", Attention(hidden, enc_width, score, rng, init, output))
         self.drop_out = self.add_module("drop_out", Dropout(dropout))
         self.fc = self.add_module("fc", Linear(out_width, vocab_size, rng, init))
@@ -128,9 +134,9 @@ class AttentionDecoder(Module):
         if self.input_feeding:
             h_tilde, alpha, core = self._fed_forward(e, enc)
         else:
-            h, _, lstm_cache = self.lstm.forward(e, (enc.h, enc.c))        # (N, T, H)
+            h, _, rnn_cache = self.rnn.forward(e, (enc.h, enc.c))        # (N, T, H)
             h_tilde, alpha, attn_cache = self.attn.forward(h, enc.hs, enc.mask)
-            core = (lstm_cache, attn_cache)
+            core = (rnn_cache, attn_cache)
         out, drop_out_mask = self.drop_out.forward(h_tilde)
         logits, fc_cache = self.fc.forward(out)
         return logits, alpha, AttentionDecoderCache(embed_cache, drop_mask, core, drop_out_mask,
@@ -142,9 +148,9 @@ class AttentionDecoder(Module):
         if self.input_feeding:
             de, dhs, dh0, dc0 = self._fed_backward(dh_tilde, cache.core)
         else:
-            lstm_cache, attn_cache = cache.core
+            rnn_cache, attn_cache = cache.core
             dh, dhs = self.attn.backward(dh_tilde, attn_cache)
-            de, (dh0, dc0) = self.lstm.backward(dh, None, lstm_cache)
+            de, (dh0, dc0) = self.rnn.backward(dh, None, rnn_cache)
         self.embed.backward(self.drop.backward(de, cache.drop_mask), cache.embed)
         return Encoded(dhs, None, dh0, dc0)
 
@@ -159,9 +165,9 @@ class AttentionDecoder(Module):
         steps, h_tildes, alphas = [], [], []
         for t in range(T):
             x = xp.concatenate([e[:, t:t + 1], h_tilde], axis=2)   # (N, 1, E + W)
-            h, state, lstm_cache = self.lstm.forward(x, state)
+            h, state, rnn_cache = self.rnn.forward(x, state)
             h_tilde, alpha, attn_cache = self.attn.attend_forward(h, enc.hs, keys, enc.mask)
-            steps.append((lstm_cache, attn_cache))
+            steps.append((rnn_cache, attn_cache))
             h_tildes.append(h_tilde)
             alphas.append(alpha)
         cache = (keys_cache, steps, E)
@@ -176,11 +182,11 @@ class AttentionDecoder(Module):
         dh_tilde_fed = xp.zeros((N, 1, W), dtype=dh_tilde.dtype)   # h_tilde_t's use at step t+1
         dhs, dkeys, de = 0.0, 0.0, [None] * T
         for t in reversed(range(T)):
-            lstm_cache, attn_cache = steps[t]
+            rnn_cache, attn_cache = steps[t]
             dh, dhs_t, dkeys_t = self.attn.attend_backward(dh_tilde[:, t:t + 1] + dh_tilde_fed,
                                                            attn_cache)
             dhs, dkeys = dhs + dhs_t, dkeys + dkeys_t  # hs and the keys were read at every step
-            dx, dstate = self.lstm.backward(dh, dstate, lstm_cache)
+            dx, dstate = self.rnn.backward(dh, dstate, rnn_cache)
             de[t], dh_tilde_fed = dx[:, :, :E], dx[:, :, E:]
         dhs = dhs + self.attn.keys_backward(dkeys, keys_cache)
         dh0, dc0 = dstate
@@ -206,7 +212,7 @@ class AttentionDecoder(Module):
         x, _ = self.embed.forward(tokens[:, None])             # (M, 1, E)
         if self.input_feeding:
             x = xp.concatenate([x, state.h_tilde[:, None]], axis=2)    # (M, 1, E + W)
-        h, (h_state, c_state), _ = self.lstm.forward(x, (state.h, state.c))
+        h, (h_state, c_state), _ = self.rnn.forward(x, (state.h, state.c))
         h_tilde, alpha, _ = self.attn.attend_forward(h, state.hs, state.keys, state.mask)
         logits, _ = self.fc.forward(h_tilde[:, 0])
         return F.log_softmax(logits), AttentionState(

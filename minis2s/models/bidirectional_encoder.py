@@ -23,6 +23,8 @@ with no extra weights (OpenNMT's ``brnn`` does the same). hf[l] has read the
 whole sentence ending at its last token; hb[l] the whole sentence ending at its
 first token. ``hidden`` must therefore be even.
 
+``cell="gru"``: two GRU stacks instead, with no cell state (c is None).
+
 Backward: flip is a permutation that is its own inverse, so the gradient goes
 back through it by flipping again; the two directions' input gradients add up.
 """
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..errors import InputError
-from ..layers import LSTM, Dropout, Embedding, Module
+from ..layers import Dropout, Embedding, Module, recurrent_layer
 from .encoder import Encoded, reverse_padded
 
 __all__ = ["BidirectionalEncoder"]
@@ -42,16 +44,19 @@ class BidirectionalEncoder(Module):
     bidirectional = True
 
     def __init__(self, vocab_size: int, emb_dim: int, hidden: int, rng, n_layers: int = 1,
-                 dropout: float = 0.0, init: str = "uniform"):
+                 dropout: float = 0.0, init: str = "uniform", cell: str = "lstm"):
         super().__init__()
+        self.cell = cell
         if hidden % 2:
             raise InputError(f"a bidirectional encoder splits hidden={hidden} into two halves "
                              "(one per direction): hidden must be even")
         self.hidden, self.n_layers, self.half = hidden, n_layers, hidden // 2
         self.embed = self.add_module("embed", Embedding(vocab_size, emb_dim, rng, init))
         self.drop = self.add_module("drop", Dropout(dropout))
-        self.lstm_f = self.add_module("lstm_f", LSTM(emb_dim, self.half, rng, n_layers, dropout, init))
-        self.lstm_b = self.add_module("lstm_b", LSTM(emb_dim, self.half, rng, n_layers, dropout, init))
+        self.rnn_f = self.add_module(f"{cell}_f", recurrent_layer(cell, emb_dim, self.half, rng,
+                                                                  n_layers, dropout, init))
+        self.rnn_b = self.add_module(f"{cell}_b", recurrent_layer(cell, emb_dim, self.half, rng,
+                                                                  n_layers, dropout, init))
 
     def forward(self, src, mask):
         """src (N, S) int, mask (N, S) bool -> (:class:`Encoded` with hs (N, S, H), h, c (L, N, H),
@@ -59,10 +64,11 @@ class BidirectionalEncoder(Module):
         xp = get_array_module(src)
         e, embed_cache = self.embed.forward(src)
         e, drop_mask = self.drop.forward(e)
-        hs_f, (hf, cf), cache_f = self.lstm_f.forward(e, None, mask)
-        hs_r, (hb, cb), cache_b = self.lstm_b.forward(reverse_padded(e, mask), None, mask)
+        hs_f, (hf, cf), cache_f = self.rnn_f.forward(e, None, mask)
+        hs_r, (hb, cb), cache_b = self.rnn_b.forward(reverse_padded(e, mask), None, mask)
         hs = xp.concatenate([hs_f, reverse_padded(hs_r, mask)], axis=2)
-        enc = Encoded(hs, mask, xp.concatenate([hf, hb], axis=2), xp.concatenate([cf, cb], axis=2))
+        c = None if cf is None else xp.concatenate([cf, cb], axis=2)     # a GRU has no c
+        enc = Encoded(hs, mask, xp.concatenate([hf, hb], axis=2), c)
         return enc, (mask, embed_cache, drop_mask, cache_f, cache_b)
 
     def backward(self, d: Encoded, cache) -> None:
@@ -71,7 +77,8 @@ class BidirectionalEncoder(Module):
         k = self.half                                  # the final state splits at H/2
         dhs_f = None if d.hs is None else d.hs[..., :k]
         dhs_r = None if d.hs is None else reverse_padded(d.hs[..., k:], mask)
-        de_f, _ = self.lstm_f.backward(dhs_f, (d.h[..., :k], d.c[..., :k]), cache_f)
-        de_r, _ = self.lstm_b.backward(dhs_r, (d.h[..., k:], d.c[..., k:]), cache_b)
+        dc_f, dc_b = (None, None) if d.c is None else (d.c[..., :k], d.c[..., k:])
+        de_f, _ = self.rnn_f.backward(dhs_f, (d.h[..., :k], dc_f), cache_f)
+        de_r, _ = self.rnn_b.backward(dhs_r, (d.h[..., k:], dc_b), cache_b)
         de = self.drop.backward(de_f + reverse_padded(de_r, mask), drop_mask)
         self.embed.backward(de, embed_cache)

@@ -17,6 +17,9 @@ Cost in parameters: the first decoder layer's Wx grows by H x 4H and the output
 layer's W by H x V. Backward: ``ctx`` *is* ``h0[-1]``, so the gradients that
 reach it through both concatenations are added to the gradient of h0[-1].
 
+``cell="gru"`` puts a GRU where the LSTM is (no cell state: ``c`` is None
+throughout, and the peeky decoder's first layer grows by H x 3H).
+
 Decoding (:meth:`Decoder.start`, :meth:`Decoder.step`) runs the same layers
 one token at a time (a sequence of length 1), with a :class:`DecodeState` per
 hypothesis.
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .. import functional as F
-from ..layers import LSTM, Dropout, Embedding, Linear, Module
+from ..layers import Dropout, Embedding, Linear, Module, recurrent_layer
 from .encoder import Encoded
 
 
@@ -35,8 +38,8 @@ from .encoder import Encoded
 class DecodeState:
     """The decoder's state during a search, one row per hypothesis.
 
-    h, c (L, M, H): the LSTM state; ctx (M, H): the context vector each
-    hypothesis peeks at (the peeky decoder; the plain one ignores it).
+    h, c (L, M, H): the recurrent state (c is None for a GRU); ctx (M, H): the context
+    vector each hypothesis peeks at (the peeky decoder; the plain one ignores it).
     """
     h: Any
     c: Any
@@ -48,7 +51,8 @@ class DecodeState:
         idx (M',) int on the state's backend; M' may differ from M (e.g. each row
         copied k times when a beam search starts).
         """
-        return DecodeState(self.h[:, idx], self.c[:, idx], self.ctx[idx])
+        c = None if self.c is None else self.c[:, idx]
+        return DecodeState(self.h[:, idx], c, self.ctx[idx])
 
 
 class DecoderCache(NamedTuple):
@@ -56,7 +60,7 @@ class DecoderCache(NamedTuple):
     embed: Any
     drop_mask: Any
     peek_in: Any
-    lstm: Any
+    rnn: Any
     drop_out_mask: Any
     peek_out: Any
     fc: Any
@@ -68,13 +72,14 @@ class Decoder(Module):
     peeky = False
 
     def __init__(self, vocab_size: int, emb_dim: int, hidden: int, rng, n_layers: int = 1,
-                 dropout: float = 0.0, init: str = "uniform"):
+                 dropout: float = 0.0, init: str = "uniform", cell: str = "lstm"):
         super().__init__()
-        self.hidden, self.n_layers, self.emb_dim = hidden, n_layers, emb_dim
+        self.hidden, self.n_layers, self.emb_dim, self.cell = hidden, n_layers, emb_dim, cell
         extra = hidden if self.peeky else 0
         self.embed = self.add_module("embed", Embedding(vocab_size, emb_dim, rng, init))
         self.drop = self.add_module("drop", Dropout(dropout))
-        self.lstm = self.add_module("lstm", LSTM(emb_dim + extra, hidden, rng, n_layers, dropout, init))
+        self.rnn = self.add_module(cell, recurrent_layer(cell, emb_dim + extra, hidden, rng,
+                                                         n_layers, dropout, init))
         self.drop_out = self.add_module("drop_out", Dropout(dropout))
         self.fc = self.add_module("fc", Linear(hidden + extra, vocab_size, rng, init))
 
@@ -87,22 +92,22 @@ class Decoder(Module):
         peek_in = peek_out = None
         if self.peeky:
             x, peek_in = F.peek_forward(x, ctx)                # (N, T, E + H)
-        hs, _, lstm_cache = self.lstm.forward(x, (enc.h, enc.c))
+        hs, _, rnn_cache = self.rnn.forward(x, (enc.h, enc.c))
         out, drop_out_mask = self.drop_out.forward(hs)
         if self.peeky:
             out, peek_out = F.peek_forward(out, ctx)           # (N, T, 2H)
         logits, fc_cache = self.fc.forward(out)
-        return logits, DecoderCache(embed_cache, drop_mask, peek_in, lstm_cache, drop_out_mask,
+        return logits, DecoderCache(embed_cache, drop_mask, peek_in, rnn_cache, drop_out_mask,
                                     peek_out, fc_cache)
 
     def backward(self, dlogits, cache: DecoderCache) -> Encoded:
         """dlogits (N, T, V) -> the gradient w.r.t. the encoder's output (hs: None)."""
-        embed_cache, drop_mask, peek_in, lstm_cache, drop_out_mask, peek_out, fc_cache = cache
+        embed_cache, drop_mask, peek_in, rnn_cache, drop_out_mask, peek_out, fc_cache = cache
         dout = self.fc.backward(dlogits, fc_cache)
         if self.peeky:
             dout, dctx_out = F.peek_backward(dout, peek_out)
         dhs = self.drop_out.backward(dout, drop_out_mask)
-        dx, (dh0, dc0) = self.lstm.backward(dhs, None, lstm_cache)
+        dx, (dh0, dc0) = self.rnn.backward(dhs, None, rnn_cache)
         if self.peeky:
             dx, dctx_in = F.peek_backward(dx, peek_in)
             # ctx = h0[-1] was read at the input and at the output of every step
@@ -124,7 +129,7 @@ class Decoder(Module):
         x, _ = self.embed.forward(tokens[:, None])             # (M, 1, E)
         if self.peeky:
             x, _ = F.peek_forward(x, state.ctx)                # (M, 1, E + H)
-        hs, (h, c), _ = self.lstm.forward(x, (state.h, state.c))
+        hs, (h, c), _ = self.rnn.forward(x, (state.h, state.c))
         if self.peeky:
             hs, _ = F.peek_forward(hs, state.ctx)              # (M, 1, 2H)
         logits, _ = self.fc.forward(hs[:, 0])

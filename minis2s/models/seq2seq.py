@@ -40,7 +40,7 @@ import numpy as np
 from ..backend import get_array_module, to_cpu, to_device
 from ..functional import softmax_cross_entropy
 from ..functional.attention import OUTPUTS, SCORES
-from ..layers import Dropout, Module
+from ..layers import CELLS, Dropout, Module
 from .attention_decoder import AttentionDecoder
 from .bidirectional_encoder import BidirectionalEncoder
 from .decoder import Decoder, PeekyDecoder
@@ -70,7 +70,8 @@ class Seq2Seq(Module):
     states are concatenated into the decoder's start (models/bidirectional_encoder.py);
     ``input_feeding``: the attention decoder's LSTM also reads the previous step's
     attentional state (Luong's input feeding; models/attention_decoder.py);
-    ``attention_output``: "luong" (tanh([ctx ; h] Wc)) or "concat" ([ctx ; h], the book's).
+    ``attention_output``: "luong" (tanh([ctx ; h] Wc)) or "concat" ([ctx ; h], the book's);
+    ``cell``: the recurrent layer of encoder and decoder, "lstm" or "gru" (minis2s.layers.GRU).
     """
 
     def __init__(self, src_vocab: int, tgt_vocab: int, emb: int = 16, hidden: int = 128,
@@ -79,12 +80,13 @@ class Seq2Seq(Module):
                  seed: int = 0, pad_id: int = PAD, sos_id: int = SOS, eos_id: int = EOS,
                  encoder_module: Encoder | None = None, decoder_module: Decoder | None = None,
                  score: str = "dot", bidirectional: bool = False, input_feeding: bool = False,
-                 attention_output: str = "luong"):
+                 attention_output: str = "luong", cell: str = "lstm"):
         super().__init__()
         one_of("decoder", decoder, DECODERS)
         one_of("score", score, SCORES)
         one_of("attention_output", attention_output, OUTPUTS)
         one_of("init", init, INITS)
+        one_of("cell", cell, CELLS)
         for name, v in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab), ("emb", emb),
                         ("hidden", hidden), ("n_layers", n_layers)):
             if not isinstance(v, (int, np.integer)) or v < 1:
@@ -101,7 +103,8 @@ class Seq2Seq(Module):
                            teacher_forcing_ratio=float(teacher_forcing_ratio), seed=int(seed),
                            pad_id=pad_id, sos_id=sos_id, eos_id=eos_id,
                            score=score, bidirectional=bool(bidirectional),
-                           input_feeding=bool(input_feeding), attention_output=attention_output)
+                           input_feeding=bool(input_feeding), attention_output=attention_output,
+                           cell=cell)
         self.pad_id, self.sos_id, self.eos_id = pad_id, sos_id, eos_id
         self.reverse, self.seed = reverse, seed
         self.teacher_forcing_ratio = teacher_forcing_ratio
@@ -112,9 +115,11 @@ class Seq2Seq(Module):
         Enc = BidirectionalEncoder if bidirectional else Encoder
         extra = dict(score=score, input_feeding=input_feeding, output=attention_output) \
             if decoder == "attention" else {}
-        enc = encoder_module or Enc(src_vocab, emb, hidden, rng, n_layers, dropout, init)
-        dec = decoder_module or Dec(tgt_vocab, emb, hidden, rng, n_layers, dropout, init, **extra)
+        enc = encoder_module or Enc(src_vocab, emb, hidden, rng, n_layers, dropout, init, cell=cell)
+        dec = decoder_module or Dec(tgt_vocab, emb, hidden, rng, n_layers, dropout, init, cell=cell,
+                                    **extra)
         self.check_compatible(enc, dec)
+        self.config["cell"] = getattr(enc, "cell", "lstm")    # modules given ready-made decide it
         self.encoder = self.add_module("encoder", enc)
         self.decoder = self.add_module("decoder", dec)
         self._pending = None           # (dlogits, encoder cache, decoder cache) of the last forward
@@ -127,6 +132,11 @@ class Seq2Seq(Module):
                 f"encoder and decoder do not fit: the encoder's context is {encoder.n_layers} "
                 f"layer(s) x {encoder.hidden} units but the decoder expects {decoder.n_layers} "
                 f"layer(s) x {decoder.hidden} units")
+        cells = getattr(encoder, "cell", "lstm"), getattr(decoder, "cell", "lstm")
+        if cells[0] != cells[1]:
+            raise InputError(f"encoder and decoder do not fit: the encoder is a {cells[0]} and "
+                             f"the decoder a {cells[1]}; the decoder starts from the encoder's "
+                             "state, so both need the same cell")
 
     # --- input checks (on the host, before the batch moves) ------------------------
     def _prepare(self, src, tgt=None):
