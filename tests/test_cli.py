@@ -86,7 +86,8 @@ def test_gradcheck_command():
     assert code == 0, out + err
     assert "Seq2Seq, peeky decoder" in out and "lstm_forward/backward" in out
     assert "lstm_step_forward/backward" in out and "peek_forward/backward" in out
-    assert "all 18 checks passed" in out
+    assert "gru_forward/backward" in out and "GRU (2 layers, masked)" in out
+    assert "all 22 checks passed" in out
 
 
 def test_gradcheck_fails_loudly_on_a_wrong_backward(monkeypatch, capsys):
