@@ -1,6 +1,6 @@
 """Acceptance run: the book's addition experiment, with the book's settings.
 
-    python benchmarks/acceptance_addition.py [--epochs 25] [--models plain,reversed,peeky]
+    python benchmarks/acceptance_addition.py [--epochs 25] [--models plain,reversed,peeky] [--cell gru]
 
 Reads ../shared/data/addition.txt (not shipped with the package), shuffles it
 after numpy.random.seed(1984) and keeps the first 45,000 lines for training and
@@ -8,7 +8,9 @@ the last 5,000 for validation, exactly as the book does; then trains, for each
 model, wordvec 16, hidden 128, batch 128, Adam (lr 0.001), global-norm clipping
 at 5.0, and reports validation exact-match accuracy (greedy decoding) after
 every epoch, beside the book's own figures. Writes docs/results/addition-INIT.json
-and docs/results/addition-INIT.png (INIT is the initialisation, --init).
+and docs/results/addition-INIT.png (INIT is the initialisation, --init; with
+--cell gru, the models run a GRU instead of the LSTM and the files are
+addition-INIT-gru.*).
 
 Batches are shuffled uniformly, as in the book: bucketing by length (--bucket)
 makes each batch one kind of problem (all 1-digit sums, say) and slows learning
@@ -37,8 +39,9 @@ MODELS = {"plain": dict(decoder="plain", reverse=False),
           "peeky": dict(decoder="peeky", reverse=True)}
 
 
-def run(name, train, val, vocab, epochs, seed=0, init="uniform", bucket=False, eps=1e-8):
-    model = Seq2Seq(len(vocab), len(vocab), emb=16, hidden=128, seed=seed, init=init, **MODELS[name])
+def run(name, train, val, vocab, epochs, seed=0, init="uniform", bucket=False, eps=1e-8, cell="lstm"):
+    model = Seq2Seq(len(vocab), len(vocab), emb=16, hidden=128, seed=seed, init=init, cell=cell,
+                    **MODELS[name])
     opt = Adam(model.params, lr=0.001, eps=eps)
     src_tr, tgt_tr = encode_pairs(train, vocab, vocab)
     src_va, tgt_va = encode_pairs(val, vocab, vocab)
@@ -62,6 +65,8 @@ def main(argv=None):
     ap.add_argument("--out", default=str(ROOT / "docs" / "results"))
     ap.add_argument("--init", default="uniform", choices=["uniform", "scaled"])
     ap.add_argument("--eps", type=float, default=1e-8, help="Adam's epsilon (the book's code uses 1e-7)")
+    ap.add_argument("--cell", default="lstm", choices=["lstm", "gru"],
+                    help="the recurrent layer (the book's is the LSTM)")
     ap.add_argument("--bucket", action="store_true",
                     help="bucket batches by length (the book shuffles uniformly, the default here)")
     args = ap.parse_args(argv)
@@ -74,10 +79,12 @@ def main(argv=None):
     print(f"{len(train)} train / {len(val)} validation pairs, vocabulary {len(vocab)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results_file = out / f"addition-{args.init}.json"
+    stem = f"addition-{args.init}" + ("-gru" if args.cell == "gru" else "")
+    results_file = out / f"{stem}.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
     for name in args.models.split(","):
-        results[name] = run(name, train, val, vocab, args.epochs, init=args.init, bucket=args.bucket, eps=args.eps)
+        results[name] = run(name, train, val, vocab, args.epochs, init=args.init, bucket=args.bucket,
+                            eps=args.eps, cell=args.cell)
         results_file.write_text(json.dumps(results, indent=1))
     print("\nvalidation exact match (%)      minis2s            book")
     for name, hist in results.items():
@@ -95,11 +102,11 @@ def main(argv=None):
             ax.scatter(list(BOOK[name]), list(BOOK[name].values()), color=line.get_color(),
                        marker="x", s=60, label=f"book {name}")
         ax.set(xlabel="epoch", ylabel="validation exact match (%)", ylim=(0, 100),
-               title=f"addition.txt: plain vs reversed vs peeky+reversed ({args.init} init)")
+               title=f"addition.txt: plain vs reversed vs peeky+reversed ({args.init} init, {args.cell})")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(out / f"addition-{args.init}.png", dpi=120)
+        fig.savefig(out / f"{stem}.png", dpi=120)
     except ImportError:
         pass
 
