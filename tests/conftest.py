@@ -84,7 +84,7 @@ def rng():
 # The whole-model gradient checks on the strict CuPy double repeat, 2-4x slower, what the
 # numpy run of the same test and the double's own layer and functional tests already cover:
 # they belong to the slow tier (`pytest -m slow`), which CI runs too.
-STRICT_MODELS_ARE_SLOW = ("test_models.py", "test_attention_models.py")
+STRICT_MODELS_ARE_SLOW = ("test_models.py", "test_attention_models.py", "test_gru_models.py")
 
 
 def pytest_collection_modifyitems(config, items):
