@@ -230,8 +230,28 @@ def test_a_checkpoint_without_a_cell_is_an_lstm(tmp_path):
     del meta["model_config"]["cell"]
     arrays["meta"] = np.array(json.dumps(meta))
     np.savez(path, **arrays)
-    again = model_from_checkpoint(load_checkpoint(path))
+    ckpt = load_checkpoint(path)
+    # Trainer.restore compares the configs: the old checkpoint must resume into today's model
+    assert ckpt.model_config == model.config
+    again = model_from_checkpoint(ckpt)
     assert again.config["cell"] == "lstm" and isinstance(again.encoder.rnn, LSTM)
+
+
+def test_a_checkpoint_with_an_unknown_cell_is_refused_naming_the_field(tmp_path):
+    import json
+    from minis2s.app.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from minis2s.data import Vocab
+    minis2s.use("numpy", dtype="float64")
+    sv, tv = Vocab(list("abcdef")), Vocab(list("wxyzv"))
+    path = save_checkpoint(tmp_path / "bad.npz", Seq2Seq(len(sv), len(tv), emb=3, hidden=4), sv, tv)
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["model_config"]["cell"] = "rnn"
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+    with pytest.raises(CheckpointError, match="model_config.cell"):
+        load_checkpoint(path)
 
 
 @pytest.mark.parametrize("decoder", ["plain", "peeky"])

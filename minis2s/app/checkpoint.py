@@ -377,6 +377,9 @@ def _check_model_config(config, vocabs, model_state) -> dict:
     their agreement with the vocabularies and with the amount of weights in the file -- before
     any model is built."""
     config = check_model_config(config)
+    # A checkpoint saved before the GRU existed has no cell: it holds an LSTM, and says so from
+    # here on, so that resuming it compares equal with the model rebuilt today.
+    config = {"cell": "lstm", **config}
     for side in ("src_vocab", "tgt_vocab"):
         if config[side] != len(vocabs[side]):
             raise ValueError(f"model_config.{side} is {config[side]} but the stored vocabulary "
@@ -386,7 +389,7 @@ def _check_model_config(config, vocabs, model_state) -> dict:
     # config asking for more than the file holds is refused before Seq2Seq allocates it; the
     # exact shapes are then checked against the model built (model_from_checkpoint, Trainer.restore).
     E, H, L = config["emb"], config["hidden"], config["n_layers"]
-    gates = 3 if config.get("cell") == "gru" else 4      # no cell: a checkpoint from before the GRU
+    gates = 3 if config["cell"] == "gru" else 4
     # (a bidirectional encoder's two directions of H/2 units hold half of one H-wide layer's Wh)
     enc_wh = gates * H * H // 2 if config.get("bidirectional") else gates * H * H
     at_least = (config["src_vocab"] + config["tgt_vocab"]) * E + H * config["tgt_vocab"] + L * (gates * H * H + enc_wh)
