@@ -397,4 +397,4 @@ def test_input_feeding_width_with_concat_output():
     for output, W in (("luong", H), ("concat", He + H)):
         dec = AttentionDecoder(V, E, H, np.random.default_rng(5), score="general", enc_width=He,
                                input_feeding=True, output=output)
-        assert dec.lstm.params["0.Wx"].shape == (E + W, 4 * H), output
+        assert dec.rnn.params["0.Wx"].shape == (E + W, 4 * H), output
