@@ -318,3 +318,35 @@ def test_encoder_and_decoder_must_share_the_cell():
                     encoder_module=Encoder(9, 3, 4, rng, cell="gru"),
                     decoder_module=Decoder(8, 3, 4, rng, cell="gru"))
     assert model.config["cell"] == "gru"       # ready-made modules decide the config's cell
+
+
+# --- the command line ------------------------------------------------------------------------
+
+def test_cli_trains_resumes_evaluates_and_translates_a_gru(tmp_path, capsys):
+    """minis2s train --cell gru: the run folder says gru, the checkpoint holds GRU weights,
+    a resume continues it (and refuses to turn it into an LSTM), eval and translate load it."""
+    from minis2s.app.checkpoint import load_checkpoint
+    from minis2s.app.cli import main
+    fast = ["--fast", "--no-progress", "--train-size", "300", "--val-size", "40", "--out"]
+    out = tmp_path / "runs" / "addition-peeky-gru"
+    assert main(["train", *fast, str(out), "--epochs", "1", "--cell", "gru"]) == 0
+    ckpt = load_checkpoint(out / "checkpoint.npz")
+    assert ckpt.model_config["cell"] == "gru" and ckpt.train_config["cell"] == "gru"
+    assert any(k.startswith("encoder.gru.") for k in ckpt.model_state)
+    assert main(["train", "--resume", "--no-progress", "--epochs", "2", "--out", str(out)]) == 0
+    assert load_checkpoint(out / "checkpoint.npz").epoch == 2
+    capsys.readouterr()
+    assert main(["train", "--resume", "--no-progress", "--epochs", "3", "--out", str(out),
+                 "--cell", "lstm"]) != 0
+    assert "--cell is 'lstm' but the checkpoint was trained with 'gru'" in capsys.readouterr().err
+    assert main(["eval", "--checkpoint", str(out / "checkpoint.npz")]) == 0
+    assert main(["translate", "--checkpoint", str(out / "checkpoint.npz"), "12+3"]) == 0
+    assert capsys.readouterr().out.strip()
+
+
+def test_cli_names_the_gru_run_folder(tmp_path, monkeypatch):
+    from minis2s.app.cli import main
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--fast", "--no-progress", "--train-size", "200", "--val-size", "20",
+                 "--epochs", "1", "--cell", "gru", "--model", "attention", "--bidirectional"]) == 0
+    assert (tmp_path / "runs" / "addition-attention-dot-bi-gru" / "checkpoint.npz").exists()

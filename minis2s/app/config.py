@@ -215,6 +215,9 @@ class TrainConfig:
     input_feeding: bool = setting(False, BOOL, "with --model attention: each decoder step also "
                                                "reads the previous attentional state (Luong's "
                                                "input feeding; trains step by step)")
+    cell: str = setting("lstm", _choice("lstm", "gru"),
+                        "the recurrent layer of encoder and decoder: the paper's LSTM, or the GRU "
+                        "(PyTorch's form; docs/derivations.md)")
     reverse: bool = setting(True, BOOL, "reverse the source sentence")
     swap: bool = setting(False, BOOL, "with --data: learn the other direction (column 2 -> "
                                       "column 1; the default run folder gets '-swap' in its name)")

@@ -81,13 +81,14 @@ def _resolve_train_config(args) -> tuple[TrainConfig, dict]:
 
 
 def _model_name(config: TrainConfig) -> str:
-    """peeky, plain, attention-dot, attention-general-if-bi, ...: the run folder's suffix."""
+    """peeky, plain, attention-dot, attention-general-if-bi, peeky-gru, ...: the run folder's suffix."""
     name = config.model
     if name == "attention":
         name += f"-{config.score}"
         if config.attention_output != "luong":
             name += f"-{config.attention_output}"
-    return name + ("-if" if config.input_feeding else "") + ("-bi" if config.bidirectional else "")
+    return (name + ("-if" if config.input_feeding else "") + ("-bi" if config.bidirectional else "")
+            + ("-gru" if config.cell == "gru" else ""))
 
 
 def _run_folder(config: TrainConfig) -> Path:
@@ -159,7 +160,7 @@ def _build_trainer(config: TrainConfig, ckpt, progress: bool, command: str):
                     reverse=config.reverse, teacher_forcing_ratio=config.teacher_forcing,
                     init=config.init, seed=config.seed, score=config.score,
                     bidirectional=config.bidirectional, input_feeding=config.input_feeding,
-                    attention_output=config.attention_output)
+                    attention_output=config.attention_output, cell=config.cell)
     optimizer = make_optimizer(config.optimizer, model.params, lr=config.lr)
     if config.lr_decay_start == "off":
         schedule = ConstantSchedule(optimizer)
