@@ -6,7 +6,7 @@ either one through :func:`recurrent_layer` and run it without asking which.
 """
 from __future__ import annotations
 
-from ..errors import InputError
+from ..validate import one_of
 from .gru import GRU
 from .lstm import LSTM
 
@@ -18,6 +18,4 @@ CELLS = {"lstm": LSTM, "gru": GRU}
 def recurrent_layer(cell: str, input_size: int, hidden_size: int, rng, n_layers: int = 1,
                     dropout: float = 0.0, init: str = "uniform"):
     """A new :class:`~minis2s.layers.LSTM` or :class:`~minis2s.layers.GRU` (``cell``)."""
-    if cell not in CELLS:
-        raise InputError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
-    return CELLS[cell](input_size, hidden_size, rng, n_layers, dropout, init)
+    return CELLS[one_of("cell", cell, tuple(CELLS))](input_size, hidden_size, rng, n_layers, dropout, init)
