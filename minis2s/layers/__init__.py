@@ -6,5 +6,7 @@ from .linear import Linear
 from .lstm import LSTM
 from .module import Module
 from .recurrent import CELLS, recurrent_layer
+from .stacked import StackCache, Stacked
 
-__all__ = ["Module", "Embedding", "Linear", "Dropout", "LSTM", "GRU", "CELLS", "recurrent_layer"]
+__all__ = ["Module", "Embedding", "Linear", "Dropout", "Stacked", "StackCache", "LSTM", "GRU", "CELLS",
+           "recurrent_layer"]
