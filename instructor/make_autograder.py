@@ -4,9 +4,13 @@ r"""Build a Gradescope autograder zip for minis2s's exercises.
     python instructor/make_autograder.py lab3.zip --exercises lstm_step_backward lstm_backward
 
 The zip holds Gradescope's ``setup.sh`` and ``run_autograder``
-(instructor/gradescope/), ``grading.env`` (the exercises, seeds and timeout
-chosen here) and minis2s's source (``minis2s-src/``: the package, setup.cfg,
-pyproject.toml, README.md -- no instructor/ and no tests). Upload it as the
+(instructor/gradescope/), ``grading.env`` (the exercises, the number of cases
+and the timeout chosen here), ``grading.secret`` (a fresh random secret from
+which the grader draws its cases: it is written into the zip and nowhere else,
+and never printed -- a new zip, a new secret) and minis2s's source
+(``minis2s-src/``: the package, setup.cfg, pyproject.toml, README.md -- no
+instructor/ and no tests). Students check their work locally on public seeds;
+Gradescope grades it on cases nobody has seen. Upload it as the
 assignment's autograder ("Zip file upload"); students upload ``submission.py``.
 docs/teaching.md, step 3, and tests/test_teaching.py run it end to end.
 """
@@ -21,15 +25,19 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_FILES = ("setup.cfg", "pyproject.toml", "README.md")
 
 
-def build(out: Path, exercises=None, seeds=(0, 1, 2), timeout: float = 60.0) -> Path:
+def build(out: Path, exercises=None, cases: int = 3, timeout: float = 60.0, secret=None) -> Path:
+    """Write the zip; ``secret``: None for a fresh one (tests pass their own)."""
     from minis2s.exercises import list_exercises
+    from minis2s.grading import new_secret
 
     names = list(exercises or list_exercises())
     unknown = sorted(set(names) - set(list_exercises()))
     if unknown:
         raise SystemExit(f"unknown exercise(s) {unknown}; the exercises are {list_exercises()}")
+    if int(cases) < 1:
+        raise SystemExit("--cases: give at least 1")
     env = (f'EXERCISES="--exercises {" ".join(names)}"\n'
-           f'SEEDS="{" ".join(str(int(s)) for s in seeds)}"\nTIMEOUT="{float(timeout):g}"\n')
+           f'CASES="{int(cases)}"\nTIMEOUT="{float(timeout):g}"\n')
     out = Path(out)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for name in ("setup.sh", "run_autograder"):
@@ -37,6 +45,9 @@ def build(out: Path, exercises=None, seeds=(0, 1, 2), timeout: float = 60.0) -> 
             info.external_attr = 0o755 << 16          # executable, as Gradescope requires
             z.writestr(info, (ROOT / "instructor" / "gradescope" / name).read_text())
         z.writestr("grading.env", env)
+        info = zipfile.ZipInfo("grading.secret")
+        info.external_attr = 0o600 << 16              # readable by the grader (root) only
+        z.writestr(info, (secret or new_secret()) + "\n")
         for name in PACKAGE_FILES:
             z.write(ROOT / name, f"minis2s-src/{name}")
         for path in sorted((ROOT / "minis2s").rglob("*")):
@@ -49,10 +60,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("out", type=Path, help="the zip to write, e.g. autograder.zip")
     p.add_argument("--exercises", nargs="+", metavar="NAME", help="the exercises graded (default: all)")
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--cases", type=int, default=3,
+                   help="secret cases per exercise (default 3); the secret goes into the zip only")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per exercise")
     a = p.parse_args(argv)
-    build(a.out, a.exercises, a.seeds, a.timeout)
+    build(a.out, a.exercises, a.cases, a.timeout)
     print(f"autograder written to {a.out}: upload it to Gradescope (see docs/teaching.md)")
     return 0
 

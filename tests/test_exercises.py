@@ -171,11 +171,44 @@ def test_wrappers_and_helpers_that_reach_the_library_are_flagged():
     assert not check("clip_gradients", clip, verbose=False)
 
 
-def test_the_given_forward_passes_may_be_used():
+def test_a_forward_exercise_may_not_call_the_given_forward_it_is_asked_to_write():
     def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
         h, c, _ = given.lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b)
         return h, c
-    assert check("lstm_step_forward", lstm_step_forward, verbose=False)
+    result = check("lstm_step_forward", lstm_step_forward, verbose=False)
+    assert not result and "FLAGGED" in result.problem and "lstm_step_forward" in result.problem
+
+    def masked_softmax_forward(scores, mask):
+        return given.attention_forward.__globals__["masked_softmax_forward"](scores, mask)[0]
+    assert not check("masked_softmax_forward", masked_softmax_forward, verbose=False)
+
+
+def test_a_backward_pass_by_finite_differences_is_flagged():
+    """The oracle's own method, on the given forward: right numbers, and FLAGGED."""
+    def rnn_step_backward(dh, cache):
+        x, h_prev, Wx, Wh, h = (cache[k] for k in ("x", "h_prev", "Wx", "Wh", "h"))
+        b = (np.arctanh(h) - x @ Wx - h_prev @ Wh).mean(axis=0)      # b, recovered from h
+        inputs = [x, h_prev, Wx, Wh, b]
+        grads = []
+        for a in inputs:                                   # central differences, by hand
+            g = np.zeros_like(a)
+            for k in np.ndindex(a.shape):
+                old = a[k]
+                a[k] = old + 1e-5
+                up = (given.rnn_step_forward(*inputs)[0] * dh).sum()
+                a[k] = old - 1e-5
+                down = (given.rnn_step_forward(*inputs)[0] * dh).sum()
+                a[k] = old
+                g[k] = (up - down) / 2e-5
+            grads.append(g)
+        return tuple(grads)
+    result = check("rnn_step_backward", rnn_step_backward, verbose=False)
+    assert not result and "FLAGGED" in result.problem and "finite differences" in result.problem
+
+    def with_one_forward(dh, cache):                   # a handful of calls is allowed
+        given.rnn_step_forward(cache["x"], cache["h_prev"], cache["Wx"], cache["Wh"], 0.0)
+        return solutions.rnn_step_backward(dh, cache)
+    assert check("rnn_step_backward", with_one_forward, verbose=False)
 
 
 # --- the given forward passes compute what the library computes ----------------------------

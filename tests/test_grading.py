@@ -64,8 +64,9 @@ def test_hidden_imports_of_the_library_fail_too(tmp_path):
     assert "torch cannot be imported" in text
 
 
-def test_points_per_output_and_per_seed(tmp_path):
-    """A clip that never clips is right where the case does not clip, and its norm is always right."""
+def test_a_case_counts_only_when_every_output_is_right(tmp_path):
+    """A clip that never clips: its norm is always right, its arrays only where the case does not
+    clip -- those cases pass, the others earn nothing, and the report names the wrong outputs."""
     sub = write(tmp_path, "import numpy as np\n"
                           "def clip_gradients(dWx, dWh, db, max_norm):\n"
                           "    n = float(np.sqrt((dWx**2).sum() + (dWh**2).sum() + (db**2).sum()))\n"
@@ -73,11 +74,21 @@ def test_points_per_output_and_per_seed(tmp_path):
     seeds = tuple(range(6))
     report = grade(sub, exercises=["clip_gradients"], seeds=seeds)
     (ex,) = report.exercises
-    share = ex.max_points / 4
-    assert ex.points["norm"] == pytest.approx(share)
-    assert 0 < ex.points["dWx"] < share
-    assert ex.points["dWx"] == ex.points["dWh"] == ex.points["db"]
-    assert 0 < report.score < report.max_score
+    passed = [r.passed for r in ex.results]
+    assert 0 < sum(passed) < len(seeds)
+    assert ex.score == pytest.approx(ex.max_points * sum(passed) / len(seeds))
+    for r in ex.results:
+        assert r.passed or r.failed == ["dWx", "dWh", "db"]       # norm right, still a FAIL
+    assert "FAIL (wrong: dWx, dWh, db)" in report.text()
+
+
+def test_one_wrong_output_costs_the_whole_case(tmp_path):
+    """dc_enc = 0 in the peeky decoder: 7 of 8 outputs right used to earn 5.25 / 6; now 0."""
+    sub = write(tmp_path, SOLUTIONS.read_text() + "\n_ref = peeky_decoder_backward\n"
+                "def peeky_decoder_backward(cache):\n    o = _ref(cache)\n    return o[:7] + (o[7] * 0,)\n")
+    report = grade(sub, exercises=["peeky_decoder_backward"], seeds=(0, 1))
+    assert report.score == 0
+    assert all(r.failed == ["dc_enc"] for r in report.exercises[0].results)
 
 
 def test_a_hanging_exercise_times_out_and_the_others_are_still_graded(tmp_path):

@@ -185,7 +185,8 @@ EXERCISES = [
         outputs={"alpha": "(N, T, S)"},
         make_case=_softmax_forward_case, stub=masked_softmax_forward,
         hints=SOFTMAX_FORWARD_HINTS, level=1, minutes=15,
-        oracle="the given masked_softmax_forward", tol=1e-12),
+        oracle="the given masked_softmax_forward", tol=1e-12,
+        forbidden_given=("masked_softmax_forward", "attention_forward")),
     Exercise(
         name="masked_softmax_backward",
         signature="masked_softmax_backward(dalpha, cache) -> dscores",

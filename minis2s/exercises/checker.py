@@ -49,6 +49,8 @@ __all__ = ["Case", "Exercise", "ExerciseResult", "run_exercise", "judge", "libra
            "DIFFICULTY"]
 
 DIFFICULTY = {1: "* (warm-up)", 2: "** (core)", 3: "*** (challenge)"}
+FORWARD_LIMIT = 5           # calls of the given forward passes per case: "a handful"
+GATES = "ifgo"
 
 
 @dataclass
@@ -64,11 +66,14 @@ class Case:
         zeros that padding must get, e.g. ``{"dhs": (padded, "the padded source
         positions")}``. A tiny leak there passes a relative-error test, so it is
         checked on its own.
+    context: what the finer feedback needs to say *where* an output is wrong: ``"ids"``
+        (the ids an embedding looked up), ``"mask"`` ((N, T) bool, True at real positions).
     """
     args: tuple
     oracle: dict
     sizes: str
     exact: dict = field(default_factory=dict)
+    context: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,17 @@ class Exercise:
     level: 1, 2 or 3 (see DIFFICULTY). minutes: the expected time.
     oracle: what the outputs are compared with, for the header line.
     tol: the largest relative error that counts as right.
-    points: what the autograder gives for the whole exercise (shared by its outputs).
+    points: what the autograder gives for the whole exercise (shared by its cases: a case
+        earns its share only when every output is right).
+    forbidden_given: the given forward passes the function may not call at all (a forward
+        exercise may not hand its work to the given forward it is asked to write).
+    forward_limit: how often, per case, the function may call the given forward passes
+        (None: no limit, e.g. the searches, whose ``step`` is one). A backward pass needs
+        none; finite differences need hundreds.
+    explain: {output name: "gates" | "rows" | "positions"}: where the report looks closer
+        when that output is wrong -- which gate blocks (i, f, g, o) of a (.., 4H) array, which
+        rows of an embedding gradient (and whether their ids repeat), which (n, t) positions
+        of a masked sequence (and whether they are padding).
     """
     name: str
     signature: str
@@ -99,6 +114,9 @@ class Exercise:
     oracle: str = "a numerical gradient"
     tol: float = DEFAULT_TOL
     points: float = 0.0
+    forbidden_given: tuple = ()
+    forward_limit: int | None = FORWARD_LIMIT
+    explain: dict = field(default_factory=dict)
 
     @property
     def max_points(self) -> float:
@@ -244,12 +262,79 @@ def _spell_values(values) -> str:
     return "0" if values.size and np.all(values == 0.0) else "what the oracle says"
 
 
+def _label(seed) -> str:
+    """'seed 3' for a public seed; a grader's label ('case 2') as it is."""
+    return seed if isinstance(seed, str) else f"seed {seed}"
+
+
 def _header(ex: Exercise, case: Case, seed) -> str:
-    return f"{ex.name} (seed {seed}; {case.sizes}): outputs compared with {ex.oracle}"
+    return f"{ex.name} ({_label(seed)}; {case.sizes}): outputs compared with {ex.oracle}"
+
+
+def _listed(items, most: int = 6) -> str:
+    items = [str(k) for k in items]
+    return ", ".join(items[:most]) + (f" ... ({len(items)} in all)" if len(items) > most else "")
+
+
+def _wrong_entries(a, want, tol):
+    """Boolean array: the entries of ``a`` that disagree with ``want`` by more than the tolerance
+    (measured as rel_error measures: against the larger of the two arrays' largest entries)."""
+    scale = max(np.abs(a).max(initial=0.0), np.abs(want).max(initial=0.0), 1e-300)
+    return ~(np.abs(a - want) <= tol * scale)                # NaN counts as wrong
+
+
+def explain(kind: str, a, want, tol: float, case: Case) -> str:
+    """Where a wrong output is wrong, for the report (issue 22's finer feedback); "" if unknown."""
+    bad = _wrong_entries(a, want, tol)
+    if kind == "gates" and a.shape[-1] % 4 == 0:
+        H = a.shape[-1] // 4
+        blocks = [GATES[k] for k in range(4) if bad[..., k * H:(k + 1) * H].any()]
+        right = [g for g in GATES if g not in blocks]
+        if not blocks:
+            return ""
+        return (f"wrong in the {'block' if len(blocks) == 1 else 'blocks'} of gate"
+                f"{'' if len(blocks) == 1 else 's'} {', '.join(blocks)}"
+                + (f" (columns k*H..(k+1)*H, order i, f, g, o; {', '.join(right)} right)"
+                   if right else " (all four gate blocks)"))
+    if kind == "rows" and a.ndim == 2 and "ids" in case.context:
+        ids = np.asarray(case.context["ids"]).reshape(-1)
+        rows = np.flatnonzero(bad.any(axis=1))
+        if rows.size == 0:
+            return ""
+        counts = np.bincount(ids, minlength=a.shape[0])
+        repeated = [int(r) for r in rows if counts[r] > 1]
+        unused = [int(r) for r in rows if counts[r] == 0]
+        text = f"rows {_listed(rows.tolist())} differ"
+        if repeated and len(repeated) == rows.size:
+            text += " -- every one of them an id that occurs several times in ids (are repeats added up?)"
+        elif repeated:
+            text += f"; of them, ids that occur several times: {_listed(repeated)}"
+        if unused:
+            text += f"; rows no id looked up (should be exactly 0): {_listed(unused)}"
+        return text
+    if kind == "positions" and "mask" in case.context and a.ndim >= 2:
+        real = np.asarray(case.context["mask"], dtype=bool)          # (N, T)
+        where = bad.reshape(bad.shape[:2] + (-1,)).any(axis=2) if a.ndim > 2 else bad
+        if where.shape != real.shape or not where.any():
+            return ""
+        pos = [(int(n), int(t)) for n, t in zip(*np.nonzero(where))]
+        padded = [p for p in pos if not real[p]]
+        text = f"positions (n, t) that differ: {_listed(pos)}"
+        if padded and len(padded) == len(pos):
+            text += " -- all of them padding (a padded step must pass the gradient through untouched)"
+        elif padded:
+            text += f"; {len(padded)} of them padding, {len(pos) - len(padded)} real"
+        else:
+            text += " -- all of them real tokens"
+        return text
+    return ""
 
 
 def judge(ex: Exercise, case: Case, out, seed=0, lines=None) -> ExerciseResult:
-    """Compare the outputs ``out`` of one call with the case's oracle."""
+    """Compare the outputs ``out`` of one call with the case's oracle.
+
+    seed: the public seed (an int), or the grader's label for a secret case ("case 2").
+    """
     lines = [_header(ex, case, seed)] if lines is None else lines
     names = list(ex.outputs)
 
@@ -308,10 +393,16 @@ def judge(ex: Exercise, case: Case, out, seed=0, lines=None) -> ExerciseResult:
             off = np.nan_to_num(np.abs(a[where] - want[where]), nan=math.inf)
             if off.size and off.max() > 0.0:
                 errors[name] = math.inf
+                leak = np.argwhere(where & ~(np.abs(a - want) == 0.0))
+                at = _listed([tuple(int(i) for i in k) for k in leak], 4)
                 unusable[name] = (f"{name} is not exactly {_spell_values(want[where])} at "
-                                  f"{what} (off by up to {off.max():.1e})")
+                                  f"{what} (off by up to {off.max():.1e}; at indices {at})")
                 verdict = f"WRONG: not exactly {_spell_values(want[where])} at {what}"
         lines.append(f"  {name:<{width}}  {str(want.shape):<12} rel. error {shown:9.2e}  {verdict}")
+        if verdict == "WRONG" and name in ex.explain:
+            where = explain(ex.explain[name], a, want, ex.tol, case)
+            if where:
+                lines.append(f"  {'':<{width}}  -> {where}")
 
     result = ExerciseResult(ex.name, errors, ex.tol, "", lines)
     if result.passed:
@@ -346,15 +437,71 @@ def run_exercise(ex: Exercise, student_fn: Callable, seed: int = 0,
     if used:
         return fail(f"your function uses minis2s's own code ({', '.join(used)}); the exercise "
                     "is to write it yourself, with NumPy and minis2s.exercises.given only")
+    args = given.prepare(ex.name, copy.deepcopy(case.args))
     try:
-        out = student_fn(*given.prepare(ex.name, copy.deepcopy(case.args)))
+        with counting_given() as counts:
+            out = student_fn(*args)
     except NotImplementedError:
         return fail(f"{ex.name} is not implemented yet (it raised NotImplementedError). "
                     f"Stuck? hint({ex.name!r}) lists the hint levels.")
     except Exception as e:  # any bug in the student's code is a FAIL, never a crash
         lines.append(_student_traceback(e))
         return fail(f"your function raised {type(e).__name__}: {e}")
+    flagged = forward_problem(ex, counts)
+    if flagged:
+        return fail(flagged)
     return finish(judge(ex, case, out, seed, lines))
+
+
+#: The given functions whose calls are counted (the helpers sigmoid and log_softmax are not).
+COUNTED = tuple(n for n in given.__all__ if n not in ("sigmoid", "log_softmax", "make_step", "prepare"))
+
+
+def forward_problem(ex: Exercise, counts: dict) -> str:
+    """Why the given forward calls ``counts`` ({name: calls} on one case) break the rules, or ""."""
+    used = sorted(n for n in ex.forbidden_given if counts.get(n))
+    if used:
+        return (f"FLAGGED: your function calls the given {', '.join(used)}: the exercise is to "
+                "write that computation yourself")
+    total = sum(counts.values())
+    if ex.forward_limit is not None and total > ex.forward_limit:
+        calls = ", ".join(f"{n} x{c}" for n, c in sorted(counts.items()))
+        return (f"FLAGGED: your function called the given forward passes {total} times on one "
+                f"case ({calls}); a backward pass computes its gradients from the cache, not by "
+                f"finite differences (at most {ex.forward_limit} calls)")
+    return ""
+
+
+class counting_given:
+    """Count the calls of the given forward passes made through ``minis2s.exercises.given``.
+
+    In-process this sees calls made through the module (``given.lstm_forward(...)``); the
+    grader's sandbox wraps the functions before the submission is loaded and sees all calls.
+    """
+
+    def __enter__(self):
+        self.counts, self.depth, self.saved = {}, 0, {n: getattr(given, n) for n in COUNTED}
+        for name, fn in self.saved.items():
+            setattr(given, name, self._wrap(name, fn))
+        return self.counts
+
+    def _wrap(self, name, fn):
+        def counted(*args, **kwargs):
+            if self.depth == 0:
+                self.counts[name] = self.counts.get(name, 0) + 1
+            self.depth += 1
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.depth -= 1
+        counted.__name__ = counted.__qualname__ = name
+        counted.__module__ = "minis2s.exercises.given"
+        return counted
+
+    def __exit__(self, *exc):
+        for name, fn in self.saved.items():
+            setattr(given, name, fn)
+        return False
 
 
 def format_hint(ex: Exercise, level: int | None) -> str:

@@ -52,7 +52,8 @@ def _case(rng) -> Case:
     ids[-1, -1] = ids[0, 0]
     dout = rng.standard_normal((N, T, E))
     num = numerical_gradient(lambda W: W[ids], {"W": W}, dout)
-    return Case(args=(dout, ids, V), oracle={"dW": num["W"]}, sizes=_cases.spell(s))
+    return Case(args=(dout, ids, V), oracle={"dW": num["W"]}, sizes=_cases.spell(s),
+                context={"ids": ids})
 
 
 EXERCISES = [
@@ -61,5 +62,5 @@ EXERCISES = [
         signature="embedding_backward(dout, ids, V) -> dW",
         outputs={"dW": "(V, E)"},
         make_case=_case, stub=embedding_backward, hints=HINTS, level=1, minutes=15,
-        oracle="the numerical gradient of W[ids]"),
+        oracle="the numerical gradient of W[ids]", explain={"dW": "rows"}),
 ]

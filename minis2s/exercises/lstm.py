@@ -163,7 +163,7 @@ def _sequence_case(rng) -> Case:
     dhs, dhT, dcT = _cases.randn(rng, N, T, H), _cases.randn(rng, N, H), _cases.randn(rng, N, H)
     num = numerical_gradient(forward, inputs, [dhs, dhT, dcT])
     return Case(args=(dhs, dhT, dcT, cache), oracle={"d" + k: g for k, g in num.items()},
-                sizes=f"{_cases.spell(s)}, lengths={lengths.tolist()}")
+                sizes=f"{_cases.spell(s)}, lengths={lengths.tolist()}", context={"mask": mask})
 
 
 EXERCISES = [
@@ -172,19 +172,23 @@ EXERCISES = [
         signature="lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b) -> (h, c)",
         outputs={"h": "(N, H)", "c": "(N, H)"},
         make_case=_forward_case, stub=lstm_step_forward, hints=FORWARD_HINTS, level=1, minutes=20,
-        oracle="the given lstm_step_forward", tol=1e-12),
+        oracle="the given lstm_step_forward", tol=1e-12,
+        forbidden_given=("lstm_step_forward", "lstm_forward", "decoder_step", "encode",
+                         "peeky_decoder_forward")),
     Exercise(
         name="lstm_step_backward",
         signature="lstm_step_backward(dh, dc, cache) -> (dx, dh_prev, dc_prev, dWx, dWh, db)",
         outputs={"dx": "(N, D)", "dh_prev": "(N, H)", "dc_prev": "(N, H)",
                  "dWx": "(D, 4H)", "dWh": "(H, 4H)", "db": "(4H,)"},
         make_case=_step_case, stub=lstm_step_backward, hints=STEP_HINTS, level=2, minutes=45,
-        oracle="the numerical gradient of lstm_step_forward"),
+        oracle="the numerical gradient of lstm_step_forward",
+        explain={"dWx": "gates", "dWh": "gates", "db": "gates"}),
     Exercise(
         name="lstm_backward",
         signature="lstm_backward(dhs, dhT, dcT, cache) -> (dx, dh0, dc0, dWx, dWh, db)",
         outputs={"dx": "(N, T, D)", "dh0": "(N, H)", "dc0": "(N, H)",
                  "dWx": "(D, 4H)", "dWh": "(H, 4H)", "db": "(4H,)"},
         make_case=_sequence_case, stub=lstm_backward, hints=BPTT_HINTS, level=3, minutes=45,
-        oracle="the numerical gradient of lstm_forward (masked)"),
+        oracle="the numerical gradient of lstm_forward (masked)",
+        explain={"dx": "positions", "dWx": "gates", "dWh": "gates", "db": "gates"}),
 ]

@@ -116,7 +116,7 @@ def _decoder_case(rng) -> Case:
     oracle = {"d" + p: num[p] for p in PARAMS}
     oracle.update(dh_enc=num["h0"], dc_enc=num["c0"])
     return Case(args=(cache,), oracle=oracle,
-                sizes=f"{_cases.spell(s)}, target lengths={lengths.tolist()}")
+                sizes=f"{_cases.spell(s)}, target lengths={lengths.tolist()}", context={"ids": y_in})
 
 
 EXERCISES = [
@@ -132,5 +132,6 @@ EXERCISES = [
         outputs={"dW_emb": "(V, E)", "dWx": "(E + H, 4H)", "dWh": "(H, 4H)", "db": "(4H,)",
                  "dW_out": "(2H, V)", "db_out": "(V,)", "dh_enc": "(N, H)", "dc_enc": "(N, H)"},
         make_case=_decoder_case, stub=peeky_decoder_backward, hints=DECODER_HINTS, level=3,
-        minutes=60, oracle="the numerical gradient of peeky_decoder_forward's loss"),
+        minutes=60, oracle="the numerical gradient of peeky_decoder_forward's loss",
+        explain={"dW_emb": "rows", "dWx": "gates", "dWh": "gates", "db": "gates"}),
 ]

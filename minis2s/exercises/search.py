@@ -132,11 +132,11 @@ EXERCISES = [
         signature="greedy_search(step, state, sos_id, eos_id, max_len) -> (tokens, scores)",
         outputs={"tokens": "[N id lists]", "scores": "(N,)"},
         make_case=_greedy_case, stub=greedy_search, hints=GREEDY_HINTS, level=2, minutes=30,
-        oracle="Seq2Seq.generate (greedy)", tol=1e-9),
+        oracle="Seq2Seq.generate (greedy)", tol=1e-9, forward_limit=None),
     Exercise(
         name="beam_search",
         signature="beam_search(step, state, sos_id, eos_id, max_len, beam_size) -> (tokens, scores)",
         outputs={"tokens": "[N id lists]", "scores": "(N,)"},
         make_case=_beam_case, stub=beam_search, hints=BEAM_HINTS, level=3, minutes=60,
-        oracle="Seq2Seq.generate (beam search)", tol=1e-9),
+        oracle="Seq2Seq.generate (beam search)", tol=1e-9, forward_limit=None),
 ]

@@ -56,12 +56,22 @@ def _case(rng) -> Case:
     logits = rng.standard_normal((N, T, V)) * 2.0
     targets = rng.integers(1, V, size=(N, T))                  # real targets avoid the pad id ...
     lengths = _cases.lengths(rng, N, T)
-    targets[np.arange(T)[None, :] >= lengths[:, None]] = pad   # ... and rows are right-padded
+    real = np.arange(T)[None, :] < lengths[:, None]
+    targets[~real] = pad                                       # ... and rows are right-padded
     num = numerical_gradient(lambda logits: cross_entropy_loss(logits, targets, pad),
                              {"logits": logits}, np.ones(()))
     loss = cross_entropy_loss(logits, targets, pad)
-    return Case(args=(logits, targets, pad), oracle={"loss": loss, "dlogits": num["logits"]},
-                sizes=f"{_cases.spell(s)}, ignore_index={pad}, real tokens={int((targets != pad).sum())}")
+    # Large logits: about half the positions (the first real one always) are shifted by a
+    # constant of 600 to 1000. A softmax does not change when its row is shifted, so the
+    # oracle, taken on the unshifted logits, is the answer -- but exp(700) overflows: only
+    # a softmax that subtracts each row's maximum first gets these rows right.
+    shift = np.where(rng.random((N, T, 1)) < 0.5, rng.uniform(600.0, 1000.0, (N, T, 1)), 0.0)
+    first = np.argwhere(real)[0]
+    shift[first[0], first[1], 0] = 900.0
+    return Case(args=(logits + shift, targets, pad), oracle={"loss": loss, "dlogits": num["logits"]},
+                sizes=f"{_cases.spell(s)}, ignore_index={pad}, real tokens={int(real.sum())}, "
+                      f"{int((shift > 0).sum())} positions with logits shifted by 600-1000",
+                context={"mask": real})
 
 
 EXERCISES = [
@@ -70,5 +80,5 @@ EXERCISES = [
         signature="softmax_cross_entropy(logits, targets, ignore_index) -> (loss, dlogits)",
         outputs={"loss": "()", "dlogits": "(N, T, V)"},
         make_case=_case, stub=softmax_cross_entropy, hints=HINTS, level=1, minutes=20,
-        oracle="cross_entropy_loss and its numerical gradient"),
+        oracle="cross_entropy_loss and its numerical gradient", explain={"dlogits": "positions"}),
 ]

@@ -1,83 +1,152 @@
-r"""The autograder: grade a submission file on every exercise, several seeds each.
+r"""The autograder: grade a submission file on every exercise, several cases each.
 
 ::
 
     from minis2s.grading import grade
-    report = grade("submission.py")                 # all exercises, seeds 0, 1, 2
+    report = grade("submission.py")                 # all exercises, public seeds 0, 1, 2
+    report = grade("submission.py", secret=key)     # the instructor's secret cases (Gradescope)
     print(report.text())                            # the plain report
     report.write_gradescope("results.json")         # Gradescope's format
     report.score, report.max_score
 
-or ``minis2s grade submission.py --results results.json``.
+or ``minis2s grade submission.py --results results.json`` (``--secret-file`` for the secret
+cases). A Jupyter notebook (``.ipynb``) is graded on its exported source: its imports and
+function definitions, nothing else (:mod:`minis2s.grading.notebook`).
 
 How it works (docs/teaching.md, "The autograder"):
 
-1. For each exercise and seed the grader builds the random case in *this*
-   process -- sizes vary with the seed -- with its oracle (numerical gradients,
-   ``Seq2Seq.generate``, :mod:`minis2s.metrics`).
-2. The submission runs in a separate Python process (:mod:`minis2s.grading.sandbox`),
-   one per exercise, with a timeout. There, ``minis2s`` cannot be imported
-   (except the given forward passes), nor can torch or cupy: a submission that
-   calls the library's backward fails with an ImportError saying so. The
-   process receives only the cases' arguments, never the oracle.
+1. For each exercise the grader builds the random cases in *this* process, with
+   their oracle (numerical gradients, ``Seq2Seq.generate``, :mod:`minis2s.metrics`).
+   Locally the cases come from public seeds -- the ones ``check`` uses. With an
+   instructor's ``secret`` (the Gradescope zip holds one, never printed), each
+   case's generator is seeded from the secret, the exercise and the case number:
+   sizes and values nobody can reproduce, so a table of answers to the public
+   cases is worth nothing, and the report names the cases "case 1, 2, ...".
+2. The submission runs in a separate Python process per exercise
+   (:mod:`minis2s.grading.sandbox`), with a timeout, in a process group of its
+   own that is killed whole afterwards, with every process it left behind
+   (:mod:`minis2s.grading.contain`); as an unprivileged user when the grader
+   runs as root (``sandbox_user``). There minis2s cannot be imported or read
+   (except the given forward passes), nor torch, cupy, ctypes; no process can be
+   started and nothing outside its own folder written. It receives the cases'
+   arguments, never the oracle, and the data comes back as JSON and ``.npz``:
+   nothing a submission returns is ever unpickled.
 3. Back here, the outputs are judged exactly as :func:`minis2s.exercises.check`
-   judges them, and every output earns its share of the exercise's points in
-   proportion to the seeds on which it is right.
+   judges them. **A case passes only if every output is right** (the report
+   still names each wrong output), and an exercise earns its points in
+   proportion to the cases that pass. A function that calls the given forward
+   passes more than a handful of times per case (finite differences), or the
+   given forward it is asked to write, is FLAGGED and scores 0 on that exercise.
 
 A submission is a Python file that defines the exercises' functions under their
 stub names (``minis2s.exercises.template()`` writes one). A missing function
 scores 0 for its exercise; a file that does not load scores 0 everywhere, with
-its traceback in the report. The sandbox is a separate process, not a security
-boundary: run untrusted submissions in a disposable container (Gradescope does).
+its traceback in the report. Still run untrusted submissions in a disposable
+container (Gradescope does): the sandbox's audit hook is a tripwire, the
+unprivileged user and the container are the walls.
 """
 from __future__ import annotations
 
 import json
-import math
 import os
-import pickle
 import re
-import subprocess
+import shutil
 import sys
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
 from ..exercises import EXERCISES, list_exercises
 from ..exercises import given as _given
-from ..exercises.checker import Case, ExerciseResult, judge
+from ..exercises.checker import COUNTED, ExerciseResult, forward_problem, judge
+from ..safe_npz import NpzError, read_npz
+from . import sandbox as _wire
+from .contain import run_contained
 
-__all__ = ["grade", "GradeReport", "ExerciseGrade", "DEFAULT_SEEDS", "DEFAULT_TIMEOUT"]
+__all__ = ["grade", "GradeReport", "ExerciseGrade", "DEFAULT_SEEDS", "DEFAULT_CASES",
+           "DEFAULT_TIMEOUT", "load_secret", "new_secret", "case_rng"]
 
 DEFAULT_SEEDS = (0, 1, 2)
+DEFAULT_CASES = 3
 DEFAULT_TIMEOUT = 60.0
 SANDBOX = Path(__file__).with_name("sandbox.py")
+PACKAGE = Path(__file__).resolve().parents[1]
+MAX_RESULT_BYTES = 64 * 2 ** 20     # what a sandbox may send back: its JSON, and its arrays
+MAX_ARRAY_BYTES = 512 * 2 ** 20
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+(minis2s(?:\.\w+)*|torch|cupy)\b", re.M)
 
 
+# --- the instructor's secret ---------------------------------------------------------------------
+
+def new_secret() -> str:
+    """A fresh secret: 64 hex digits (256 bits)."""
+    import secrets
+    return secrets.token_hex(32)
+
+
+def load_secret(path) -> str:
+    """The secret in the file at ``path`` (64 hex digits, as :func:`new_secret` writes)."""
+    try:
+        text = Path(path).read_text().strip()
+    except OSError as e:
+        raise InputError(f"--secret-file {path}: cannot be read ({e.strerror})") from None
+    if not re.fullmatch(r"[0-9a-fA-F]{32,}", text):
+        raise InputError(f"--secret-file {path}: expected at least 32 hex digits "
+                         "(instructor/make_autograder.py writes one)")
+    return text.lower()
+
+
+def case_rng(name: str, k: int, secret: str) -> np.random.Generator:
+    """The generator of case ``k`` of exercise ``name`` under ``secret``."""
+    seq = np.random.SeedSequence(int(secret, 16), spawn_key=(zlib.crc32(name.encode()), int(k)))
+    return np.random.default_rng(seq)
+
+
+# --- the report ---------------------------------------------------------------------------------
+
 @dataclass
 class ExerciseGrade:
-    """One exercise: its results per seed, and the points per output."""
+    """One exercise: its result per case; a case counts only when all its outputs are right."""
     name: str
     max_points: float
-    results: list                     # ExerciseResult per seed
-    points: dict = field(default_factory=dict)   # output -> points earned
-    note: str = ""                    # missing, timed out, did not load ...
+    results: list                     # ExerciseResult per case
+    labels: list                      # "seed 0" / "case 1" per case
+    note: str = ""                    # missing, timed out, did not load, FLAGGED ...
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for r in self.results if r.passed)
 
     @property
     def score(self) -> float:
-        return sum(self.points.values())
+        if not self.results:
+            return 0.0
+        return self.max_points * self.passed / len(self.results)
+
+    def case_lines(self) -> list:
+        out = []
+        for label, r in zip(self.labels, self.results):
+            if r.passed:
+                out.append(f"{label}: PASS")
+            elif r.problem:
+                out.append(f"{label}: FAIL ({r.problem.strip().splitlines()[-1][:200]})")
+            else:
+                out.append(f"{label}: FAIL (wrong: {', '.join(r.failed)})")
+        return out
 
 
 @dataclass
 class GradeReport:
     """The grades of one submission, with both report formats."""
     submission: str
-    seeds: tuple
+    labels: list                      # the cases' labels, the same for every exercise
     exercises: list                   # ExerciseGrade, in the order of the course
-    flags: list = field(default_factory=list)   # lines of the submission that import libraries
+    secret: bool = False              # the cases came from an instructor's secret
+    flags: list = field(default_factory=list)
     load_error: str = ""
 
     @property
@@ -88,78 +157,129 @@ class GradeReport:
     def max_score(self) -> float:
         return sum(e.max_points for e in self.exercises)
 
+    def _cases_line(self) -> str:
+        if self.secret:
+            return f"{len(self.labels)} secret cases per exercise"
+        return "public seeds " + ", ".join(label.removeprefix("seed ") for label in self.labels)
+
     def text(self) -> str:
-        """The plain report: one block per exercise, one line per output."""
+        """The plain report: one block per exercise, one line per case, then the failed cases."""
         lines = [f"minis2s autograder: {self.submission}",
-                 f"seeds {', '.join(map(str, self.seeds))}; score {self.score:g} / {self.max_score:g}"]
+                 f"{self._cases_line()}; score {self.score:g} / {self.max_score:g}"]
         if self.flags:
-            lines.append("FLAGGED: the submission imports libraries that are not available "
-                         "while grading: " + "; ".join(self.flags))
+            lines.append("FLAGGED: " + "; ".join(self.flags))
         if self.load_error:
             lines += ["", "The submission did not load:", self.load_error.rstrip()]
         for k, e in enumerate(self.exercises, 1):
             lines += ["", f"{k}. {e.name}: {e.score:g} / {e.max_points:g}" + (f"  ({e.note})" if e.note else "")]
-            for out, pts in e.points.items():
-                ok = sum(1 for r in e.results if out in r.errors and r.errors[out] <= r.tol)
-                lines.append(f"   {out:<10} {pts:5.2f} pts   right on {ok}/{len(self.seeds)} seeds")
-            for seed, r in zip(self.seeds, e.results):
-                if not r.passed:
-                    lines.append(f"   seed {seed}: " + "\n   ".join(str(r).splitlines()))
+            lines += [f"   {line}" for line in e.case_lines()]
+            for r in e.results:
+                if not r.passed and not e.note:
+                    lines.append("   " + "\n   ".join(str(r).splitlines()))
         return "\n".join(lines)
 
     def gradescope(self) -> dict:
         """The dict of Gradescope's results.json (one test per exercise)."""
         tests = []
         for k, e in enumerate(self.exercises, 1):
-            detail = [f"{out}: {pts:.2f} pts" for out, pts in e.points.items()]
-            fails = [f"seed {s}: {r}" for s, r in zip(self.seeds, e.results) if not r.passed]
+            fails = [str(r) for r in e.results if not r.passed and not e.note]
             tests.append({"name": f"{k}. {e.name}", "score": round(e.score, 4),
                           "max_score": e.max_points, "visibility": "visible",
-                          "output": "\n".join(([e.note] if e.note else []) + detail + fails)})
+                          "output": "\n".join(([e.note] if e.note else []) + e.case_lines() + fails)})
         output = ("FLAGGED: " + "; ".join(self.flags) + "\n" if self.flags else "") + \
                  (f"The submission did not load:\n{self.load_error}" if self.load_error else "")
         return {"score": self.score, "output": output or f"{len(tests)} exercises graded",
                 "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
 
     def write_gradescope(self, path) -> None:
-        Path(path).write_text(json.dumps(self.gradescope(), indent=2))
+        _write_atomic(path, json.dumps(self.gradescope(), indent=2))
 
     def write_text(self, path) -> None:
-        Path(path).write_text(self.text() + "\n")
+        _write_atomic(path, self.text() + "\n")
 
 
-def _failed(ex, seed, case, problem) -> ExerciseResult:
-    lines = [f"{ex.name} (seed {seed}; {case.sizes})", f"FAIL: {problem}"]
+def _write_atomic(path, text) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# --- running one exercise in the sandbox ------------------------------------------------------------
+
+def _failed(ex, label, case, problem) -> ExerciseResult:
+    lines = [f"{ex.name} ({label}; {case.sizes})", f"FAIL: {problem}"]
     return ExerciseResult(ex.name, {}, ex.tol, problem, lines)
 
 
-def _run_sandbox(submission: Path, ex, cases, timeout: float, python: str) -> dict:
-    """Run the submission's function on every case in a fresh process; its raw results."""
-    with tempfile.TemporaryDirectory(prefix="minis2s-grade-") as tmp:
-        job, out = Path(tmp, "job.pkl"), Path(tmp, "out.pkl")
-        with open(job, "wb") as fh:
-            pickle.dump({"given": _given.__file__, "submission": str(submission),
-                         "exercise": ex.name, "function": ex.stub.__name__,
-                         "cases": [c.args for c in cases]}, fh)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        try:
-            proc = subprocess.run([python, "-I", str(SANDBOX), str(job), str(out)],
-                                  capture_output=True, text=True, timeout=timeout,
-                                  cwd=str(submission.parent), env=env)
-        except subprocess.TimeoutExpired:
+def _allowed_array(key, dtype, shape):
+    if dtype.kind not in "biuf":
+        return f"dtype {dtype} is not a number type"
+    if int(np.prod(shape, dtype=object)) * dtype.itemsize > MAX_ARRAY_BYTES:
+        return "too large"
+    return None
+
+
+def _limits():                                        # in the child, before it runs Python
+    try:
+        import resource
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2 * MAX_ARRAY_BYTES, 2 * MAX_ARRAY_BYTES))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _chown_tree(path: Path, user) -> None:
+    import pwd
+    entry = pwd.getpwnam(user) if isinstance(user, str) else pwd.getpwuid(user)
+    for p in [path, *path.rglob("*")]:
+        os.chown(p, entry.pw_uid, entry.pw_gid)
+
+
+def _run_sandbox(source: str, ex, cases, timeout: float, python: str, user=None,
+                 unreadable=()) -> dict:
+    """Run the submission's function on every case in a fresh, contained process; its raw results."""
+    work = Path(tempfile.mkdtemp(prefix="minis2s-grade-"))
+    try:
+        job = {"exercise": ex.name, "function": ex.stub.__name__, "given": _given.__file__,
+               "counted": list(COUNTED), "unreadable": [str(PACKAGE), *map(str, unreadable)]}
+        (work / "job.json").write_text(json.dumps(job))
+        (work / "submission.py").write_text(source)
+        _wire.write_wire([list(c.args) for c in cases], work / "cases.json", work / "cases.npz")
+        if user is not None:
+            _chown_tree(work, user)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work),
+               "LANG": os.environ.get("LANG", "C.UTF-8"), "OMP_NUM_THREADS": "1",
+               "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+        with open(work / "stderr.txt", "wb") as err:
+            try:
+                run = run_contained([python, "-I", str(SANDBOX), str(work)], timeout,
+                                    cwd=str(work), env=env, user=user, stderr=err,
+                                    preexec_fn=_limits)
+            except OSError as e:
+                who = f" as user {user}" if user is not None else ""
+                return {"crash": f"the grading process could not start{who}: {e}"}
+        if run.timed_out:
             return {"timeout": True}
-        if not out.exists():
-            tail = (proc.stderr or proc.stdout or "").strip()[-1500:]
-            return {"crash": f"the grading process ended with status {proc.returncode}: {tail}"}
-        with open(out, "rb") as fh:
-            return pickle.load(fh)
+        out_json, out_npz = work / "out.json", work / "out.npz"
+        if not out_json.exists() or not out_npz.exists():
+            tail = (work / "stderr.txt").read_text(errors="replace").strip()[-1500:]
+            return {"crash": f"the grading process ended with status {run.returncode}: {tail}"}
+        try:
+            if out_json.stat().st_size > MAX_RESULT_BYTES:
+                raise ValueError("its results are larger than the grader reads")
+            arrays = read_npz(out_npz, _allowed_array)
+            return _wire.decode(json.loads(out_json.read_text()), arrays)
+        except (NpzError, ValueError, KeyError, TypeError, RecursionError) as e:
+            return {"crash": f"the grading process sent back results that cannot be read ({e})"}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def _grade_exercise(submission: Path, ex, seeds, timeout, python):
-    cases = [ex.make_case(np.random.default_rng(s)) for s in seeds]
-    raw = _run_sandbox(submission, ex, cases, timeout, python)
-    note, results = "", []
+def _grade_exercise(source: str, ex, rngs, labels, timeout, python, user, unreadable):
+    cases = [ex.make_case(rng) for rng in rngs]
+    raw = _run_sandbox(source, ex, cases, timeout, python, user, unreadable)
+    note, results, flag = "", [], ""
     if raw.get("timeout"):
         note = f"timed out after {timeout:g} s"
     elif raw.get("crash"):
@@ -169,37 +289,53 @@ def _grade_exercise(submission: Path, ex, seeds, timeout, python):
     elif raw.get("missing"):
         note = f"no function {ex.stub.__name__} in the submission"
     if note:
-        results = [_failed(ex, s, c, note) for s, c in zip(seeds, cases)]
+        results = [_failed(ex, label, c, note) for label, c in zip(labels, cases)]
     else:
-        for seed, case, call in zip(seeds, cases, raw["calls"]):
-            if call["error"] is not None:
-                problem = ("not implemented yet (it raised NotImplementedError)"
-                           if call["kind"] == "NotImplementedError"
-                           else f"your function raised {call['error'].strip().splitlines()[-1]}")
-                r = _failed(ex, seed, case, problem)
-                if call["kind"] != "NotImplementedError":
-                    r.lines.insert(1, call["error"].rstrip())
+        calls = list(raw.get("calls", []))
+        outputs = list(raw.get("outputs", []))
+        for k, (label, case) in enumerate(zip(labels, cases)):
+            if k >= len(calls):
+                results.append(_failed(ex, label, case, "no result came back for this case"))
+                continue
+            call, out = calls[k], outputs[k] if k < len(outputs) else None
+            problem = forward_problem(ex, call.get("forward_calls") or {})
+            if problem:
+                flag = flag or problem
+                results.append(_failed(ex, label, case, problem))
+            elif call.get("error") is not None:
+                not_impl = call.get("kind") == "NotImplementedError"
+                problem = ("not implemented yet (it raised NotImplementedError)" if not_impl
+                           else f"your function raised {str(call['error']).strip().splitlines()[-1]}")
+                r = _failed(ex, label, case, problem)
+                if not not_impl:
+                    r.lines.insert(1, str(call["error"]).rstrip()[-3000:])
                 results.append(r)
-            elif isinstance(call["out"], dict) and "__unpicklable__" in call["out"]:
-                results.append(_failed(ex, seed, case, "returned something that is not data: "
-                                       + call["out"]["__unpicklable__"]))
+            elif call.get("not_data"):
+                results.append(_failed(ex, label, case, "returned something that is not data "
+                                       f"(numbers, arrays, lists, tuples): {call['not_data']}"))
             else:
-                results.append(judge(ex, case, call["out"], seed))
-    share = ex.max_points / len(ex.outputs)
-    points = {}
-    for out in ex.outputs:
-        right = sum(1 for r in results if not r.problem and r.errors.get(out, math.inf) <= r.tol)
-        points[out] = share * right / len(seeds)
-    return ExerciseGrade(ex.name, ex.max_points, results, points, note), raw.get("load_error") or ""
+                results.append(judge(ex, case, out, label))
+    if flag:
+        note = "FLAGGED: " + flag.removeprefix("FLAGGED: ")
+        results = [r if r.problem else _failed(ex, label, c, note)
+                   for label, c, r in zip(labels, cases, results)]
+    return ExerciseGrade(ex.name, ex.max_points, results, list(labels), note), \
+        str(raw.get("load_error") or ""), flag
 
 
 def grade(submission, exercises=None, seeds=DEFAULT_SEEDS, timeout: float = DEFAULT_TIMEOUT,
-          python: str | None = None) -> GradeReport:
-    """Grade the submission file on ``exercises`` (default: all, in course order).
+          python: str | None = None, secret: str | None = None, cases: int = DEFAULT_CASES,
+          sandbox_user=None, unreadable=()) -> GradeReport:
+    """Grade the submission file (``.py``, or ``.ipynb``: its exported source) on ``exercises``.
 
-    seeds: the random cases per exercise (sizes vary with the seed).
-    timeout: seconds each exercise may take, all its seeds together.
+    exercises: default all, in course order.
+    seeds: the public cases per exercise (sizes vary with the seed), when there is no secret.
+    secret: an instructor's secret (:func:`load_secret`): ``cases`` secret cases per exercise
+        instead of the seeds; the report never names a seed.
+    timeout: seconds each exercise may take, all its cases together.
     python: the interpreter for the sandbox (default: this one).
+    sandbox_user: run the submission as this (unprivileged) user; needs root.
+    unreadable: more paths the submission may not read (the autograder's folder, the secret).
     """
     submission = Path(submission).resolve()
     if not submission.is_file():
@@ -208,16 +344,35 @@ def grade(submission, exercises=None, seeds=DEFAULT_SEEDS, timeout: float = DEFA
     unknown = [n for n in names if n not in EXERCISES]
     if unknown:
         raise ValueError(f"unknown exercise(s) {unknown}; the exercises are {list_exercises()}")
-    seeds = tuple(int(s) for s in seeds)
-    if not seeds:
-        raise ValueError("seeds: give at least one")
-    source = submission.read_text(errors="replace")
+    if secret is None:
+        seeds = tuple(int(s) for s in seeds)
+        if not seeds:
+            raise ValueError("seeds: give at least one")
+        labels = [f"seed {s}" for s in seeds]
+    else:
+        if int(cases) < 1:
+            raise ValueError("cases: give at least one")
+        labels = [f"case {k}" for k in range(1, int(cases) + 1)]
+    if submission.suffix == ".ipynb":
+        from .notebook import export_notebook
+        source = export_notebook(submission)
+    else:
+        source = submission.read_text(errors="replace")
     flags = sorted({m.group(1) for m in _IMPORT.finditer(source)
                     if m.group(1) not in ("minis2s.exercises", "minis2s.exercises.given")})
-    report = GradeReport(str(submission), seeds, [], flags=[f"imports {f}" for f in flags])
+    report = GradeReport(str(submission), labels, [], secret=secret is not None,
+                         flags=[f"imports {f}" for f in flags])
     for name in names:
-        graded, load_error = _grade_exercise(submission, EXERCISES[name], seeds, timeout,
-                                             python or sys.executable)
+        ex = EXERCISES[name]
+        if secret is None:
+            rngs = [np.random.default_rng(s) for s in seeds]
+        else:
+            rngs = [case_rng(name, k, secret) for k in range(1, len(labels) + 1)]
+        graded, load_error, flag = _grade_exercise(source, ex, rngs, labels, timeout,
+                                                   python or sys.executable, sandbox_user,
+                                                   unreadable)
         report.exercises.append(graded)
         report.load_error = report.load_error or load_error
+        if flag:
+            report.flags.append(f"{name}: {flag.removeprefix('FLAGGED: ')}")
     return report

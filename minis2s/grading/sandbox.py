@@ -1,35 +1,153 @@
-r"""The grader's sandbox: run one exercise of a submission where minis2s cannot be imported.
+r"""The grader's sandbox: run one exercise of a submission where minis2s cannot be reached.
 
-Run as a script, never imported: ``python -I sandbox.py JOB OUT``. JOB is a
-pickle written by :mod:`minis2s.grading` -- the paths of the submission and of
-``minis2s/exercises/given.py``, the exercise's name, the function to call and
-the arguments of every case (plain arrays, numbers, lists). OUT receives, for
-every case, the function's outputs or the error it raised.
+Run as a script, never imported by the submission: ``python -I sandbox.py WORKDIR``.
+WORKDIR (a fresh folder the grader made) holds
 
-This file imports the standard library and NumPy only. Before the submission
-is loaded, an import hook makes ``minis2s`` (except the given forward passes,
-``minis2s.exercises.given``), ``torch``, ``cupy`` and other libraries that
-hold these functions impossible to import, so a submission that hands its work
-to a library fails with an ImportError that says why. The real minis2s modules
-are never loaded into this process, so there is nothing to reach through
-``sys.modules`` either.
+* ``job.json``: the exercise, the function to call, the path of
+  ``minis2s/exercises/given.py``, the paths the submission may not read, the
+  forward passes it may not call (or only a few times);
+* ``submission.py``: a copy of the submission;
+* ``cases.json`` + ``cases.npz``: the arguments of every case, in the wire
+  format below -- never the answers.
+
+The sandbox writes ``out.json`` + ``out.npz``: for every case the function's
+outputs (or the error it raised) and how often it called each given forward pass.
+
+**Nothing is pickled, in either direction.** Data crosses the process boundary
+as JSON for the structure (numbers, strings, lists, tuples, dicts, named tuples)
+and an ``.npz`` of plain numeric arrays, which the grader reads with
+:func:`minis2s.safe_npz.read_npz` (no pickle, no object arrays, every header
+checked). An output that is anything else -- an object of the submission's own
+class, a generator -- is refused here as "not data" and scores nothing.
+
+Before the submission is loaded:
+
+* an import hook makes ``minis2s`` (except the given forward passes),
+  ``torch``, ``cupy``, ``ctypes`` and other libraries that could do the
+  exercise impossible to import;
+* an audit hook (PEP 578) refuses, for the rest of the process: reading any
+  file of the minis2s package or the other paths the grader names (the
+  instructor's secret, the autograder's folder), ``/proc`` and ``/sys``;
+  writing, renaming or deleting anything outside WORKDIR; starting a process;
+  sending signals; sockets; and ``ctypes``. So the package cannot be loaded
+  under another name, and nothing outlives the exercise or rewrites the results;
+* the given forward passes are wrapped to count their calls: a backward pass
+  may not call them more than a handful of times per case (finite differences
+  would), and a forward exercise may not call the given forward it is asked to
+  write.
+
+An audit hook is a tripwire, not a wall: the grader also runs this process in a
+process group of its own, kills it and every process it left behind after each
+exercise, and on Gradescope runs it as an unprivileged user that cannot write
+the autograder's files (docs/teaching.md, "What the autograder does").
+This file imports the standard library and NumPy only.
 """
+import collections
 import contextlib
 import importlib.abc
 import importlib.util
 import io
-import pickle
+import json
+import os
 import sys
+import time
 import traceback
 import types
 
-BLOCKED = ("minis2s", "torch", "cupy", "cupyx", "sacrebleu", "nltk", "tensorflow", "jax",
-           "keras", "chainer", "mxnet")
-MAX_PRINTED = 2000          # characters of the submission's own printing kept per exercise
+import numpy as np
 
+BLOCKED = ("minis2s", "torch", "cupy", "cupyx", "sacrebleu", "nltk", "tensorflow", "jax",
+           "keras", "chainer", "mxnet", "ctypes", "_ctypes", "cffi", "multiprocessing",
+           "_posixsubprocess", "socket", "_socket")
+MAX_PRINTED = 2000          # characters of the submission's own printing kept per exercise
+ARRAY_KINDS = "biuf"        # bool, int, unsigned, float: the only arrays that cross the boundary
+MAX_DEPTH = 32
+
+PROCESS_EVENTS = ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+                  "subprocess.Popen", "os.kill", "os.killpg", "pty.spawn", "os.startfile",
+                  "signal.pthread_kill", "socket.connect", "socket.bind", "socket.__new__",
+                  "sys.setprofile", "sys.settrace", "sys._current_frames")
+PATH_EVENTS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
+               "os.symlink", "os.link", "os.truncate", "os.utime", "os.chflags", "os.lchflags",
+               "os.listxattr", "os.setxattr", "os.removexattr", "shutil.rmtree")
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+
+# --- the wire format: JSON for the structure, .npz for the arrays -----------------------------------
+
+class NotData(TypeError):
+    """A value that cannot cross the boundary (an object, a function, an object array ...)."""
+
+
+def encode(value, arrays: dict, depth: int = 0):
+    """``value`` as JSON-able structure; its arrays go into ``arrays`` (key -> ndarray)."""
+    if depth > MAX_DEPTH:
+        raise NotData(f"nested more than {MAX_DEPTH} levels deep")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)) and type(value) in (int, float):
+        return value
+    if isinstance(value, np.generic):
+        if value.dtype.kind not in ARRAY_KINDS:
+            raise NotData(f"a NumPy scalar of dtype {value.dtype}")
+        return value.item()
+    if type(value) is np.ndarray:
+        if value.dtype.kind not in ARRAY_KINDS or value.dtype.fields is not None:
+            raise NotData(f"an array of dtype {value.dtype} (numbers only)")
+        key = f"a{len(arrays)}"
+        arrays[key] = np.array(value, order="C", copy=True)     # (ascontiguousarray makes 0-d 1-d)
+        return {"$a": key}
+    if type(value) is tuple:
+        return {"$t": [encode(v, arrays, depth + 1) for v in value]}
+    if isinstance(value, tuple) and type(value).__bases__ == (tuple,) and hasattr(value, "_fields"):
+        return {"$n": [type(value).__name__, list(value._fields),
+                       [encode(v, arrays, depth + 1) for v in value]]}
+    if type(value) is list:
+        return [encode(v, arrays, depth + 1) for v in value]
+    if type(value) is dict:
+        if not all(type(k) is str for k in value):
+            raise NotData("a dict whose keys are not all strings")
+        return {"$d": {k: encode(v, arrays, depth + 1) for k, v in value.items()}}
+    raise NotData(f"a {type(value).__name__}")
+
+
+_NAMED = {}
+
+
+def decode(data, arrays: dict):
+    """The inverse of :func:`encode`."""
+    if isinstance(data, list):
+        return [decode(v, arrays) for v in data]
+    if not isinstance(data, dict):
+        return data
+    (kind, body), = data.items()
+    if kind == "$a":
+        return arrays[body]
+    if kind == "$t":
+        return tuple(decode(v, arrays) for v in body)
+    if kind == "$d":
+        return {k: decode(v, arrays) for k, v in body.items()}
+    if kind == "$n":
+        name, fields, values = body
+        cls = _NAMED.get((name, tuple(fields)))
+        if cls is None:
+            cls = _NAMED[(name, tuple(fields))] = collections.namedtuple(name, fields)
+        return cls(*(decode(v, arrays) for v in values))
+    raise ValueError(f"unknown wire tag {kind!r}")
+
+
+def write_wire(value, json_path, npz_path) -> None:
+    arrays = {}
+    structure = encode(value, arrays)
+    np.savez(npz_path, **arrays)                      # uncompressed, as read_npz wants
+    with open(json_path, "w") as fh:
+        json.dump(structure, fh)
+
+
+# --- what the submission may not do -----------------------------------------------------------------
 
 class NotDuringGrading(importlib.abc.MetaPathFinder):
-    """Refuse the libraries that could do the exercises."""
+    """Refuse the libraries that could do the exercises (or reach past the sandbox)."""
 
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in BLOCKED:
@@ -38,11 +156,73 @@ class NotDuringGrading(importlib.abc.MetaPathFinder):
         return None
 
 
-def _fake_minis2s(given_path):
+def _inside(path, roots) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def make_audit_hook(workdir, unreadable):
+    """The PEP 578 hook: see the module docstring for what it refuses."""
+    workdir = os.path.realpath(workdir)
+    unreadable = [os.path.realpath(p) for p in unreadable] + ["/proc", "/sys"]
+
+    def refuse(what):
+        raise PermissionError(f"not allowed while your submission is graded: {what}")
+
+    def hook(event, args):
+        if event == "open":
+            path, _mode, flags = (tuple(args) + (None, None, None))[:3]
+            if path is None or isinstance(path, int):
+                return
+            real = os.path.realpath(os.fsdecode(path))
+            if _inside(real, unreadable):
+                refuse(f"reading {os.fsdecode(path)}")
+            if isinstance(flags, int) and flags & WRITE_FLAGS and not _inside(real, [workdir]):
+                refuse(f"writing {os.fsdecode(path)}")
+        elif event.startswith(PROCESS_EVENTS) or event.startswith("ctypes"):
+            refuse(f"{event} (no processes, signals, sockets or ctypes)")
+        elif event in PATH_EVENTS:
+            paths = [a for a in args if isinstance(a, (str, bytes, os.PathLike))]
+            for p in paths:
+                if not _inside(os.path.realpath(os.fsdecode(p)), [workdir]):
+                    refuse(f"{event} on {os.fsdecode(p)}")
+        elif event == "import" and args and isinstance(args[0], str) \
+                and args[0].split(".")[0] in BLOCKED:
+            raise ImportError(f"{args[0]} cannot be imported while your submission is graded")
+    return hook
+
+
+# --- the given forward passes, counted --------------------------------------------------------------
+
+class Calls:
+    """How often each given forward pass was called from outside another one (per case)."""
+
+    def __init__(self):
+        self.counts = collections.Counter()
+        self.depth = 0
+
+
+def _count(fn, name, calls):
+    def counted(*args, **kwargs):
+        if calls.depth == 0:
+            calls.counts[name] += 1
+        calls.depth += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            calls.depth -= 1
+    counted.__name__ = counted.__qualname__ = name
+    counted.__doc__ = fn.__doc__
+    counted.__module__ = "minis2s.exercises.given"
+    return counted
+
+
+def _fake_minis2s(given_path, counted, calls):
     """sys.modules entries for minis2s, minis2s.exercises and minis2s.exercises.given only."""
     spec = importlib.util.spec_from_file_location("minis2s.exercises.given", given_path)
     given = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(given)
+    for name in counted:                               # module globals too: inner calls see them
+        setattr(given, name, _count(getattr(given, name), name, calls))
     pkg = types.ModuleType("minis2s")
     pkg.__path__ = []                                  # a package with nothing else in it
     ex = types.ModuleType("minis2s.exercises")
@@ -54,27 +234,29 @@ def _fake_minis2s(given_path):
     return given
 
 
-def _picklable(value):
-    try:
-        pickle.dumps(value)
-        return value
-    except Exception as e:                              # a generator, a lambda, ...
-        return {"__unpicklable__": f"{type(value).__name__} ({e})"}
-
-
-def main(job_path, out_path):
-    with open(job_path, "rb") as fh:
-        job = pickle.load(fh)
-    for name in list(sys.modules):                     # nothing of minis2s may be loaded already
-        if name.split(".")[0] in BLOCKED:
+def main(workdir):
+    sys.dont_write_bytecode = True
+    with open(os.path.join(workdir, "job.json")) as fh:
+        job = json.load(fh)
+    with np.load(os.path.join(workdir, "cases.npz"), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    with open(os.path.join(workdir, "cases.json")) as fh:
+        cases = decode(json.load(fh), arrays)
+    for name in list(sys.modules):      # nothing of minis2s may be loaded already; NumPy keeps
+        if name.split(".")[0] in BLOCKED:  # its own reference to ctypes, which the hook disarms
             del sys.modules[name]
-    given = _fake_minis2s(job["given"])
+    calls = Calls()
+    given = _fake_minis2s(job["given"], job["counted"], calls)
+    prepare = given.prepare
     sys.meta_path.insert(0, NotDuringGrading())
+    sys.addaudithook(make_audit_hook(workdir, job["unreadable"]))
+    os.chdir(workdir)
     printed = io.StringIO()
     result = {"load_error": None, "missing": False, "calls": [], "printed": ""}
     try:
         with contextlib.redirect_stdout(printed):
-            spec = importlib.util.spec_from_file_location("submission", job["submission"])
+            spec = importlib.util.spec_from_file_location("submission",
+                                                          os.path.join(workdir, "submission.py"))
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
     except BaseException as e:                         # noqa: BLE001 - anything a file can do
@@ -84,19 +266,33 @@ def main(job_path, out_path):
     if module is not None and not callable(fn):
         result["missing"] = True
     if callable(fn):
-        for args in job["cases"]:
+        for args in cases:
+            calls.counts.clear()
+            calls.depth = 0
+            start = time.perf_counter()
+            call = {"out": None, "error": None, "kind": None}
             try:
                 with contextlib.redirect_stdout(printed):
-                    out = fn(*given.prepare(job["exercise"], args))
-                result["calls"].append({"out": _picklable(out), "error": None, "kind": None})
+                    out = fn(*prepare(job["exercise"], args))
+                try:
+                    call["out"] = encode(out, {})          # a dry run: is it data at all?
+                    call["value"] = out
+                except (NotData, RecursionError) as e:
+                    call["not_data"] = f"{e}"
             except BaseException as e:                 # noqa: BLE001
                 tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
-                result["calls"].append({"out": None, "kind": type(e).__name__,
-                                        "error": "".join(traceback.format_exception(type(e), e, tb))})
+                call.update(kind=type(e).__name__,
+                            error="".join(traceback.format_exception(type(e), e, tb)))
+            call["seconds"] = time.perf_counter() - start
+            call["forward_calls"] = dict(calls.counts)
+            result["calls"].append(call)
     result["printed"] = printed.getvalue()[:MAX_PRINTED]
-    with open(out_path, "wb") as fh:
-        pickle.dump(result, fh)
+    outputs = [c.pop("value", None) for c in result["calls"]]
+    for c in result["calls"]:
+        c.pop("out", None)
+    result["outputs"] = outputs
+    write_wire(result, os.path.join(workdir, "out.json"), os.path.join(workdir, "out.npz"))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1])

@@ -1,0 +1,323 @@
+"""Every way issue 20 found to earn a grade without doing the exercises scores 0 or is FLAGGED.
+
+Each cheat lives in tests/cheats.py; each scored before the grader was hardened
+(pickle 4 / 4, public-seed table 6 / 6, package by path 2 / 2, given forward 2 / 2,
+finite differences 2 / 2, no max in the softmax 2 / 2, a monkeypatched notebook check
+passing a zero gradient, a line appended to run_autograder and a detached process each
+forging results.json to 999). Here each one earns nothing.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cheats
+import minis2s.exercises.checker as checker
+from minis2s.exercises import EXERCISES, template
+from minis2s.grading import case_rng, grade, load_secret, new_secret
+from minis2s.grading.contain import descendants, run_contained
+from minis2s.grading.notebook import export_notebook
+
+ROOT = Path(__file__).parents[1]
+SOLUTIONS = ROOT / "instructor" / "solutions.py"
+SECRET = "5eed" * 16
+
+
+def write(tmp_path, text, name="submission.py"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# --- 1. nothing a submission returns is unpickled ---------------------------------------------------
+
+def test_an_object_whose_reduce_replaces_the_judge_is_not_data(tmp_path):
+    rel_error = checker.rel_error
+    report = grade(write(tmp_path, cheats.pickle_judge()),
+                   exercises=["embedding_backward", "softmax_cross_entropy"], seeds=(0, 1))
+    assert checker.rel_error is rel_error            # the grader's judge is untouched
+    assert report.score == 0
+    assert "returned something that is not data" in report.text() and "a Judge" in report.text()
+
+
+# --- 2. the grade's cases come from the instructor's secret -------------------------------------------
+
+TABLE = ["embedding_backward", "rnn_step_backward", "clip_gradients"]
+
+
+def test_a_table_of_the_public_cases_earns_nothing_on_the_secret_cases(tmp_path):
+    sub = write(tmp_path, cheats.lookup_table(TABLE))
+    public = grade(sub, exercises=TABLE, seeds=(0, 1, 2))
+    assert public.score == public.max_score          # the table is right where it was built ...
+    secret = grade(sub, exercises=TABLE, secret=SECRET, cases=3)
+    assert secret.score == 0                          # ... and worth nothing on secret cases
+    text = secret.text()
+    assert "3 secret cases per exercise" in text and "seed" not in text and SECRET not in text
+    assert "case 1" in text and "KeyError" in text
+    assert SECRET not in json.dumps(secret.gradescope())
+
+
+def test_secret_cases_differ_from_the_public_ones_and_between_secrets():
+    ex = EXERCISES["lstm_step_backward"]
+    first = [ex.make_case(np.random.default_rng(s)).args[0] for s in range(3)]
+    for k in range(1, 4):
+        dh = ex.make_case(case_rng(ex.name, k, SECRET)).args[0]
+        assert not any(dh.shape == f.shape and np.allclose(dh, f) for f in first)
+        again = ex.make_case(case_rng(ex.name, k, SECRET)).args[0]
+        assert np.array_equal(dh, again)                                     # reproducible
+        other = ex.make_case(case_rng(ex.name, k, new_secret())).args[0]
+        assert dh.shape != other.shape or not np.allclose(dh, other)
+
+
+def test_the_reference_solutions_get_full_marks_on_secret_cases(tmp_path):
+    names = ["softmax_cross_entropy", "lstm_backward", "attention_backward", "beam_search"]
+    report = grade(SOLUTIONS, exercises=names, secret=SECRET, cases=2)
+    assert report.score == report.max_score, report.text()
+
+
+def test_a_secret_file_must_hold_a_secret(tmp_path):
+    from minis2s.errors import InputError
+    good = write(tmp_path, SECRET + "\n", "grading.secret")
+    assert load_secret(good) == SECRET
+    with pytest.raises(InputError, match="--secret-file .*hex digits"):
+        load_secret(write(tmp_path, "0 1 2\n", "bad.secret"))
+    with pytest.raises(InputError, match="cannot be read"):
+        load_secret(tmp_path / "missing.secret")
+
+
+# --- 3. the library is out of reach, even by path --------------------------------------------------
+
+def test_the_package_loaded_by_path_under_another_name_is_refused(tmp_path):
+    report = grade(write(tmp_path, cheats.library_by_path()), exercises=["clip_gradients"], seeds=(0,))
+    assert report.score == 0
+    assert "not allowed while your submission is graded: reading" in report.load_error
+
+
+@pytest.mark.parametrize("code, refused", [
+    ("import subprocess; subprocess.run(['true'])", "_posixsubprocess cannot be imported"),
+    ("import os; os.system('true')", "os.system"),
+    ("open('/tmp/minis2s-cheat-%d' % id(object()), 'w')", "writing"),
+    ("import ctypes", "ctypes cannot be imported"),
+    ("open('/proc/self/environ').read()", "reading /proc/self/environ"),
+])
+def test_the_sandbox_refuses_processes_writes_outside_its_folder_and_ctypes(tmp_path, code, refused):
+    sub = write(tmp_path, "def embedding_backward(dout, ids, V):\n    " + code + "\n")
+    report = grade(sub, exercises=["embedding_backward"], seeds=(0,))
+    assert report.score == 0 and refused in report.text()
+
+
+# --- 4. the given forward passes: not the answer, not finite differences ------------------------------
+
+def test_the_given_forward_cannot_answer_the_forward_exercise(tmp_path):
+    report = grade(write(tmp_path, cheats.given_forward_answers_the_forward()),
+                   exercises=["lstm_step_forward"], seeds=(0,))
+    assert report.score == 0
+    assert report.flags == ["lstm_step_forward: your function calls the given lstm_step_forward: "
+                            "the exercise is to write that computation yourself"]
+
+
+def test_finite_differences_of_the_given_forward_are_flagged(tmp_path):
+    report = grade(write(tmp_path, cheats.finite_differences()),
+                   exercises=["softmax_cross_entropy"], seeds=(0,))
+    assert report.score == 0
+    assert "FLAGGED" in report.text() and "finite differences" in report.flags[0]
+    assert "cross_entropy_loss x" in report.flags[0]
+
+
+# --- 5. scoring an instructor can defend --------------------------------------------------------
+
+def test_a_softmax_that_does_not_subtract_the_max_fails_on_the_large_logits(tmp_path):
+    with np.errstate(all="ignore"):
+        report = grade(write(tmp_path, cheats.softmax_without_the_max()),
+                       exercises=["softmax_cross_entropy"], seeds=(0, 1, 2))
+    assert report.score == 0
+    assert "shifted by 600-1000" in report.text()
+
+
+# --- 6. the notebook route grades the exported source in a fresh process -----------------------------
+
+def _notebook(cells):
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+            "cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                       "source": textwrap.dedent(c)} for c in cells]}
+
+
+MONKEYPATCH_CELLS = [
+    """
+    import numpy as np
+    from minis2s.exercises import check
+    """,
+    """
+    def embedding_backward(dout, ids, V):
+        return np.zeros((V, dout.shape[-1]))          # wrong: no scatter-add at all
+    """,
+    """
+    import minis2s.exercises.checker as checker
+    checker.rel_error = lambda a, b: 0.0              # the cheat
+    """,
+    """
+    assert check("embedding_backward", embedding_backward, verbose=False)
+    """,
+    "%matplotlib inline\n",
+]
+
+
+def test_a_monkeypatched_checker_in_a_notebook_changes_nothing_in_its_grade(tmp_path):
+    # in the notebook's own process the cheat works (that is why a grade is never taken there)
+    rel_error, scope = checker.rel_error, {}
+    try:
+        for cell in MONKEYPATCH_CELLS[:4]:
+            exec(textwrap.dedent(cell), scope)
+    finally:
+        checker.rel_error = rel_error
+    nb = write(tmp_path, json.dumps(_notebook(MONKEYPATCH_CELLS)), "lab.ipynb")
+    exported = export_notebook(nb)
+    assert "def embedding_backward" in exported and "rel_error" not in exported
+    assert "assert check" not in exported
+    report = grade(nb, exercises=["embedding_backward"], seeds=(0, 1))
+    assert report.score == 0 and report.exercises[0].results[0].failed == ["dW"]
+
+
+def test_a_right_notebook_gets_full_marks_and_a_broken_cell_is_skipped(tmp_path):
+    cells = ["import numpy as np\n",
+             "def embedding_backward(dout, ids, V):\n"
+             "    dW = np.zeros((V, dout.shape[-1]))\n"
+             "    np.add.at(dW, ids.reshape(-1), dout.reshape(-1, dout.shape[-1]))\n"
+             "    return dW\n",
+             "def half_written(:\n"]
+    nb = write(tmp_path, json.dumps(_notebook(cells)), "lab.ipynb")
+    assert "cell 2 skipped" in export_notebook(nb)
+    report = grade(nb, exercises=["embedding_backward"], seeds=(0, 1))
+    assert report.score == report.max_score
+
+
+# --- 7. Gradescope: the submission cannot write its own grade ------------------------------------------
+
+def _load_make_autograder():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_autograder", ROOT / "instructor" / "make_autograder.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _autograder_tree(tmp_path, submission_text, exercises=("softmax_cross_entropy",)):
+    zip_path = _load_make_autograder().build(tmp_path / "autograder.zip", list(exercises), cases=1,
+                                             timeout=60)
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(zip_path) as z:
+        z.extractall(root / "source")
+    (root / "submission").mkdir()
+    (root / "submission" / "submission.py").write_text(submission_text)
+    return root
+
+
+def _run(root):
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), PYTHON=sys.executable,
+               MINIS2S_SANDBOX_USER="")     # never create a user on the test machine
+    proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_a_submission_cannot_append_to_the_running_run_autograder(tmp_path):
+    root = _autograder_tree(tmp_path, "")
+    script = root / "source" / "run_autograder"
+    (root / "submission" / "submission.py").write_text(cheats.append_to_run_autograder(str(script)))
+    before = script.read_text()
+    _run(root)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 0 and "forged" not in json.dumps(results)
+    assert script.read_text() == before               # the sandbox refused the write
+
+
+def test_lines_after_the_last_line_of_run_autograder_never_run(tmp_path):
+    """Even had the append succeeded: bash has parsed `main` before it runs, then exits."""
+    root = _autograder_tree(tmp_path, template(["softmax_cross_entropy"]))
+    script = root / "source" / "run_autograder"
+    assert script.read_text().rstrip().endswith('main "$@"; exit $?')
+    with open(script, "a") as fh:
+        fh.write("\necho '{\"score\": 999}' > \"$AUTOGRADER_ROOT/results/results.json\"\n")
+    _run(root)
+    assert json.loads((root / "results" / "results.json").read_text())["score"] == 0
+
+
+@pytest.mark.slow
+def test_a_detached_process_cannot_rewrite_the_results_later(tmp_path):
+    results = tmp_path / "autograder" / "results" / "results.json"
+    root = _autograder_tree(tmp_path, cheats.detached_forger(str(results), delay=2.0))
+    proc = _run(root)
+    time.sleep(4.0)                                   # longer than the forger would wait
+    data = json.loads(results.read_text())
+    assert data["score"] == 0 and "forged" not in json.dumps(data)
+    assert "subprocess.Popen" in proc.stdout or "_posixsubprocess" in proc.stdout
+
+
+def test_the_zip_holds_a_fresh_secret_that_nothing_prints(tmp_path, capsys):
+    ma = _load_make_autograder()
+    assert ma.main([str(tmp_path / "a.zip"), "--exercises", "clip_gradients"]) == 0
+    ma.build(tmp_path / "b.zip", ["clip_gradients"])
+    out = capsys.readouterr().out
+    secrets = []
+    for name in ("a.zip", "b.zip"):
+        with zipfile.ZipFile(tmp_path / name) as z:
+            info = z.getinfo("grading.secret")
+            assert (info.external_attr >> 16) & 0o077 == 0           # owner-only
+            secrets.append(z.read("grading.secret").decode().strip())
+            assert "SEEDS" not in z.read("grading.env").decode()
+    assert secrets[0] != secrets[1] and all(len(s) == 64 for s in secrets)
+    assert not any(s in out for s in secrets)
+
+
+# --- 8. nothing outlives an exercise -------------------------------------------------------------------
+
+DAEMON = """
+import os, sys, time
+pid = os.fork()
+if pid == 0:
+    os.setsid()                       # leave the process group ...
+    if os.fork() == 0:                # ... and the parent: a daemon
+        open(sys.argv[1], "w").write(str(os.getpid()))
+        time.sleep(60)
+    os._exit(0)
+os.waitpid(pid, 0)
+time.sleep(%s)
+"""
+
+
+@pytest.mark.parametrize("linger", ["0", "30"])       # exits at once / killed at the timeout
+def test_a_process_that_leaves_the_group_is_killed_too(tmp_path, linger):
+    pidfile = tmp_path / "pid"
+    script = write(tmp_path, DAEMON % linger, "daemon.py")
+    run = run_contained([sys.executable, str(script), str(pidfile)], timeout=3.0)
+    assert run.timed_out == (linger == "30")
+    pid = int(pidfile.read_text())
+    assert run.killed_leftovers >= 1 and run.survivors == 0
+    assert pid not in descendants(os.getpid())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_as_root_the_submission_runs_as_the_unprivileged_user(tmp_path):
+    import pwd
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user 'nobody'")
+    sub = write(tmp_path, "import os\ndef clip_gradients(dWx, dWh, db, max_norm):\n"
+                          "    raise ValueError(f'uid={os.getuid()}')\n")
+    report = grade(sub, exercises=["clip_gradients"], seeds=(0,), sandbox_user="nobody")
+    if "could not start as user nobody" in report.text():
+        pytest.skip("user nobody cannot run this Python (its folders are not readable)")
+    assert f"uid={nobody.pw_uid}" in report.text()
+    right = grade(SOLUTIONS, exercises=["clip_gradients"], seeds=(0,), sandbox_user="nobody")
+    assert right.score == right.max_score, right.text()
