@@ -613,3 +613,87 @@ def test_template_holds_every_stub_and_no_hint(tmp_path):
     for ex in EXERCISES.values():
         assert f"def {ex.stub.__name__}(" in text
         assert ex.hints[2].strip().splitlines()[0].strip() not in text
+
+
+# --- finer feedback: where a wrong output is wrong (issue 22) ----------------------------------
+
+def _gate_columns(a, H, perm):
+    """a (.., 4H) with its gate blocks reordered by perm (e.g. (0, 3, 2, 1) swaps f and o)."""
+    return np.concatenate([a[..., k * H:(k + 1) * H] for k in perm], axis=-1)
+
+
+def test_gates_in_the_wrong_order_name_their_blocks():
+    def swapped(dh, dc, cache):                          # f and o swapped in every weight gradient
+        out = solutions.lstm_step_backward(dh, dc, cache)
+        H = cache["Wh"].shape[0]
+        return out[:3] + tuple(_gate_columns(a, H, (0, 3, 2, 1)) for a in out[3:])
+    result = check("lstm_step_backward", swapped, verbose=False)
+    assert result.failed == ["dWx", "dWh", "db"]
+    text = str(result)
+    assert text.count("-> wrong in the blocks of gates f, o") == 3 and "i, g right" in text
+
+
+def test_a_missing_forget_gate_term_names_the_f_block_only():
+    def no_df(dh, dc, cache):                            # df = 0: forgets dc_total * c_prev
+        return solutions.lstm_step_backward(dh, dc, dict(cache, c_prev=0.0 * cache["c_prev"]))
+    result = check("lstm_step_backward", no_df, verbose=False)
+    assert {"dWx", "dWh", "db"} <= set(result.failed) and "dc_prev" not in result.failed
+    assert str(result).count("-> wrong in the block of gate f (") == 3
+
+
+def test_embedding_without_accumulation_names_the_repeated_ids():
+    def wrong(dout, ids, V):
+        dW = np.zeros((V, dout.shape[-1]))
+        dW[ids] += dout                                   # repeated ids: only one write counts
+        return dW
+    result = check("embedding_backward", wrong, verbose=False)
+    case = EXERCISES["embedding_backward"].make_case(np.random.default_rng(0))
+    ids = case.context["ids"].reshape(-1)
+    repeated = sorted(int(v) for v in set(ids.tolist()) if (ids == v).sum() > 1)
+    assert f"rows {', '.join(map(str, repeated))} differ -- every one of them an id that occurs " \
+           "several times" in str(result)
+
+
+def test_embedding_writing_to_an_unused_row_names_it():
+    def wrong(dout, ids, V):
+        dW = solutions.embedding_backward(dout, ids, V)
+        dW[V - 1] += 1.0                                  # row V-1 is never looked up
+        return dW
+    result = check("embedding_backward", wrong, verbose=False)
+    V = EXERCISES["embedding_backward"].make_case(np.random.default_rng(0)).args[2]
+    assert f"rows no id looked up (should be exactly 0): {V - 1}" in str(result)
+
+
+def test_softmax_gradient_at_padding_names_the_padded_positions():
+    def wrong(logits, targets, ignore_index):             # padding rows keep p - 0
+        loss, d = solutions.softmax_cross_entropy(logits, targets, ignore_index)
+        z = logits - logits.max(axis=-1, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+        pad = (targets == ignore_index)[..., None]
+        return loss, np.where(pad, p / (targets != ignore_index).sum(), d)
+    result = check("softmax_cross_entropy", wrong, verbose=False)
+    assert result.failed == ["dlogits"]
+    assert "-- all of them padding" in str(result)
+
+
+def test_lstm_backward_ignoring_the_mask_names_the_positions():
+    def wrong(dhs, dhT, dcT, cache):
+        return solutions.lstm_backward(dhs, dhT, dcT, dict(cache, m=np.ones_like(cache["m"])))
+    result = check("lstm_backward", wrong, verbose=False)
+    assert "dx" in result.failed
+    line = next(l for l in result.lines if "positions (n, t) that differ" in l)
+    assert "of them padding" in line and "real" in line
+
+
+def test_padding_leaks_name_their_indices():
+    def leaky(dh_tilde, cache):
+        dh, dhs, dWc = solutions.attention_backward(dh_tilde, cache)
+        dhs = dhs.copy()
+        n, s = np.argwhere(cache["mask"] == 0)[0]
+        dhs[n, s, 0] += 1e-30
+        return dh, dhs, dWc
+    result = check("attention_backward", leaky, verbose=False)
+    assert result.failed == ["dhs"]
+    n, s = np.argwhere(EXERCISES["attention_backward"].make_case(np.random.default_rng(0))
+                       .args[1]["mask"] == 0)[0]
+    assert f"at indices ({n}, {s}, 0))" in result.lines[-1]
