@@ -321,3 +321,47 @@ def test_as_root_the_submission_runs_as_the_unprivileged_user(tmp_path):
     assert f"uid={nobody.pw_uid}" in report.text()
     right = grade(SOLUTIONS, exercises=["clip_gradients"], seeds=(0,), sandbox_user="nobody")
     assert right.score == right.max_score, right.text()
+
+
+# --- 9. one mistake costs one exercise --------------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_missing_forget_gate_term_costs_only_the_step_backward(tmp_path):
+    """It cost 13.8 of 16 points across three exercises; with the reference step plugged into
+    lstm_backward and peeky_decoder_backward, it costs lstm_step_backward's 4."""
+    text = SOLUTIONS.read_text().replace("df = dc_total * c_prev", "df = dc_total * 0.0 * c_prev")
+    assert text != SOLUTIONS.read_text()
+    names = ["lstm_step_backward", "lstm_backward", "peeky_decoder_backward"]
+    report = grade(write(tmp_path, text), exercises=names, seeds=(0, 1))
+    step, bptt, peeky = report.exercises
+    assert step.score == 0 and bptt.score == bptt.max_points and peeky.score == peeky.max_points
+    assert "graded with the reference lstm_step_backward in place of yours" in report.text()
+
+
+def test_a_dependency_called_with_other_arguments_says_so(tmp_path):
+    sub = write(tmp_path, SOLUTIONS.read_text() + textwrap.dedent("""
+        _ref = lstm_backward
+        def lstm_backward(dhs, dhT, dcT, cache):
+            lstm_step_backward(dhT, dcT, dict(cache["steps"][0], x=cache["steps"][0]["x"] + 1.0))
+            return _ref(dhs, dhT, dcT, cache)
+        """))
+    report = grade(sub, exercises=["lstm_backward"], seeds=(0,))
+    assert report.score == 0
+    assert "the reference lstm_step_backward stands in for yours" in report.text()
+
+
+def test_the_stand_ins_are_the_backward_passes_of_the_given_forwards():
+    """J^T @ upstream from the grader's data equals the reference solutions on the case."""
+    from minis2s.exercises.standins import standins
+    from minis2s.grading.sandbox import make_standin
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("solutions", SOLUTIONS)
+    sol = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sol)
+    case = EXERCISES["lstm_backward"].make_case(np.random.default_rng(3))
+    ref = make_standin("lstm_step_backward", standins("lstm_backward", case)["lstm_step_backward"])
+    step = case.args[3]["steps"][1]
+    rng = np.random.default_rng(0)
+    dh, dc = rng.standard_normal(step["h_prev"].shape), rng.standard_normal(step["h_prev"].shape)
+    for got, want in zip(ref(dh, dc, cache=step), sol.lstm_step_backward(dh, dc, step)):
+        np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)

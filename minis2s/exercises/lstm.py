@@ -163,7 +163,8 @@ def _sequence_case(rng) -> Case:
     dhs, dhT, dcT = _cases.randn(rng, N, T, H), _cases.randn(rng, N, H), _cases.randn(rng, N, H)
     num = numerical_gradient(forward, inputs, [dhs, dhT, dcT])
     return Case(args=(dhs, dhT, dcT, cache), oracle={"d" + k: g for k, g in num.items()},
-                sizes=f"{_cases.spell(s)}, lengths={lengths.tolist()}", context={"mask": mask})
+                sizes=f"{_cases.spell(s)}, lengths={lengths.tolist()}",
+                context={"mask": mask, "b": inputs["b"]})
 
 
 EXERCISES = [

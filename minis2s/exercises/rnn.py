@@ -98,7 +98,8 @@ def _sequence_case(rng) -> Case:
     _, cache = given.rnn_forward(**inputs)
     dhs = _cases.randn(rng, N, T, H)
     num = numerical_gradient(lambda **a: given.rnn_forward(**a)[0], inputs, dhs)
-    return Case(args=(dhs, cache), oracle={"d" + k: g for k, g in num.items()}, sizes=_cases.spell(s))
+    return Case(args=(dhs, cache), oracle={"d" + k: g for k, g in num.items()}, sizes=_cases.spell(s),
+                context={"b": inputs["b"]})
 
 
 EXERCISES = [

@@ -63,6 +63,7 @@ from ..errors import InputError
 from ..exercises import EXERCISES, list_exercises
 from ..exercises import given as _given
 from ..exercises.checker import COUNTED, ExerciseResult, forward_problem, judge
+from ..exercises.standins import DEPENDENCIES, standins
 from ..safe_npz import NpzError, read_npz
 from . import sandbox as _wire
 from .contain import run_contained
@@ -172,6 +173,9 @@ class GradeReport:
             lines += ["", "The submission did not load:", self.load_error.rstrip()]
         for k, e in enumerate(self.exercises, 1):
             lines += ["", f"{k}. {e.name}: {e.score:g} / {e.max_points:g}" + (f"  ({e.note})" if e.note else "")]
+            if e.name in DEPENDENCIES:
+                lines.append(f"   (graded with the reference {', '.join(DEPENDENCIES[e.name])} in "
+                             "place of yours, so a mistake there costs that exercise only)")
             lines += [f"   {line}" for line in e.case_lines()]
             for r in e.results:
                 if not r.passed and not e.note:
@@ -245,7 +249,8 @@ def _run_sandbox(source: str, ex, cases, timeout: float, python: str, user=None,
                "counted": list(COUNTED), "unreadable": [str(PACKAGE), *map(str, unreadable)]}
         (work / "job.json").write_text(json.dumps(job))
         (work / "submission.py").write_text(source)
-        _wire.write_wire([list(c.args) for c in cases], work / "cases.json", work / "cases.npz")
+        _wire.write_wire([{"args": list(c.args), "standins": standins(ex.name, c)} for c in cases],
+                         work / "cases.json", work / "cases.npz")
         if user is not None:
             _chown_tree(work, user)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work),

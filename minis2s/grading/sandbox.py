@@ -8,7 +8,10 @@ WORKDIR (a fresh folder the grader made) holds
   forward passes it may not call (or only a few times);
 * ``submission.py``: a copy of the submission;
 * ``cases.json`` + ``cases.npz``: the arguments of every case, in the wire
-  format below -- never the answers.
+  format below -- never the answers -- and the data of the reference stand-ins
+  for the exercises this one may call (:mod:`minis2s.exercises.standins`):
+  while it runs, the submission's own ``lstm_step_backward`` (say) is replaced
+  by one, so that one mistake costs one exercise.
 
 The sandbox writes ``out.json`` + ``out.npz``: for every case the function's
 outputs (or the error it raised) and how often it called each given forward pass.
@@ -234,6 +237,57 @@ def _fake_minis2s(given_path, counted, calls):
     return given
 
 
+# --- the reference stand-ins for the exercises this one may call -------------------------------------
+
+def _at(args, path):
+    value = args[path[0]]
+    for key in path[1:]:
+        value = value[key]
+    return value
+
+
+def _same(got, want) -> bool:
+    if isinstance(want, np.ndarray):
+        got = np.asarray(got)
+        return (got.shape == want.shape and got.dtype.kind in ARRAY_KINDS
+                and bool(np.allclose(got, want, rtol=1e-9, atol=1e-12)))
+    return bool(got == want)
+
+
+def make_standin(name, spec):
+    """A function answering for the submission's ``name`` from the grader's data (no solution code):
+    J^T @ upstream for a backward pass whose cache it recognises, a stored value for the loss."""
+    params, entries = spec["params"], spec["entries"]
+
+    def reference(*args, **kwargs):
+        args = list(args) + [kwargs.pop(p) for p in params[len(args):] if p in kwargs]
+        if kwargs:
+            raise TypeError(f"{name}() got unexpected arguments {sorted(kwargs)}")
+        for entry in entries:
+            try:
+                if not all(_same(_at(args, path), want) for path, want in entry["match"]):
+                    continue
+            except (IndexError, KeyError, TypeError):
+                continue
+            if entry["kind"] == "value":
+                return tuple(np.array(v) if isinstance(v, np.ndarray) else v for v in entry["outputs"])
+            upstream = np.concatenate([
+                np.broadcast_to(np.asarray(args[i], dtype=np.float64), tuple(shape)).reshape(-1)
+                for i, shape in zip(entry["grad_args"], entry["grad_shapes"])])
+            flat = entry["J"].T @ upstream
+            outs, start = [], 0
+            for shape in entry["out_shapes"]:
+                size = int(np.prod(shape, dtype=np.int64))
+                outs.append(flat[start:start + size].reshape(shape))
+                start += size
+            return outs[0] if len(outs) == 1 else tuple(outs)
+        raise ValueError(f"while this exercise is graded, the reference {name} stands in for yours; "
+                         "it knows the caches and inputs this case's forward pass made, and was "
+                         "called with others")
+    reference.__name__ = reference.__qualname__ = name
+    return reference
+
+
 def main(workdir):
     sys.dont_write_bytecode = True
     with open(os.path.join(workdir, "job.json")) as fh:
@@ -266,11 +320,15 @@ def main(workdir):
     if module is not None and not callable(fn):
         result["missing"] = True
     if callable(fn):
-        for args in cases:
+        for case in cases:
+            args = case["args"]
             calls.counts.clear()
             calls.depth = 0
             start = time.perf_counter()
             call = {"out": None, "error": None, "kind": None}
+            saved = {dep: module.__dict__.get(dep) for dep in case["standins"]}
+            for dep, spec in case["standins"].items():   # one mistake costs one exercise
+                module.__dict__[dep] = make_standin(dep, spec)
             try:
                 with contextlib.redirect_stdout(printed):
                     out = fn(*prepare(job["exercise"], args))
@@ -283,6 +341,11 @@ def main(workdir):
                 tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
                 call.update(kind=type(e).__name__,
                             error="".join(traceback.format_exception(type(e), e, tb)))
+            for dep, own in saved.items():
+                if own is None:
+                    module.__dict__.pop(dep, None)
+                else:
+                    module.__dict__[dep] = own
             call["seconds"] = time.perf_counter() - start
             call["forward_calls"] = dict(calls.counts)
             result["calls"].append(call)

@@ -1,0 +1,147 @@
+r"""Reference stand-ins for the exercises an exercise may call, so one mistake costs one exercise.
+
+``lstm_backward`` may call the student's own ``lstm_step_backward``;
+``peeky_decoder_backward`` their ``softmax_cross_entropy``, ``lstm_backward``,
+``embedding_backward`` ...; ``attention_backward`` their
+``masked_softmax_backward``. Graded as written, one wrong forget-gate term in
+``lstm_step_backward`` would cost three exercises. So while the grader grades an
+exercise, each of these *dependencies* is replaced in the submission by a
+reference stand-in -- and the stand-in holds no solution code:
+
+* a backward pass is linear in the upstream gradient once its cache is fixed,
+  so for every cache the case's forward pass made, the grader computes the
+  Jacobian ``J`` of that forward step (central differences, as the oracle
+  does) and the stand-in answers ``J^T @ upstream`` -- nothing a student could
+  not compute by finite differences themselves, and nothing to read;
+* the loss (``softmax_cross_entropy``) is answered for the logits of the case:
+  the loss and its numerical gradient.
+
+A stand-in recognises its cache by value (the arrays the forward pass put in it);
+called with anything else it raises, saying so. ``standins(name, case)`` gives
+the plain data the grader's sandbox builds the stand-ins from
+(:mod:`minis2s.grading.sandbox`); ``check`` does not use them -- locally a
+student's whole chain is checked, their own dependencies included.
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from . import given
+
+__all__ = ["standins", "DEPENDENCIES", "jacobian"]
+
+#: exercise -> the exercises (stub names) it may call, replaced while it is graded
+DEPENDENCIES = {
+    "rnn_backward": ("rnn_step_backward",),
+    "lstm_backward": ("lstm_step_backward",),
+    "peeky_decoder_backward": ("softmax_cross_entropy", "lstm_backward", "lstm_step_backward",
+                               "embedding_backward", "peeky_concat_backward"),
+    "attention_backward": ("masked_softmax_backward",),
+}
+
+
+def jacobian(f, inputs: dict, h: float = 1e-5) -> np.ndarray:
+    """d flat(f(**inputs)) / d flat(inputs), (outputs, inputs), by central differences.
+
+    f returns an array or a tuple of arrays (flattened and joined in order); the inputs
+    are taken in the dict's order.
+    """
+    def flat_out():
+        out = f(**inputs)
+        out = out if isinstance(out, tuple) else (out,)
+        return np.concatenate([np.asarray(o, dtype=np.float64).reshape(-1) for o in out])
+
+    columns = []
+    for x in inputs.values():
+        flat = x.reshape(-1)                              # a view: writes reach inputs
+        for k in range(flat.size):
+            old = flat[k]
+            flat[k] = old + h
+            up = flat_out()
+            flat[k] = old - h
+            down = flat_out()
+            flat[k] = old
+            columns.append((up - down) / (2 * h))
+    return np.stack(columns, axis=1)
+
+
+def _params(stub_name):
+    from . import EXERCISES
+    stub = next(ex.stub for ex in EXERCISES.values() if ex.stub.__name__ == stub_name)
+    return list(inspect.signature(stub).parameters)
+
+
+def _linear(match, grad_args, grad_shapes, f, inputs):
+    """A linear stand-in entry: outputs = J^T @ (the gradient arguments, flattened)."""
+    inputs = {k: np.array(v, dtype=np.float64) for k, v in inputs.items()}
+    return {"kind": "linear", "match": match, "grad_args": list(grad_args),
+            "grad_shapes": [list(s) for s in grad_shapes], "J": jacobian(f, inputs),
+            "out_shapes": [list(v.shape) for v in inputs.values()]}
+
+
+def _step_entries(steps, b, lstm: bool):
+    entries = []
+    for step in steps:
+        if lstm:
+            inputs = dict(x=step["x"], h_prev=step["h_prev"], c_prev=step["c_prev"],
+                          Wx=step["Wx"], Wh=step["Wh"], b=b)
+            shape = step["h_prev"].shape
+            entries.append(_linear([[[2, "x"], step["x"]], [[2, "h_prev"], step["h_prev"]],
+                                    [[2, "c_prev"], step["c_prev"]]], (0, 1), (shape, shape),
+                                   lambda **k: given.lstm_step_forward(**k)[:2], inputs))
+        else:
+            inputs = dict(x=step["x"], h_prev=step["h_prev"], Wx=step["Wx"], Wh=step["Wh"], b=b)
+            entries.append(_linear([[[1, "x"], step["x"]], [[1, "h_prev"], step["h_prev"]]], (0,),
+                                   (step["h_prev"].shape,),
+                                   lambda **k: given.rnn_step_forward(**k)[0], inputs))
+    return entries
+
+
+def standins(name: str, case) -> dict:
+    """{stub name: {"params": [...], "entries": [...]}} for the dependencies of exercise ``name``."""
+    if name not in DEPENDENCIES:
+        return {}
+    specs = {}
+    if name == "rnn_backward":
+        _, cache = case.args
+        specs["rnn_step_backward"] = _step_entries(cache["steps"], case.context["b"], lstm=False)
+    elif name == "lstm_backward":
+        cache = case.args[3]
+        specs["lstm_step_backward"] = _step_entries(cache["steps"], case.context["b"], lstm=True)
+    elif name == "attention_backward":
+        _, cache = case.args
+        scores, mask = cache["scores"], cache["mask"]
+        specs["masked_softmax_backward"] = [_linear(
+            [[[1, "scores"], scores]], (0,), (scores.shape,),
+            lambda scores: given.masked_softmax_forward(scores, mask)[0], {"scores": scores})]
+    elif name == "peeky_decoder_backward":
+        (cache,) = case.args
+        p, lstm = cache["params"], cache["lstm"]
+        steps = lstm["steps"]
+        x, h0, c0 = cache["x"], steps[0]["h_prev"], steps[0]["c_prev"]
+        N, T, _ = x.shape
+        H = h0.shape[1]
+        logits, y_out, pad = cache["logits"], cache["y_out"], cache["pad_id"]
+        dlogits = jacobian(lambda logits: given.cross_entropy_loss(logits, y_out, pad),
+                           {"logits": np.array(logits)}).reshape(logits.shape)
+        specs["softmax_cross_entropy"] = [{
+            "kind": "value", "match": [[[0], logits], [[1], y_out], [[2], pad]],
+            "outputs": [float(given.cross_entropy_loss(logits, y_out, pad)), dlogits]}]
+        specs["lstm_backward"] = [_linear(
+            [[[3, "steps", 0, "x"], steps[0]["x"]], [[3, "steps", 0, "h_prev"], h0]], (0, 1, 2),
+            ((N, T, H), (N, H), (N, H)),
+            lambda **k: (lambda hs, state, _: (hs, *state))(*given.lstm_forward(**k)),
+            dict(x=x, h0=h0, c0=c0, Wx=p["Wx"], Wh=p["Wh"], b=p["b"]))]
+        specs["lstm_step_backward"] = _step_entries(steps, p["b"], lstm=True)
+        V, E = p["W_emb"].shape
+        specs["embedding_backward"] = [_linear(
+            [[[1], cache["y_in"]], [[2], V]], (0,), (cache["e"].shape,),
+            lambda W: W[cache["y_in"]], {"W": np.zeros((V, E))})]
+        specs["peeky_concat_backward"] = [                   # the input side, the output side
+            _linear([[[1], E]], (0,), (x.shape,), given.peeky_concat_forward,
+                    {"e": cache["e"], "ctx": cache["ctx"]}),
+            _linear([[[1], H]], (0,), (cache["z"].shape,), given.peeky_concat_forward,
+                    {"e": cache["hs"], "ctx": cache["ctx"]})]
+    return {dep: {"params": _params(dep), "entries": entries} for dep, entries in specs.items()}
