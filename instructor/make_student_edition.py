@@ -12,10 +12,18 @@ What goes in (docs/teaching.md, step 2):
 * ``submission.py``: every exercise's stub (``minis2s.exercises.template()``);
 * ``README.md``: what to do with all that.
 
-Nothing from instructor/ goes in. The audit then reads every file of the bundle
-and fails (exit status 1) if it finds a solution marker or any line of solution
-code: the lines of instructor/solutions.py and of the notebooks' solution
-regions. The same functions serve tests/test_student_edition.py.
+Nothing from instructor/ goes in; the edition is a plain folder (no git
+history). ``--package`` ships minis2s's source as well, and ``--max-hint N``
+cuts every exercise's hints to the first N levels in it (the text of the
+others is removed, not hidden).
+
+The audit then reads every file of the bundle and fails (exit status 1) if it
+finds a solution marker or solution code: every statement of
+instructor/solutions.py and of the notebooks' solution regions, and its parts
+(the two sides of a tuple assignment, the elements of a returned tuple),
+compared with all whitespace removed and numerals made canonical (``1`` =
+``1.0``), in code, Markdown -- docs/derivations.md included -- and notebooks
+alike. The same functions serve tests/test_teaching.py.
 """
 from __future__ import annotations
 
@@ -40,8 +48,16 @@ STUDENT_README = """\
 - `docs/exercises.md`: the exercises, their order, difficulty and expected time, and how the
   checker and the hints work. `docs/derivations.md`: the maths.
 
-Install minis2s as your instructor says (for example `pip install -e .` in a clone). Hints:
-`from minis2s.exercises import hint; hint("lstm_step_backward")` lists what each level reveals.
+Install minis2s as your instructor says (`pip install -e .` in this folder when it holds
+`minis2s/`). Hints: `from minis2s.exercises import hint; hint("lstm_step_backward")` lists what
+each level reveals.
+
+How you are graded: `check` and `minis2s grade` use public seeds, so you can see every case;
+the autograder grades on other cases, drawn from your instructor's secret, with the same sizes
+of mistakes in view. A case counts only when all its outputs are right. Your code runs where
+minis2s cannot be imported or read (except `minis2s.exercises.given`), and a backward pass that
+calls the given forward passes more than a handful of times (finite differences) is flagged.
+A notebook is graded on its imports and function definitions only.
 """
 
 
@@ -76,36 +92,126 @@ def strip_markdown(text: str, path: str = "") -> str:
     return result
 
 
-def solution_lines() -> set:
-    """Fingerprints of solution code: its non-trivial lines, whitespace stripped."""
-    lines = set()
+NUMERAL = re.compile(r"(?<![\w.])(\d+)(?:\.(\d*))?(?![\w.])")
 
-    def add(line):
-        s = line.strip()
-        if len(s) >= 20 and not s.startswith(("#", '"""', "def ", "return ", "raise ", "import ", "from ")):
-            lines.add(s)
 
-    source = (ROOT / "instructor" / "solutions.py").read_text()
-    body = source.split("\n\n\n", 1)[1] if "\n\n\n" in source else source   # skip the docstring
-    for line in body.splitlines():
-        add(line)
-    given = set()                # lines the students get anyway: outside the regions
+def _numeral(m) -> str:
+    whole, frac = m.group(1), (m.group(2) or "").rstrip("0")
+    return f"{int(whole)}.{frac}" if frac else str(int(whole))
+
+
+def normalise(text: str) -> str:
+    """Text as the audit compares it: no whitespace at all, numerals canonical (1 = 1.0 = 1.)."""
+    return re.sub(r"\s+", "", NUMERAL.sub(_numeral, text))
+
+
+def _pieces(stmt) -> list:
+    """The source pieces of one solution statement that count as solution code.
+
+    The statement itself; for ``a, b = x, y`` also ``a = x`` and ``b = y``; for
+    ``return x, y`` also ``x`` and ``y``; for ``def``/``for``/``if`` only their first line.
+    """
+    import ast
+    text = ast.unparse(stmt)
+    if isinstance(stmt, (ast.FunctionDef, ast.For, ast.If, ast.While, ast.With)):
+        text = text.splitlines()[0]
+    out = [text]
+    if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Tuple) \
+            and isinstance(stmt.targets[0], ast.Tuple) \
+            and len(stmt.targets[0].elts) == len(stmt.value.elts):
+        out += [f"{ast.unparse(t)} = {ast.unparse(v)}"
+                for t, v in zip(stmt.targets[0].elts, stmt.value.elts)]
+    if isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Tuple):
+        out += [ast.unparse(v) for v in stmt.value.elts]
+    return out
+
+
+def _code_fingerprints(source: str) -> set:
+    """Normalised pieces of every statement inside the functions of ``source``."""
+    import ast
+    prints = set()
+    for fn in (n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef)):
+        for stmt in (n for n in ast.walk(fn) if isinstance(n, ast.stmt) and n is not fn):
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+                continue                                      # a docstring
+            for piece in _pieces(stmt):
+                prints.add(normalise(piece))
+    return prints
+
+
+def _is_code(fp: str) -> bool:
+    """Worth flagging: long enough and with an operation in it (not `x`, `return dW`)."""
+    return len(fp) >= 7 and bool(re.search(r"[-+*/@%]|\w\(|\[", fp)) and not fp.startswith(("return", "raise"))
+
+
+def _region_lines(text: str):
+    """(inside, outside): the lines of a notebook inside its solution regions, and the others."""
+    inside_lines, outside, inside = [], [], False
+    for line in text.splitlines():
+        if line.strip() == BEGIN:
+            inside = True
+        elif line.strip() == END:
+            inside = False
+        else:
+            (inside_lines if inside else outside).append(line)
+    return inside_lines, outside
+
+
+def _given_fingerprints() -> set:
+    """What students get anyway: the notebooks outside their solution regions, the stubs, and
+    (while it exists) the given forward passes -- a solution line there is no leak."""
+    given = set()
     for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
-        inside = False
-        for line in nb.read_text().splitlines():
-            if line.strip() == BEGIN:
-                inside = True
-            elif line.strip() == END:
-                inside = False
-            elif inside:
-                add(line)
-            else:
-                given.add(line.strip())
-    return lines - given
+        _, outside = _region_lines(nb.read_text())
+        given |= {normalise(line) for line in outside}
+        try:
+            given |= _code_fingerprints("\n".join(outside))
+        except SyntaxError:
+            pass
+    for path in (ROOT / "minis2s" / "exercises" / "given.py",):
+        if path.exists():
+            given |= _code_fingerprints(path.read_text())
+    return given
+
+
+def solution_lines() -> set:
+    """Fingerprints of solution code, normalised: every statement of instructor/solutions.py
+    and of the notebooks' solution regions, and its parts (tuple assignments split, returned
+    tuples' elements), minus what students get anyway."""
+    prints = _code_fingerprints((ROOT / "instructor" / "solutions.py").read_text())
+    for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        inside, _ = _region_lines(nb.read_text())
+        prints |= {normalise(line) for line in inside}
+        try:
+            import textwrap
+            prints |= _code_fingerprints("def _region():\n" + textwrap.indent(
+                textwrap.dedent("\n".join(inside)), "    "))
+        except SyntaxError:
+            pass
+    return {fp for fp in prints if _is_code(fp)} - _given_fingerprints()
+
+
+def _unescape_json_lines(text: str) -> str:
+    """.ipynb keeps each line as a JSON string: the text with the escapes undone."""
+    return text.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+
+
+def find_leaks(text: str, fingerprints) -> list:
+    """The fingerprints found in ``text`` (normalised, whole identifiers only), sorted."""
+    flat = normalise(_unescape_json_lines(text)) + normalise(text)
+    found = []
+    for fp in fingerprints:
+        if fp in flat and re.search(r"(?<![\w.])" + re.escape(fp) + r"(?![\w(])", flat):
+            found.append(fp)
+    return sorted(found)
 
 
 def audit(out: Path) -> list:
-    """Every leak in the bundle at ``out``: (file, what) pairs; [] when it is clean."""
+    """Every leak in the bundle at ``out``: (file, what) pairs; [] when it is clean.
+
+    Solution code is found however it is spaced or written (``1`` or ``1.0``), in code,
+    Markdown (docs/derivations.md included), notebooks and hints alike.
+    """
     fingerprints = solution_lines()
     leaks = []
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
@@ -116,21 +222,71 @@ def audit(out: Path) -> list:
                 leaks.append((str(rel), f"marker {marker!r}"))
         if "instructor" in rel.parts or path.name == "solutions.py":
             leaks.append((str(rel), "an instructor file"))
-        # .ipynb keeps each line as a JSON string: compare unescaped lines too
-        candidates = {line.strip() for line in text.splitlines()}
-        candidates |= {line.strip().strip('",').replace('\\"', '"').replace("\\n", "").strip()
-                       for line in text.splitlines()}
-        for line in sorted(fingerprints & candidates):
-            leaks.append((str(rel), f"solution code: {line}"))
+        for fp in find_leaks(text, fingerprints):
+            leaks.append((str(rel), f"solution code: {fp}"))
     return leaks
 
 
-def make(out: Path) -> list:
-    """Write the student edition into ``out`` (which must not exist or be empty); return the audit."""
+def limit_hints(source: str, max_level: int) -> str:
+    """An exercise module's source with every ``*HINTS`` tuple cut to its first ``max_level``
+    hints (the text of the others is gone, not hidden)."""
+    import ast
+    tree = ast.parse(source)
+    cuts = []
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id.endswith("HINTS")
+                and isinstance(node.value, ast.Tuple) and len(node.value.elts) > max_level):
+            first, last = node.value.elts[max_level], node.value.elts[-1]
+            cuts.append((first.lineno, first.col_offset, last.end_lineno, last.end_col_offset))
+    lines = source.splitlines(keepends=True)
+    offset = [0]
+    for line in lines:
+        offset.append(offset[-1] + len(line))
+    for l0, c0, l1, c1 in sorted(cuts, reverse=True):
+        start, end = offset[l0 - 1] + c0, offset[l1 - 1] + c1
+        end = end + 1 if source[end:end + 1] == "," else end
+        source = source[:start] + source[end:]
+    return source
+
+
+PACKAGE_FILES = ("setup.cfg", "pyproject.toml", "README.md")
+
+
+def copy_package(out: Path, max_hint: int = 3) -> None:
+    """minis2s's source into ``out`` (minis2s/, setup.cfg, pyproject.toml, README.md), so that
+    ``pip install -e .`` there installs it, with the exercises' hints cut to ``max_hint`` levels."""
+    for name in PACKAGE_FILES:
+        shutil.copy(ROOT / name, out / name)
+    for path in sorted((ROOT / "minis2s").rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        target = out / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent.name == "exercises" and path.suffix == ".py":
+            target.write_text(limit_hints(path.read_text(), max_hint))
+        else:
+            shutil.copy(path, target)
+
+
+def make(out: Path, max_hint: int = 3, package: bool = False) -> list:
+    """Write the student edition into ``out`` (which must not exist or be empty); return the audit.
+
+    max_hint: the highest hint level students can ask for (1, 2 or 3); the others' text is
+        not in the edition at all. The hints live in the package, so this needs ``package``.
+    package: ship minis2s's source too, hints cut to ``max_hint``. (Until the exercises are
+        holes in the package itself, its backward passes are the exercises' answers in another
+        layout, and the audit says so.)
+    """
     import jupytext
 
     from minis2s.exercises import template
 
+    if max_hint not in (1, 2, 3):
+        raise SystemExit(f"--max-hint must be 1, 2 or 3, got {max_hint!r}")
+    if max_hint < 3 and not package:
+        raise SystemExit("--max-hint: the hints live in the package; add --package to ship "
+                         "the package with the hints cut")
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty: give a new folder")
@@ -152,6 +308,8 @@ def make(out: Path) -> list:
     for name in DOCS:
         src = ROOT / "docs" / name
         (out / "docs" / name).write_text(strip_markdown(src.read_text(), str(src)))
+    if package:
+        copy_package(out, max_hint)
     (out / "submission.py").write_text(template())
     (out / "README.md").write_text(STUDENT_README)
     return audit(out)
@@ -160,8 +318,13 @@ def make(out: Path) -> list:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="a new folder for the student edition")
+    parser.add_argument("--max-hint", type=int, default=3, choices=(1, 2, 3),
+                        help="the highest hint level students can ask for (default 3); "
+                             "needs --package")
+    parser.add_argument("--package", action="store_true",
+                        help="ship minis2s's source too (pip install -e . in the edition)")
     args = parser.parse_args(argv)
-    leaks = make(args.out)
+    leaks = make(args.out, max_hint=args.max_hint, package=args.package)
     for where, what in leaks:
         print(f"LEAK {where}: {what}", file=sys.stderr)
     if leaks:

@@ -6,6 +6,7 @@ the reference solutions (instructor/solutions.py, outside the package) -- so
 "every solution passes" is a real test of both.
 """
 import importlib.util
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +87,7 @@ def test_the_lstm_stub_does_not_give_dc_total_away(capsys):
 def test_hints_come_in_levels_that_say_what_they_reveal(capsys):
     hint("lstm_step_backward")
     menu = capsys.readouterr().out
-    assert "1: the concept" in menu and "2: the shapes" in menu and "3: the formula" in menu
+    assert "1: the concept" in menu and "2: the shapes" in menu and "3: the structure" in menu
     assert "dc_total" not in menu
     texts = []
     for level in (1, 2, 3):
@@ -94,9 +95,32 @@ def test_hints_come_in_levels_that_say_what_they_reveal(capsys):
         texts.append(capsys.readouterr().out)
     assert "dc_total =" not in texts[0] and "(N, 4H)" not in texts[0]
     assert "(N, 4H)" in texts[1] and "dc_total =" not in texts[1]
-    assert "dc_total = dc + dh * o * (1 - tanh_c**2)" in texts[2]
+    assert "(1) The cell state c reaches the loss twice" in texts[2]
+    assert "dc_total" not in texts[2] and "np." not in texts[2]
     with pytest.raises(ValueError, match="1, 2 or 3"):
         hint("lstm_step_backward", 4)
+
+
+def test_no_hint_is_code():
+    """Level 3 explains the structure in words: no line of any hint is a Python statement that
+    computes something, and no hint holds a line of the reference solutions (the audit's test)."""
+    import ast
+    spec = importlib.util.spec_from_file_location("edition", ROOT / "instructor" / "make_student_edition.py")
+    edition = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(edition)
+    fingerprints = edition.solution_lines()
+    for ex in EXERCISES.values():
+        for level, text in enumerate(ex.hints, 1):
+            assert edition.find_leaks(text, fingerprints) == [], (ex.name, level)
+            if level < 3:
+                continue
+            for line in textwrap.dedent(text).strip().splitlines():
+                try:
+                    tree = ast.parse(line.strip())
+                except SyntaxError:
+                    continue
+                assert not any(isinstance(n, (ast.Assign, ast.AugAssign, ast.Call, ast.For))
+                               for n in ast.walk(tree)), (ex.name, line)
 
 
 # --- the verdict is the truth value ----------------------------------------------------
@@ -256,12 +280,12 @@ def test_the_attention_hints_say_more_at_each_level(capsys):
         hint("attention_backward", level)
         texts.append(capsys.readouterr().out)
     assert "used" in texts[0] and "twice" in texts[0] and "(N, S, H)" not in texts[0]
-    assert "(N, S, H)" in texts[1] and "dhs = dhs_values + dhs_keys" not in texts[1]
-    assert "dhs = dhs_values + dhs_keys" in texts[2]
+    assert "(N, S, H)" in texts[1] and "keys" not in texts[1]
+    assert "(5) scores = h hs^T" in texts[2] and "Add the two gradients of h, and the two of hs" in texts[2]
     hint("masked_softmax_forward", 1)
-    assert "-inf" not in capsys.readouterr().out          # level 1 gives the idea, not the trick
+    assert "infinity" not in capsys.readouterr().out      # level 1 gives the idea, not the trick
     hint("masked_softmax_forward", 3)
-    assert "-np.inf" in capsys.readouterr().out
+    assert "minus infinity" in capsys.readouterr().out
 
 
 def test_given_loss_is_the_library_loss(rng):

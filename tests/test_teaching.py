@@ -50,14 +50,62 @@ def test_the_student_edition_holds_no_solution(bundle):
 
 
 def test_the_audit_catches_a_leak(bundle, tmp_path):
-    """Break it: a solution line planted in the bundle is found."""
+    """Break it: solution code planted in the bundle is found, however it is spaced or
+    written -- in Markdown, with `1` for `1.0`, as one side of a tuple assignment."""
     planted = tmp_path / "copy"
     planted.mkdir()
     (planted / "notes.md").write_text("    dc_total = dc + dh * o * (1.0 - tanh_c ** 2)\n")
+    (planted / "derivations.md").write_text("the cell: `dc_prev = dc_total*f`, and `dx = da @ Wx.T`\n"
+                                            "and $dc_{prev} = dc_{total} \\odot f$ is maths, not code\n")
+    (planted / "spaced.py").write_text("dc_total=dc+dh*o*(1 - tanh_c**2)\n")
     (planted / "nb.py").write_text("### BEGIN SOLUTION\n")
     found = edition.audit(planted)
-    assert ("notes.md", "solution code: dc_total = dc + dh * o * (1.0 - tanh_c ** 2)") in found
+    assert ("notes.md", "solution code: dc_total=dc+dh*o*(1-tanh_c**2)") in found
+    assert ("spaced.py", "solution code: dc_total=dc+dh*o*(1-tanh_c**2)") in found
+    assert ("derivations.md", "solution code: dc_prev=dc_total*f") in found
+    assert ("derivations.md", "solution code: dx=da@Wx.T") in found
+    assert len([w for f, w in found if f == "derivations.md"]) == 3    # dx = da @ Wx.T twice over
     assert any(f == "nb.py" and "marker" in w for f, w in found)
+
+
+def test_the_audit_normalises_numerals():
+    assert edition.normalise("a = 1.0 - b ** 2.") == edition.normalise("a=1-b**2") == "a=1-b**2"
+    assert edition.normalise("x * 0.50 + y1.0") == "x*0.5+y1.0"       # y1.0 is no numeral
+    assert edition.normalise("w[:, 0] + 10.25") == "w[:,0]+10.25"
+
+
+def test_the_edition_has_no_history_and_no_executed_output(bundle):
+    assert not any(p.name == ".git" for p in bundle.rglob("*"))
+    nbformat = pytest.importorskip("nbformat")
+    for path in (bundle / "notebooks").glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path
+
+
+def test_max_hint_removes_the_higher_levels_from_the_shipped_package(tmp_path):
+    src = (ROOT / "minis2s" / "exercises" / "lstm.py").read_text()
+    cut = edition.limit_hints(src, 2)
+    level3 = EXERCISES["lstm_step_backward"].hints[2].strip().splitlines()[0].strip()
+    assert level3 in src and level3 not in cut
+    assert EXERCISES["lstm_step_backward"].hints[1].strip().splitlines()[0].strip() in cut
+    compile(cut, "lstm.py", "exec")
+    edition.copy_package(tmp_path, max_hint=1)
+    code = ("from minis2s.exercises import hint, EXERCISES\n"
+            "assert all(len(ex.hints) == 1 for ex in EXERCISES.values())\n"
+            "hint('lstm_step_backward', 1)\n"
+            "try:\n    hint('lstm_step_backward', 2)\nexcept ValueError as e:\n    print('refused:', e)\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          cwd=str(tmp_path), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "refused: hint level must be 1, got 2 (this course's edition of minis2s has 1 hint level)" \
+        in proc.stdout
+    all_text = "".join(p.read_text() for p in (tmp_path / "minis2s" / "exercises").glob("*.py"))
+    for ex in EXERCISES.values():
+        for text in ex.hints[1:]:
+            assert text.strip().splitlines()[0].strip() not in all_text
+    with pytest.raises(SystemExit, match="needs|--package"):
+        edition.make(tmp_path / "x", max_hint=2)
 
 
 def test_blanking_keeps_indentation_and_refuses_unbalanced_markers():

@@ -12,7 +12,7 @@ A ladder of functions to write, from a loss to beam search and BLEU
     check("lstm_step_backward", my_lstm_step_backward)      # prints a report
     assert check("lstm_step_backward", my_lstm_step_backward, verbose=False)
     hint("lstm_step_backward")                # what each hint level reveals
-    hint("lstm_step_backward", 1)             # 1 concept, 2 shapes, 3 formula
+    hint("lstm_step_backward", 1)             # 1 concept, 2 shapes, 3 structure
 
 ``check`` builds a fresh random float64 problem (``seed`` picks it, sizes
 included), calls your function, and compares every output with a numerical
@@ -69,10 +69,12 @@ def check(name: str, student_fn, seed: int = 0, verbose: bool = True) -> Exercis
 
 
 def hint(name: str, level: int | None = None) -> None:
-    """Print a hint for exercise ``name``: level 1 the concept, 2 the shapes, 3 the formula.
+    """Print a hint for exercise ``name``: level 1 the concept, 2 the shapes, 3 the structure.
 
     Without a level, print what each level reveals. Each level tells more than
-    the one before; level 3 is the last step before the answer.
+    the one before; level 3 walks through every step in words -- the last step before the
+    code, which stays yours. An instructor may ship fewer levels
+    (``make_student_edition.py --max-hint``).
     """
     print(format_hint(_get(name), level))
 

@@ -42,9 +42,12 @@ HINTS = (
     (1 on the first step); beta1**t and beta2**t are numbers.
     """,
     """
-    m = beta1*m + (1-beta1)*g;   v = beta2*v + (1-beta2)*g**2
-    m_hat = m / (1 - beta1**t);   v_hat = v / (1 - beta2**t)
-    p_new = p - lr * m_hat / (sqrt(v_hat) + eps)        (return m and v, not m_hat, v_hat)
+    Four stages, all elementwise. (1) Update the first moment as an exponential moving average of
+    the gradient with rate beta1, and the second moment as one of the squared gradient with rate
+    beta2. (2) Bias-correct each by dividing by one minus its beta to the power t. (3) Step the
+    parameter against the corrected first moment divided by the square root of the corrected
+    second moment, with eps added after the square root, times lr. (4) Return the new parameter
+    and the *uncorrected* moments: the next step continues from those.
     """,
 )
 

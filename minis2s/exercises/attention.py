@@ -77,10 +77,11 @@ SOFTMAX_FORWARD_HINTS = (
     row sum are (N, T, 1) (keepdims=True), so they broadcast back over s.
     """,
     """
-    real = mask[:, None, :] > 0
-    masked = np.where(real, scores, -np.inf)                    # exp(-inf) = 0 exactly
-    shifted = masked - masked.max(axis=2, keepdims=True)        # the max over real positions
-    e = np.exp(shifted);   alpha = e / e.sum(axis=2, keepdims=True)
+    Three steps. (1) Replace the score of every padded position by a value whose exponential is
+    exactly 0 (not merely tiny): minus infinity is such a value, and np.where with the mask (made
+    (N, 1, S) so it broadcasts over t) puts it there. (2) Subtract, per (n, t) row, the largest of
+    the remaining scores -- every row has a real position, so the largest is finite, and huge
+    padded scores no longer matter. (3) Exponentiate and divide each row by its sum.
     """,
 )
 
@@ -96,8 +97,11 @@ SOFTMAX_BACKWARD_HINTS = (
     shape (N, T, 1) with keepdims=True, which broadcasts back over s.
     """,
     """
-    d alpha_s / d scores_j = alpha_s ([s = j] - alpha_j), so
-    dscores = alpha * (dalpha - (dalpha * alpha).sum(axis=2, keepdims=True))
+    Within one (n, t) row, every weight depends on every score. The Jacobian of a softmax is
+    alpha_s (delta_sj - alpha_j), so the gradient of score j collects alpha_j times (dalpha_j
+    minus the row's alpha-weighted average of dalpha). Compute that weighted average once per row
+    (a sum over s, kept as a (N, T, 1) column) and combine elementwise. Padding needs no special
+    case: where alpha is exactly 0, so is the product.
     """,
 )
 
@@ -116,13 +120,14 @@ ATTENTION_HINTS = (
     dh (N, T, H) and dhs (N, S, H) each collect two terms.
     """,
     """
-    dpre = dh_tilde * (1 - h_tilde**2)
-    dctx_h = dpre @ Wc.T;   dctx = dctx_h[..., :H];   dh_direct = dctx_h[..., H:]
-    dWc = ctx_h.reshape(-1, 2H).T @ dpre.reshape(-1, H)
-    dalpha = dctx @ hs^T;   dhs_values = alpha^T @ dctx          (^T: swap the last two axes)
-    dscores = alpha * (dalpha - (dalpha * alpha).sum(axis=2, keepdims=True))
-    dh_score = dscores @ hs;   dhs_keys = dscores^T @ h
-    dh = dh_direct + dh_score;   dhs = dhs_values + dhs_keys
+    Undo the forward pass line by line, from h_tilde back to h, hs and Wc. (1) Through the tanh,
+    using h_tilde. (2) Through the product with Wc: the weight gradient sums ctx_h against that
+    gradient over all N T rows; the gradient of ctx_h splits at column H into the gradient of ctx
+    and a first, direct gradient of h. (3) ctx = alpha hs is a batched matrix product: it gives the
+    gradient of alpha and a first gradient of hs (hs as the values). (4) Through the masked softmax
+    (your masked_softmax_backward) to the gradient of the scores. (5) scores = h hs^T is another
+    batched product: it gives the second gradient of h and the second gradient of hs (hs as the
+    keys). Add the two gradients of h, and the two of hs; batched transposes swap the last two axes.
     """,
 )
 

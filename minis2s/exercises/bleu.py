@@ -37,10 +37,12 @@ HINTS = (
     summed lengths. precisions is 4 numbers; bp and bleu one number each.
     """,
     """
-    matches[n] += sum over n-grams g of min(count_hyp(g), count_ref(g))   (Counter & Counter)
-    total[n]   += number of n-grams in the hypothesis
-    p_n = matches[n] / total[n];   bp = 1 if c >= r else exp(1 - r/c)
-    bleu = 100 * bp * exp((log p_1 + log p_2 + log p_3 + log p_4) / 4)
+    Accumulate over the whole corpus before dividing anything. For each n from 1 to 4 keep two
+    totals: the hypothesis n-grams, and the matched ones, where an n-gram counts at most as often
+    as the reference contains it (the smaller of the two counts). Also sum the hypothesis lengths
+    c and the reference lengths r. Then p_n is matched over total for each n, the brevity penalty
+    is 1 when c is at least r and exp(1 - r / c) otherwise, and BLEU is 100 times the penalty times
+    the geometric mean of the four p_n -- 0 if any p_n is 0.
     """,
 )
 

@@ -508,12 +508,15 @@ def format_hint(ex: Exercise, level: int | None) -> str:
     """The text ``hint(name, level)`` prints (level None: the menu)."""
     what = ("1: the concept (the idea, no shapes, no formula)",
             "2: the shapes (what each intermediate array is, and its shape)",
-            "3: the formula (the equations to turn into code -- the last step before the answer)")
+            "3: the structure (every step in order, in words: what comes from what -- not the code)")
     if level is None:
         return (f"{ex.name}: {len(ex.hints)} hint levels; each reveals more than the one before.\n  "
                 + "\n  ".join(what[:len(ex.hints)])
                 + f"\nAsk for one with hint({ex.name!r}, 1).")
     if level not in range(1, len(ex.hints) + 1):
-        raise ValueError(f"hint level must be 1, 2 or 3, got {level!r}")
+        levels = " or ".join(", ".join(map(str, range(1, len(ex.hints) + 1))).rsplit(", ", 1))
+        fewer = (f" (this course's edition of minis2s has {len(ex.hints)} hint level"
+                 f"{'s' * (len(ex.hints) > 1)})") if len(ex.hints) < 3 and level in (2, 3) else ""
+        raise ValueError(f"hint level must be {levels}, got {level!r}{fewer}")
     return f"{ex.name}, hint {what[level - 1]}:\n" + textwrap.indent(
         textwrap.dedent(ex.hints[level - 1]).strip(), "  ")

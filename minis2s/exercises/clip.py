@@ -40,8 +40,10 @@ HINTS = (
     shapes of the arrays given; only their values change, and only when norm > max_norm.
     """,
     """
-    norm = sqrt((dWx**2).sum() + (dWh**2).sum() + (db**2).sum())
-    if norm > max_norm: each array *= max_norm / (norm + 1e-6)
+    First the norm: the square root of the sum of the squares of every element of all three arrays
+    together (not three norms). Then decide once: only if that norm exceeds max_norm, every array
+    is multiplied by the same factor, max_norm divided by (norm plus the small 1e-6); otherwise
+    the arrays come back as they are. Return the norm measured before any scaling.
     """,
 )
 

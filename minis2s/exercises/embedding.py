@@ -36,8 +36,11 @@ HINTS = (
     starts at zero. Beware: fancy-index assignment with repeated indices keeps only one write.
     """,
     """
-    dW[v] = sum over all (n, t) with ids[n, t] == v of dout[n, t]
-    In NumPy: np.add.at(dW, ids.reshape(-1), dout.reshape(-1, E)).
+    dW starts as zeros of shape (V, E). Every position (n, t) sends its whole row of dout to the
+    row of dW named by ids[n, t]; when an id occurs k times, its row receives the sum of k rows of
+    dout. Plain fancy-index assignment (or +=) writes each repeated index only once, so you need
+    an operation that adds once per occurrence -- NumPy has an unbuffered "add at these indices",
+    or loop over the positions. Rows no position looked up stay exactly zero.
     """,
 )
 

@@ -74,8 +74,11 @@ FORWARD_HINTS = (
     order i, f, g, o. c and h are (N, H).
     """,
     """
-    i, f, o = sigmoid of their blocks; g = tanh of its block;
-    c = f * c_prev + i * g;   h = o * tanh(c)
+    One pre-activation for the four gates together, from the input, the previous h and the bias.
+    Cut it into four equal blocks of H columns, in the order i, f, g, o. i, f and o are sigmoids
+    of their blocks (they are gates: between 0 and 1), g is a tanh (a candidate value). The new
+    cell keeps the forget-gated old cell and adds the input-gated candidate; the new h is the
+    output gate applied to the squashed new cell.
     """,
 )
 
@@ -91,10 +94,15 @@ STEP_HINTS = (
     dWx (D, 4H), dWh (H, 4H), db (4H,) come from da as in the RNN. dc_prev is (N, H).
     """,
     """
-    dc_total = dc + dh * o * (1 - tanh_c**2)
-    di = dc_total * g      df = dc_total * c_prev      dg = dc_total * i      do = dh * tanh_c
-    da = [di*i*(1-i), df*f*(1-f), dg*(1-g**2), do*o*(1-o)]      dc_prev = dc_total * f
-    dx = da @ Wx.T   dh_prev = da @ Wh.T   dWx = x.T @ da   dWh = h_prev.T @ da   db = da.sum(0)
+    Work backwards through the step in four stages. (1) The cell state c reaches the loss twice:
+    directly, through dc from the next step, and through h = o tanh(c); the second path carries
+    dh times o times the derivative of tanh at c (write it with tanh_c). Add the two: that total
+    is the gradient of c for everything below. (2) c = f c_prev + i g and h = o tanh(c) are
+    products: the gradient of one factor is the upstream gradient times the other factor -- that
+    gives the gradients of i, f, g, o, and of c_prev through the forget gate. (3) Back through each
+    gate's nonlinearity, written with the activated gate the cache holds (sigmoid: s(1 - s); tanh:
+    1 - t squared), and put the four results side by side in the order i, f, g, o: the (N, 4H)
+    pre-activation gradient. (4) From there the affine map is exactly the vanilla RNN's.
     """,
 )
 
@@ -110,12 +118,14 @@ BPTT_HINTS = (
     (1 - keep)*dh and (1 - keep)*dc go straight to step t-1.
     """,
     """
-    for t = T-1 .. 0:
-        dh = dhs[:, t] + dh_next;  dc = dc_next;  keep = m[:, t:t+1]
-        dx_t, dh_p, dc_p, dWx_t, dWh_t, db_t = lstm_step_backward(keep*dh, keep*dc, steps[t])
-        dh_next = dh_p + (1 - keep) * dh;   dc_next = dc_p + (1 - keep) * dc
-        accumulate dWx, dWh, db;  dx[:, t] = dx_t
-    dh0, dc0 = dh_next, dc_next
+    The RNN's backward walk, with two running gradients (h and c) instead of one, and the mask.
+    At step t, the gradient reaching h_t is its slice of dhs plus the running h gradient; the c
+    gradient is the running c gradient. Split each by the mask of step t: the masked part (real
+    rows) goes through the step backward with that step's cache; the unmasked part (padded rows)
+    skips the cell and is passed on to step t-1 unchanged, added to what the step backward returns
+    for h_prev and c_prev. Sum the weight gradients over the steps, fill dx step by step, and the
+    running gradients left after step 0 are dh0 and dc0. dhT and dcT are where the running
+    gradients start.
     """,
 )
 

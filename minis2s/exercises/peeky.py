@@ -54,7 +54,10 @@ CONCAT_HINTS = (
     each of the T uses of ctx; dctx must have the shape of ctx, (N, H).
     """,
     """
-    de = dout[:, :, :E]        dctx = dout[:, :, E:].sum(axis=1)
+    The forward put e and ctx side by side along the last axis, ctx copied to every step. So split
+    dout at column E: the first part is de as it is. The second part holds one gradient per step
+    for the same ctx; a value used T times receives the sum of its T gradients, so reduce that part
+    over the time axis to get the shape of ctx.
     """,
 )
 
@@ -72,12 +75,16 @@ DECODER_HINTS = (
     into de (N, T, E) and the input-side dctx (N, H). dW_emb (V, E) is a scatter-add of de.
     """,
     """
-    _, dlogits = softmax_cross_entropy(logits, y_out, pad_id)
-    dW_out = z.reshape(-1, 2H).T @ dlogits.reshape(-1, V);  db_out = dlogits.sum((0, 1))
-    dz = dlogits @ W_out.T;  dhs = dz[..., :H];  dctx_out = dz[..., H:].sum(1)
-    dx, dh0, dc0, dWx, dWh, db = lstm_backward(dhs, 0, 0, lstm)   (zeros for dhT, dcT)
-    de = dx[..., :E];  dctx_in = dx[..., E:].sum(1);  dW_emb = scatter-add of de at y_in
-    dh_enc = dh0 + dctx_in + dctx_out;   dc_enc = dc0
+    Follow the forward pass backwards, one line at a time, and keep three separate contributions
+    for ctx = h0. (1) The loss gives the gradient of the logits (your softmax_cross_entropy). (2)
+    The output layer: its weight gradient collects z against that gradient over all N T positions,
+    its bias sums it; the gradient of z splits like a peeky concatenation into the gradient of hs
+    and an output-side contribution to ctx. (3) The LSTM's backward (your lstm_backward, with no
+    gradient arriving at the final state) gives the LSTM weights, its initial state's gradients and
+    the gradient of its input x. (4) x splits like a peeky concatenation into the gradient of the
+    embeddings and an input-side contribution to ctx; the embedding gradient is a scatter-add at
+    y_in. (5) h0 is the LSTM's initial h *and* ctx: the encoder receives the sum of the LSTM's dh0
+    and both ctx contributions; c0 only ever went into the LSTM.
     """,
 )
 

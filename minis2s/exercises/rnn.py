@@ -52,8 +52,11 @@ STEP_HINTS = (
     dWx (D, H) is something (N, D) transposed times da; db (H,) sums over the batch axis.
     """,
     """
-    da = dh * (1 - h**2)
-    dx = da @ Wx.T   dh_prev = da @ Wh.T   dWx = x.T @ da   dWh = h_prev.T @ da   db = da.sum(0)
+    First turn dh into the gradient of the pre-activation a: multiply by the derivative of tanh,
+    which you can write with the output h the cache holds (no need to recompute a). Then a = x Wx
+    + h_prev Wh + b is three affine pieces sharing that one gradient: the gradient of an input is
+    da times the transpose of its weight; the gradient of a weight is the transpose of its input
+    times da; b was added to every row, so its gradient sums da over the batch.
     """,
 )
 
@@ -68,10 +71,11 @@ BPTT_HINTS = (
     (N, D). dWx, dWh, db accumulate over t; dh0 is the dh_prev of step 0.
     """,
     """
-    for t = T-1 .. 0:
-        dx_t, dh_next, dWx_t, dWh_t, db_t = rnn_step_backward(dhs[:, t] + dh_next, steps[t])
-        dWx += dWx_t;  dWh += dWh_t;  db += db_t
-    dh0 = dh_next
+    Go backwards in time with one running gradient, the one reaching h_t from step t+1 (zero after
+    the last step). At each step the step backward receives the sum of what the loss sends to h_t
+    (that step's slice of dhs) and that running gradient; what the step backward returns for h_prev
+    becomes the running gradient for the step before. The weight gradients of all steps are summed;
+    dx is filled in step by step; what is left running after step 0 is dh0.
     """,
 )
 

@@ -58,10 +58,12 @@ GREEDY_HINTS = (
     choice is argmax over axis 1, (N,). Keep finished (N,) bool and scores (N,) float.
     """,
     """
-    for t in range(max_len):
-        logp, state = step(tokens, state);  tokens = logp.argmax(1)
-        scores += where(finished, 0, logp[arange(N), tokens]);  append tokens where not finished
-        finished |= tokens == eos_id;  stop if all finished
+    Keep, for all N sentences at once: the current token (all sos_id at first), the state, the
+    running scores, the growing token lists and a finished flag. Each step: one call of step on
+    the current tokens, choose each row's most probable token, add its log-probability to the
+    score of the rows that are not finished yet, append it to the lists of those rows unless it is
+    eos_id, then mark the rows that just produced eos_id as finished. Stop when every row is
+    finished or after max_len steps.
     """,
 )
 
@@ -77,10 +79,13 @@ BEAM_HINTS = (
     its token j % V. Reorder the state with the parents: tuple(s[parent] for s in state).
     """,
     """
-    score(y_1..y_t) = sum over s <= t of log p(y_s | y_<s, x).  Each step:
-    candidates = {(score + logp[b, v], hyp_b + [v]) for live b, all v}
-               + {(score_b, hyp_b) for finished b};   keep the k best;
-    finished if the last token is eos_id.  Answer: the best-scoring of the final k.
+    One sentence at a time is simplest. Hypotheses are (tokens, score, finished) and a state row;
+    start with a single live hypothesis. Each step: run step on the live hypotheses' last tokens;
+    every live hypothesis extended by every token is a candidate (its score plus that token's
+    log-probability); every finished hypothesis is a candidate too, unchanged. Keep the beam_size
+    best candidates by score; a kept candidate that ended with eos_id becomes finished. Reorder the
+    state rows to follow the kept candidates' parents. Stop when all kept hypotheses are finished
+    or after max_len steps, and answer the best one (without its eos_id).
     """,
 )
 
