@@ -721,3 +721,39 @@ def test_padding_leaks_name_their_indices():
     n, s = np.argwhere(EXERCISES["attention_backward"].make_case(np.random.default_rng(0))
                        .args[1]["mask"] == 0)[0]
     assert f"at indices ({n}, {s}, 0))" in result.lines[-1]
+
+
+# --- the large cases: realistic sizes, checked along random directions -------------------------
+
+LARGE = [name for name, ex in EXERCISES.items() if ex.make_large_case is not None]
+
+
+@pytest.mark.parametrize("name", LARGE)
+def test_the_large_cases_pass_the_reference_and_catch_a_small_error(name):
+    fn = solution(name)
+    result = check(name, fn, seed=1, large=True, verbose=False)
+    assert result, str(result)
+    case = EXERCISES[name].make_large_case(np.random.default_rng(1))
+    assert case.directional and "large" in case.sizes
+
+    def slightly_off(*args):                            # one output 0.1 % too large
+        out = fn(*args)
+        out = out if isinstance(out, tuple) else (out,)
+        k = list(EXERCISES[name].outputs).index(next(iter(case.directional)))
+        out = out[:k] + (out[k] * 1.001,) + out[k + 1:]
+        return out if len(out) > 1 else out[0]
+    wrong = check(name, slightly_off, seed=1, large=True, verbose=False)
+    assert wrong.failed == [next(iter(case.directional))]
+    assert "along 4 random directions" in str(wrong)
+
+
+def test_the_large_case_of_the_masked_softmax_still_wants_exact_zeros():
+    def leaky(dalpha, cache):
+        return solutions.masked_softmax_backward(dalpha, cache) + 1e-30
+    result = check("masked_softmax_backward", leaky, large=True, verbose=False)
+    assert result.failed == ["dscores"] and "not exactly 0 at the padded positions" in str(result)
+
+
+def test_an_exercise_without_a_large_case_says_so():
+    with pytest.raises(ValueError, match="no large case"):
+        check("beam_search", solutions.beam_search, large=True)

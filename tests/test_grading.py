@@ -34,7 +34,7 @@ def test_the_reference_solutions_get_full_marks_on_every_exercise(tmp_path):
 
 
 def test_the_template_scores_zero_as_not_implemented(tmp_path):
-    report = grade(write(tmp_path, template(SOME)), exercises=SOME, seeds=(0,))
+    report = grade(write(tmp_path, template(SOME)), exercises=SOME, seeds=(0,), large=False)
     assert report.score == 0
     assert "not implemented yet" in report.text()
 
@@ -43,7 +43,7 @@ def test_a_submission_importing_the_library_scores_zero_and_is_flagged(tmp_path)
     sub = write(tmp_path, "import minis2s.functional as F\n"
                           "def softmax_cross_entropy(logits, targets, ignore_index):\n"
                           "    return F.softmax_cross_entropy(logits, targets, ignore_index)\n")
-    report = grade(sub, exercises=["softmax_cross_entropy"], seeds=(0,))
+    report = grade(sub, exercises=["softmax_cross_entropy"], seeds=(0,), large=False)
     assert report.score == 0
     assert report.flags == ["imports minis2s.functional"]
     assert "cannot be imported while your submission is graded" in report.load_error
@@ -58,7 +58,8 @@ def test_hidden_imports_of_the_library_fail_too(tmp_path):
                           "    return F.lstm_step_backward(dh, dc, cache)\n"
                           "def softmax_cross_entropy(logits, targets, ignore_index):\n"
                           "    import torch\n")
-    report = grade(sub, exercises=["lstm_step_backward", "softmax_cross_entropy"], seeds=(0,))
+    report = grade(sub, exercises=["lstm_step_backward", "softmax_cross_entropy"], seeds=(0,),
+                   large=False)
     assert report.score == 0 and report.flags == ["imports torch"]   # importlib is not flagged ...
     text = report.text()                                              # ... but refused
     assert "ImportError" in text and "minis2s.functional cannot be imported" in text
@@ -95,14 +96,15 @@ def test_one_wrong_output_costs_the_whole_case(tmp_path):
 def test_a_hanging_exercise_times_out_and_the_others_are_still_graded(tmp_path):
     text = SOLUTIONS.read_text() + "\n\ndef embedding_backward(dout, ids, V):\n    while True:\n        pass\n"
     report = grade(write(tmp_path, text), exercises=["softmax_cross_entropy", "embedding_backward"],
-                   seeds=(0,), timeout=2)
+                   seeds=(0,), timeout=2, large=False)
     first, second = report.exercises
     assert first.score == first.max_points
     assert second.score == 0 and "timed out after 2 s" in second.note
 
 
 def test_a_file_that_does_not_load_scores_zero_with_its_traceback(tmp_path):
-    report = grade(write(tmp_path, "def softmax_cross_entropy(:\n"), exercises=SOME, seeds=(0,))
+    report = grade(write(tmp_path, "def softmax_cross_entropy(:\n"), exercises=SOME, seeds=(0,),
+                   large=False)
     assert report.score == 0 and "SyntaxError" in report.load_error
 
 
@@ -116,7 +118,7 @@ def test_the_submission_sees_no_oracle_and_cannot_change_the_verdict(tmp_path):
     sub = write(tmp_path, "def embedding_backward(dout, ids, V):\n"
                           "    print('x' * 100000)\n"
                           "    return dout\n")
-    report = grade(sub, exercises=["embedding_backward"], seeds=(0, 1))
+    report = grade(sub, exercises=["embedding_backward"], seeds=(0, 1), large=False)
     assert report.score == 0 and len(report.text()) < 5000
 
 

@@ -41,7 +41,8 @@ def write(tmp_path, text, name="submission.py"):
 def test_an_object_whose_reduce_replaces_the_judge_is_not_data(tmp_path):
     rel_error = checker.rel_error
     report = grade(write(tmp_path, cheats.pickle_judge()),
-                   exercises=["embedding_backward", "softmax_cross_entropy"], seeds=(0, 1))
+                   exercises=["embedding_backward", "softmax_cross_entropy"], seeds=(0, 1),
+                   large=False)
     assert checker.rel_error is rel_error            # the grader's judge is untouched
     assert report.score == 0
     assert "returned something that is not data" in report.text() and "a Judge" in report.text()
@@ -54,7 +55,7 @@ TABLE = ["embedding_backward", "rnn_step_backward", "clip_gradients"]
 
 def test_a_table_of_the_public_cases_earns_nothing_on_the_secret_cases(tmp_path):
     sub = write(tmp_path, cheats.lookup_table(TABLE))
-    public = grade(sub, exercises=TABLE, seeds=(0, 1, 2))
+    public = grade(sub, exercises=TABLE, seeds=(0, 1, 2), large=False)
     assert public.score == public.max_score          # the table is right where it was built ...
     secret = grade(sub, exercises=TABLE, secret=SECRET, cases=3)
     assert secret.score == 0                          # ... and worth nothing on secret cases
@@ -109,7 +110,7 @@ def test_the_package_loaded_by_path_under_another_name_is_refused(tmp_path):
 ])
 def test_the_sandbox_refuses_processes_writes_outside_its_folder_and_ctypes(tmp_path, code, refused):
     sub = write(tmp_path, "def embedding_backward(dout, ids, V):\n    " + code + "\n")
-    report = grade(sub, exercises=["embedding_backward"], seeds=(0,))
+    report = grade(sub, exercises=["embedding_backward"], seeds=(0,), large=False)
     assert report.score == 0 and refused in report.text()
 
 
@@ -125,10 +126,26 @@ def test_the_given_forward_cannot_answer_the_forward_exercise(tmp_path):
 
 def test_finite_differences_of_the_given_forward_are_flagged(tmp_path):
     report = grade(write(tmp_path, cheats.finite_differences()),
-                   exercises=["softmax_cross_entropy"], seeds=(0,))
+                   exercises=["softmax_cross_entropy"], seeds=(0,), timeout=5)
     assert report.score == 0
     assert "FLAGGED" in report.text() and "finite differences" in report.flags[0]
     assert "cross_entropy_loss x" in report.flags[0]
+    assert "timed out after 5 s on seed 0, large" in report.text()   # and the large case hung
+
+
+@pytest.mark.slow
+def test_finite_differences_of_a_copied_forward_run_out_of_time_on_the_large_case(tmp_path):
+    """No given forward is called, so nothing is counted -- but the large case (~200,000
+    inputs) would take minutes of finite differences: the exercise times out and scores 0.
+    Before large cases existed this submission scored 2 / 2."""
+    report = grade(write(tmp_path, cheats.finite_differences_of_a_copy()),
+                   exercises=["rnn_step_backward"], seeds=(0, 1), timeout=8)
+    (ex,) = report.exercises
+    assert report.score == 0 and not report.flags
+    assert "timed out after 8 s on seed 0, large" in ex.note and "finite differences, hours" in ex.note
+    small = grade(write(tmp_path, cheats.finite_differences_of_a_copy(), "again.py"),
+                  exercises=["rnn_step_backward"], seeds=(0, 1), large=False)
+    assert small.score == small.max_score                # what it scored without the large case
 
 
 # --- 5. scoring an instructor can defend --------------------------------------------------------
@@ -136,7 +153,7 @@ def test_finite_differences_of_the_given_forward_are_flagged(tmp_path):
 def test_a_softmax_that_does_not_subtract_the_max_fails_on_the_large_logits(tmp_path):
     with np.errstate(all="ignore"):
         report = grade(write(tmp_path, cheats.softmax_without_the_max()),
-                       exercises=["softmax_cross_entropy"], seeds=(0, 1, 2))
+                       exercises=["softmax_cross_entropy"], seeds=(0, 1, 2), large=False)
     assert report.score == 0
     assert "shifted by 600-1000" in report.text()
 
@@ -181,7 +198,7 @@ def test_a_monkeypatched_checker_in_a_notebook_changes_nothing_in_its_grade(tmp_
     exported = export_notebook(nb)
     assert "def embedding_backward" in exported and "rel_error" not in exported
     assert "assert check" not in exported
-    report = grade(nb, exercises=["embedding_backward"], seeds=(0, 1))
+    report = grade(nb, exercises=["embedding_backward"], seeds=(0, 1), large=False)
     assert report.score == 0 and report.exercises[0].results[0].failed == ["dW"]
 
 
@@ -195,7 +212,7 @@ def test_a_right_notebook_gets_full_marks_and_a_broken_cell_is_skipped(tmp_path)
     nb = write(tmp_path, json.dumps(_notebook(cells)), "lab.ipynb")
     assert "cell 2 skipped" in export_notebook(nb)
     report = grade(nb, exercises=["embedding_backward"], seeds=(0, 1))
-    assert report.score == report.max_score
+    assert report.score == report.max_score and len(report.exercises[0].results) == 3
 
 
 # --- 7. Gradescope: the submission cannot write its own grade ------------------------------------------

@@ -54,10 +54,13 @@ def _get(name: str) -> Exercise:
     return EXERCISES[name]
 
 
-def check(name: str, student_fn, seed: int = 0, verbose: bool = True) -> ExerciseResult:
+def check(name: str, student_fn, seed: int = 0, verbose: bool = True,
+          large: bool = False) -> ExerciseResult:
     """Check ``student_fn`` on exercise ``name`` with a fresh random case.
 
     seed: picks the random case, sizes included (try a few). verbose: print the report.
+    large: the exercise's large case instead (realistic sizes, checked along random
+    directions; the grader adds one to the exercises that have it).
     Returns an :class:`ExerciseResult`, truthy only when every output agrees:
     ``.passed``, ``.errors`` ({output: error}), ``.failed`` (the wrong outputs),
     ``.problem`` (why nothing could be compared, if so); ``print(result)`` shows
@@ -65,7 +68,7 @@ def check(name: str, student_fn, seed: int = 0, verbose: bool = True) -> Exercis
     number or shape of outputs, a call into minis2s's own code -- is a FAIL,
     never an exception. An unknown ``name`` raises ``KeyError``.
     """
-    return run_exercise(_get(name), student_fn, seed=seed, verbose=verbose)
+    return run_exercise(_get(name), student_fn, seed=seed, verbose=verbose, large=large)
 
 
 def hint(name: str, level: int | None = None) -> None:

@@ -168,6 +168,21 @@ def _softmax_backward_case(rng) -> Case:
                 exact={"dscores": (padded, "the padded positions")})
 
 
+def _large_softmax_backward_case(rng) -> Case:
+    """Realistic sizes: checked along random directions, padding still exactly 0."""
+    N, T, S = int(rng.integers(36, 44)), int(rng.integers(40, 56)), int(rng.integers(88, 104))
+    mask, lengths = _padded_mask(rng, N, S)
+    scores = _cases.randn(rng, N, T, S, scale=2.0)
+    _, cache = given.masked_softmax_forward(scores, mask)
+    dalpha = _cases.randn(rng, N, T, S)
+    dirs = _cases.directional_oracle(lambda scores: given.masked_softmax_forward(scores, mask)[0],
+                                     {"scores": scores}, dalpha, rng)
+    padded = np.broadcast_to(mask[:, None, :] == 0, scores.shape)
+    return Case(args=(dalpha, cache), oracle={"dscores": None},
+                sizes=f"large: N={N}, T={T}, S={S}", directional={"dscores": dirs["scores"]},
+                exact={"dscores": (padded, "the padded positions")})
+
+
 def _attention_case(rng) -> Case:
     s = _cases.sizes(rng, "NTSH")
     N, T, S, H = s["N"], s["T"], s["S"], s["H"]
@@ -198,7 +213,8 @@ EXERCISES = [
         outputs={"dscores": "(N, T, S)"},
         make_case=_softmax_backward_case, stub=masked_softmax_backward,
         hints=SOFTMAX_BACKWARD_HINTS, level=1, minutes=20,
-        oracle="the numerical gradient of masked_softmax_forward"),
+        oracle="the numerical gradient of masked_softmax_forward",
+        make_large_case=_large_softmax_backward_case),
     Exercise(
         name="attention_backward",
         signature="attention_backward(dh_tilde, cache) -> (dh, dhs, dWc)",

@@ -50,6 +50,7 @@ __all__ = ["Case", "Exercise", "ExerciseResult", "run_exercise", "judge", "libra
 
 DIFFICULTY = {1: "* (warm-up)", 2: "** (core)", 3: "*** (challenge)"}
 FORWARD_LIMIT = 5           # calls of the given forward passes per case: "a handful"
+LARGE_TOL = 1e-5            # a large case's directional derivatives: sums over ~1e5 terms
 GATES = "ifgo"
 
 
@@ -68,12 +69,17 @@ class Case:
         checked on its own.
     context: what the finer feedback needs to say *where* an output is wrong: ``"ids"``
         (the ids an embedding looked up), ``"mask"`` ((N, T) bool, True at real positions).
+    directional: {output name: (V, D)} for a *large* case (see ``Exercise.make_large_case``),
+        where no full numerical gradient exists: the output g must have V's shape after its
+        first axis, and its projections <g, V[k]> must equal the directional derivatives D[k]
+        (:func:`minis2s.exercises._cases.directional_oracle`). Its entry in ``oracle`` is None.
     """
     args: tuple
     oracle: dict
     sizes: str
     exact: dict = field(default_factory=dict)
     context: dict = field(default_factory=dict)
+    directional: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,10 @@ class Exercise:
         when that output is wrong -- which gate blocks (i, f, g, o) of a (.., 4H) array, which
         rows of an embedding gradient (and whether their ids repeat), which (n, t) positions
         of a masked sequence (and whether they are padding).
+    make_large_case: ``rng -> Case``, a case of realistic size whose outputs are checked
+        along random directions (``Case.directional``): a right backward pass takes
+        milliseconds on it, finite differences of a copied forward pass hours -- the grader
+        adds one to every exercise that has it, within the same time limit.
     """
     name: str
     signature: str
@@ -117,6 +127,7 @@ class Exercise:
     forbidden_given: tuple = ()
     forward_limit: int | None = FORWARD_LIMIT
     explain: dict = field(default_factory=dict)
+    make_large_case: Callable | None = None
 
     @property
     def max_points(self) -> float:
@@ -138,6 +149,7 @@ class ExerciseResult:
     tol: float
     problem: str = ""
     lines: list = field(default_factory=list, repr=False)
+    tols: dict = field(default_factory=dict)       # per-output tolerances, where not ``tol``
 
     @property
     def passed(self) -> bool:
@@ -150,7 +162,7 @@ class ExerciseResult:
     @property
     def failed(self) -> list:
         """Names of the outputs that are wrong (a NaN error counts as wrong)."""
-        return [k for k, e in self.errors.items() if not e <= self.tol]
+        return [k for k, e in self.errors.items() if not e <= self.tols.get(k, self.tol)]
 
     def __str__(self) -> str:
         return "\n".join(self.lines)
@@ -357,6 +369,7 @@ def judge(ex: Exercise, case: Case, out, seed=0, lines=None) -> ExerciseResult:
 
     width = max(len(n) for n in names)
     errors, unusable = {}, {}             # unusable: output name -> what is wrong with it
+    tols = {n: LARGE_TOL for n in case.directional}
     for name, value in zip(names, out):
         want = case.oracle[name]
         if ex.outputs[name].startswith("["):                    # token-id lists, exact
@@ -372,6 +385,27 @@ def judge(ex: Exercise, case: Case, out, seed=0, lines=None) -> ExerciseResult:
             detail = (f"{len(want) - len(wrong)}/{len(want)} sequences equal" +
                       (f" (first wrong: #{wrong[0]}: {got[wrong[0]]} != {want[wrong[0]]})" if wrong else ""))
             lines.append(f"  {name:<{width}}  {detail}  {'WRONG' if wrong else 'ok'}")
+            continue
+        if name in case.directional:
+            a, why = _as_host_array(value)
+            V, D = case.directional[name]
+            if a is not None and a.shape != V.shape[1:]:
+                why = f"has shape {a.shape}, expected {ex.outputs[name]} = {V.shape[1:]}"
+            if why:
+                errors[name], unusable[name] = math.inf, f"{name} {why}"
+                lines.append(f"  {name:<{width}}  {why}  WRONG")
+                continue
+            proj = np.tensordot(V, a, axes=a.ndim)
+            errors[name] = rel_error(proj, D) if np.all(np.isfinite(proj)) else math.inf
+            verdict = "ok" if errors[name] <= LARGE_TOL else "WRONG"
+            if name in case.exact and verdict == "ok":
+                where, what = case.exact[name]
+                if np.any(a[where] != 0.0):
+                    errors[name] = math.inf
+                    unusable[name] = f"{name} is not exactly 0 at {what}"
+                    verdict = f"WRONG: not exactly 0 at {what}"
+            lines.append(f"  {name:<{width}}  {str(V.shape[1:]):<12} rel. error {errors[name]:9.2e}  "
+                         f"{verdict} (along {len(D)} random directions)")
             continue
         want = np.asarray(want, dtype=np.float64)
         a, why = _as_host_array(value)
@@ -404,24 +438,28 @@ def judge(ex: Exercise, case: Case, out, seed=0, lines=None) -> ExerciseResult:
             if where:
                 lines.append(f"  {'':<{width}}  -> {where}")
 
-    result = ExerciseResult(ex.name, errors, ex.tol, "", lines)
+    result = ExerciseResult(ex.name, errors, ex.tol, "", lines, tols)
     if result.passed:
         what = f"all {len(names)} outputs agree" if len(names) > 1 else f"{names[0]} agrees"
         worst = max(errors.values())
-        lines.append(f"PASS: {what} with {ex.oracle} (max error {worst:.1e} <= {ex.tol:.0e})")
+        tol = f"{ex.tol:.0e}" + (f" ({LARGE_TOL:.0e} along random directions)" if tols else "")
+        lines.append(f"PASS: {what} with {ex.oracle} (max error {worst:.1e} <= {tol})")
     else:
         parts = list(unusable.values())
         wrong_values = [n for n in result.failed if n not in unusable]
         if wrong_values:
-            parts.append(f"wrong values in {', '.join(wrong_values)} (tolerance {ex.tol:.0e})")
+            tol = f"{ex.tol:.0e}" + (f", {LARGE_TOL:.0e} along random directions" if tols else "")
+            parts.append(f"wrong values in {', '.join(wrong_values)} (tolerance {tol})")
         lines.append(f"FAIL: {'; '.join(parts)}")
     return result
 
 
 def run_exercise(ex: Exercise, student_fn: Callable, seed: int = 0,
-                 verbose: bool = True) -> ExerciseResult:
+                 verbose: bool = True, large: bool = False) -> ExerciseResult:
     """Build the case for ``seed``, call ``student_fn`` on it and judge every output."""
-    case = ex.make_case(np.random.default_rng(seed))
+    if large and ex.make_large_case is None:
+        raise ValueError(f"exercise {ex.name} has no large case")
+    case = (ex.make_large_case if large else ex.make_case)(np.random.default_rng(seed))
     lines = [_header(ex, case, seed)]
 
     def finish(result):

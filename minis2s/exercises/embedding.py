@@ -59,11 +59,25 @@ def _case(rng) -> Case:
                 context={"ids": ids})
 
 
+def _large_case(rng) -> Case:
+    """Realistic sizes (a vocabulary of thousands): checked along random directions."""
+    N, T = int(rng.integers(56, 72)), int(rng.integers(16, 24))
+    V, E = int(rng.integers(7000, 9000)), int(rng.integers(80, 112))
+    W = rng.standard_normal((V, E))
+    ids = rng.integers(0, V - 1, size=(N, T))
+    ids[-1, -1] = ids[0, 0]
+    dout = rng.standard_normal((N, T, E))
+    dirs = _cases.directional_oracle(lambda W: W[ids], {"W": W}, dout, rng)
+    return Case(args=(dout, ids, V), oracle={"dW": None}, sizes=f"large: N={N}, T={T}, V={V}, E={E}",
+                directional={"dW": dirs["W"]})
+
+
 EXERCISES = [
     Exercise(
         name="embedding_backward",
         signature="embedding_backward(dout, ids, V) -> dW",
         outputs={"dW": "(V, E)"},
         make_case=_case, stub=embedding_backward, hints=HINTS, level=1, minutes=15,
-        oracle="the numerical gradient of W[ids]", explain={"dW": "rows"}),
+        oracle="the numerical gradient of W[ids]", explain={"dW": "rows"},
+        make_large_case=_large_case),
 ]

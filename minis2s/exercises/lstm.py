@@ -157,6 +157,20 @@ def _step_case(rng) -> Case:
                 sizes=_cases.spell(s))
 
 
+def _large_step_case(rng) -> Case:
+    """Realistic sizes (H in the hundreds): checked along random directions."""
+    N, D, H = int(rng.integers(32, 48)), int(rng.integers(144, 176)), int(rng.integers(144, 176))
+    inputs = dict(x=_cases.randn(rng, N, D), h_prev=_cases.randn(rng, N, H),
+                  c_prev=_cases.randn(rng, N, H), Wx=_cases.randn(rng, D, 4 * H, scale=0.1),
+                  Wh=_cases.randn(rng, H, 4 * H, scale=0.1), b=_cases.randn(rng, 4 * H, scale=0.5))
+    _, _, cache = given.lstm_step_forward(**inputs)
+    dh, dc = _cases.randn(rng, N, H), _cases.randn(rng, N, H)
+    dirs = _cases.directional_oracle(lambda **k: given.lstm_step_forward(**k)[:2], inputs,
+                                     [dh, dc], rng)
+    return Case(args=(dh, dc, cache), oracle={"d" + k: None for k in inputs},
+                sizes=f"large: N={N}, D={D}, H={H}", directional={"d" + k: v for k, v in dirs.items()})
+
+
 def _sequence_case(rng) -> Case:
     s = _cases.sizes(rng, "NTDH")
     N, T, H = s["N"], s["T"], s["H"]
@@ -193,7 +207,7 @@ EXERCISES = [
                  "dWx": "(D, 4H)", "dWh": "(H, 4H)", "db": "(4H,)"},
         make_case=_step_case, stub=lstm_step_backward, hints=STEP_HINTS, level=2, minutes=45,
         oracle="the numerical gradient of lstm_step_forward",
-        explain={"dWx": "gates", "dWh": "gates", "db": "gates"}),
+        explain={"dWx": "gates", "dWh": "gates", "db": "gates"}, make_large_case=_large_step_case),
     Exercise(
         name="lstm_backward",
         signature="lstm_backward(dhs, dhT, dcT, cache) -> (dx, dh0, dc0, dWx, dWh, db)",

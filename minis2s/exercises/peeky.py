@@ -98,6 +98,18 @@ def _concat_case(rng) -> Case:
     return Case(args=(dout, E), oracle={"de": num["e"], "dctx": num["ctx"]}, sizes=_cases.spell(s))
 
 
+def _large_concat_case(rng) -> Case:
+    """Realistic sizes: checked along random directions."""
+    N, T = int(rng.integers(40, 56)), int(rng.integers(32, 48))
+    E, H = int(rng.integers(176, 208)), int(rng.integers(144, 176))
+    inputs = {"e": rng.standard_normal((N, T, E)), "ctx": rng.standard_normal((N, H))}
+    dout = rng.standard_normal((N, T, E + H))
+    dirs = _cases.directional_oracle(given.peeky_concat_forward, inputs, dout, rng)
+    return Case(args=(dout, E), oracle={"de": None, "dctx": None},
+                sizes=f"large: N={N}, T={T}, E={E}, H={H}",
+                directional={"de": dirs["e"], "dctx": dirs["ctx"]})
+
+
 PARAMS = ("W_emb", "Wx", "Wh", "b", "W_out", "b_out")
 
 
@@ -132,7 +144,7 @@ EXERCISES = [
         signature="peeky_concat_backward(dout, E) -> (de, dctx)",
         outputs={"de": "(N, T, E)", "dctx": "(N, H)"},
         make_case=_concat_case, stub=peeky_concat_backward, hints=CONCAT_HINTS, level=1, minutes=10,
-        oracle="the numerical gradient of peeky_concat_forward"),
+        oracle="the numerical gradient of peeky_concat_forward", make_large_case=_large_concat_case),
     Exercise(
         name="peeky_decoder_backward",
         signature="peeky_decoder_backward(cache) -> (dW_emb, dWx, dWh, db, dW_out, db_out, dh_enc, dc_enc)",

@@ -95,6 +95,19 @@ def _step_case(rng) -> Case:
     return Case(args=(dh, cache), oracle={"d" + k: g for k, g in num.items()}, sizes=_cases.spell(s))
 
 
+def _large_step_case(rng) -> Case:
+    """Realistic sizes (H in the hundreds): checked along random directions."""
+    N, D, H = int(rng.integers(40, 56)), int(rng.integers(192, 224)), int(rng.integers(320, 352))
+    inputs = dict(x=_cases.randn(rng, N, D), h_prev=_cases.randn(rng, N, H),
+                  Wx=_cases.randn(rng, D, H, scale=0.1), Wh=_cases.randn(rng, H, H, scale=0.1),
+                  b=_cases.randn(rng, H, scale=0.5))
+    _, cache = given.rnn_step_forward(**inputs)
+    dh = _cases.randn(rng, N, H)
+    dirs = _cases.directional_oracle(lambda **a: given.rnn_step_forward(**a)[0], inputs, dh, rng)
+    return Case(args=(dh, cache), oracle={"d" + k: None for k in inputs},
+                sizes=f"large: N={N}, D={D}, H={H}", directional={"d" + k: v for k, v in dirs.items()})
+
+
 def _sequence_case(rng) -> Case:
     s = _cases.sizes(rng, "NTDH")
     N, T, D, H = s["N"], s["T"], s["D"], s["H"]
@@ -112,7 +125,7 @@ EXERCISES = [
         signature="rnn_step_backward(dh, cache) -> (dx, dh_prev, dWx, dWh, db)",
         outputs={"dx": "(N, D)", "dh_prev": "(N, H)", "dWx": "(D, H)", "dWh": "(H, H)", "db": "(H,)"},
         make_case=_step_case, stub=rnn_step_backward, hints=STEP_HINTS, level=1, minutes=20,
-        oracle="the numerical gradient of rnn_step_forward"),
+        oracle="the numerical gradient of rnn_step_forward", make_large_case=_large_step_case),
     Exercise(
         name="rnn_backward",
         signature="rnn_backward(dhs, cache) -> (dx, dh0, dWx, dWh, db)",

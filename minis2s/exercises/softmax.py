@@ -80,11 +80,29 @@ def _case(rng) -> Case:
                 context={"mask": real})
 
 
+def _large_case(rng) -> Case:
+    """Realistic sizes (about a million logits): checked along random directions."""
+    N, T, V = int(rng.integers(28, 36)), int(rng.integers(18, 24)), int(rng.integers(1400, 1600))
+    pad = 0
+    logits = rng.standard_normal((N, T, V)) * 2.0
+    targets = rng.integers(1, V, size=(N, T))
+    real = np.arange(T)[None, :] < _cases.lengths(rng, N, T)[:, None]
+    targets[~real] = pad
+    loss = cross_entropy_loss(logits, targets, pad)
+    dirs = _cases.directional_oracle(lambda logits: cross_entropy_loss(logits, targets, pad),
+                                     {"logits": logits}, np.ones(()), rng)
+    shift = np.where(rng.random((N, T, 1)) < 0.5, rng.uniform(600.0, 1000.0, (N, T, 1)), 0.0)
+    return Case(args=(logits + shift, targets, pad), oracle={"loss": loss, "dlogits": None},
+                sizes=f"large: N={N}, T={T}, V={V}, ignore_index={pad}, real tokens={int(real.sum())}",
+                directional={"dlogits": dirs["logits"]}, context={"mask": real})
+
+
 EXERCISES = [
     Exercise(
         name="softmax_cross_entropy",
         signature="softmax_cross_entropy(logits, targets, ignore_index) -> (loss, dlogits)",
         outputs={"loss": "()", "dlogits": "(N, T, V)"},
         make_case=_case, stub=softmax_cross_entropy, hints=HINTS, level=1, minutes=20,
-        oracle="cross_entropy_loss and its numerical gradient", explain={"dlogits": "positions"}),
+        oracle="cross_entropy_loss and its numerical gradient", explain={"dlogits": "positions"},
+        make_large_case=_large_case),
 ]

@@ -21,7 +21,9 @@ How it works (docs/teaching.md, "The autograder"):
    instructor's ``secret`` (the Gradescope zip holds one, never printed), each
    case's generator is seeded from the secret, the exercise and the case number:
    sizes and values nobody can reproduce, so a table of answers to the public
-   cases is worth nothing, and the report names the cases "case 1, 2, ...".
+   cases is worth nothing, and the report names the cases "case 1, 2, ...". Where an
+   exercise has one, a *large* case is added: realistic sizes, checked along random
+   directions -- milliseconds for a backward pass, hours for finite differences.
 2. The submission runs in a separate Python process per exercise
    (:mod:`minis2s.grading.sandbox`), with a timeout, in a process group of its
    own that is killed whole afterwards, with every process it left behind
@@ -264,29 +266,61 @@ def _run_sandbox(source: str, ex, cases, timeout: float, python: str, user=None,
             except OSError as e:
                 who = f" as user {user}" if user is not None else ""
                 return {"crash": f"the grading process could not start{who}: {e}"}
+        calls, outputs = [], []
+        for k in range(len(cases)):                  # each case's result, as far as it got
+            try:
+                call = _read_wire(work / f"call{k}.json", work / f"call{k}.npz")
+            except FileNotFoundError:
+                break
+            except _UNREADABLE as e:
+                return {"crash": f"the grading process sent back results that cannot be read ({e})"}
+            calls.append(call.get("call") or {})
+            outputs.append(call.get("output"))
         if run.timed_out:
-            return {"timeout": True}
-        out_json, out_npz = work / "out.json", work / "out.npz"
-        if not out_json.exists() or not out_npz.exists():
+            return {"timeout": True, "calls": calls}
+        try:
+            raw = _read_wire(work / "out.json", work / "out.npz")
+        except FileNotFoundError:
             tail = (work / "stderr.txt").read_text(errors="replace").strip()[-1500:]
             return {"crash": f"the grading process ended with status {run.returncode}: {tail}"}
-        try:
-            if out_json.stat().st_size > MAX_RESULT_BYTES:
-                raise ValueError("its results are larger than the grader reads")
-            arrays = read_npz(out_npz, _allowed_array)
-            return _wire.decode(json.loads(out_json.read_text()), arrays)
-        except (NpzError, ValueError, KeyError, TypeError, RecursionError) as e:
+        except _UNREADABLE as e:
             return {"crash": f"the grading process sent back results that cannot be read ({e})"}
+        raw.update(calls=calls, outputs=outputs)
+        return raw
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _grade_exercise(source: str, ex, rngs, labels, timeout, python, user, unreadable):
+_UNREADABLE = (NpzError, ValueError, KeyError, TypeError, AttributeError, RecursionError)
+
+
+def _read_wire(json_path: Path, npz_path: Path):
+    """What the sandbox wrote, read without trusting it (sizes capped, no pickle)."""
+    if not json_path.exists() or not npz_path.exists():
+        raise FileNotFoundError(json_path)
+    if json_path.stat().st_size > MAX_RESULT_BYTES:
+        raise ValueError("its results are larger than the grader reads")
+    arrays = read_npz(npz_path, _allowed_array)
+    return _wire.decode(json.loads(json_path.read_text()), arrays)
+
+
+def _grade_exercise(source: str, ex, rngs, labels, timeout, python, user, unreadable,
+                    large_rng=None, large_label=""):
     cases = [ex.make_case(rng) for rng in rngs]
+    labels = list(labels)
+    if large_rng is not None and ex.make_large_case is not None:
+        cases.append(ex.make_large_case(large_rng))         # too large for finite differences
+        labels.append(large_label)
     raw = _run_sandbox(source, ex, cases, timeout, python, user, unreadable)
     note, results, flag = "", [], ""
+    for call in raw.get("calls") or []:        # flagged calls count even if a later case hung
+        flag = flag or forward_problem(ex, call.get("forward_calls") or {})
     if raw.get("timeout"):
-        note = f"timed out after {timeout:g} s"
+        done = len(raw.get("calls") or [])
+        where = labels[done] if done < len(labels) else ""
+        note = f"timed out after {timeout:g} s" + (f" on {where}" if where else "")
+        if "large" in where:
+            note += " (a backward pass takes milliseconds on it; finite differences, hours)"
     elif raw.get("crash"):
         note = raw["crash"]
     elif raw.get("load_error"):
@@ -321,16 +355,16 @@ def _grade_exercise(source: str, ex, rngs, labels, timeout, python, user, unread
             else:
                 results.append(judge(ex, case, out, label))
     if flag:
-        note = "FLAGGED: " + flag.removeprefix("FLAGGED: ")
+        note = "FLAGGED: " + flag.removeprefix("FLAGGED: ") + (f" ({note})" if note else "")
         results = [r if r.problem else _failed(ex, label, c, note)
                    for label, c, r in zip(labels, cases, results)]
-    return ExerciseGrade(ex.name, ex.max_points, results, list(labels), note), \
+    return ExerciseGrade(ex.name, ex.max_points, results, labels, note), \
         str(raw.get("load_error") or ""), flag
 
 
 def grade(submission, exercises=None, seeds=DEFAULT_SEEDS, timeout: float = DEFAULT_TIMEOUT,
           python: str | None = None, secret: str | None = None, cases: int = DEFAULT_CASES,
-          sandbox_user=None, unreadable=()) -> GradeReport:
+          sandbox_user=None, unreadable=(), large: bool = True) -> GradeReport:
     """Grade the submission file (``.py``, or ``.ipynb``: its exported source) on ``exercises``.
 
     exercises: default all, in course order.
@@ -341,6 +375,9 @@ def grade(submission, exercises=None, seeds=DEFAULT_SEEDS, timeout: float = DEFA
     python: the interpreter for the sandbox (default: this one).
     sandbox_user: run the submission as this (unprivileged) user; needs root.
     unreadable: more paths the submission may not read (the autograder's folder, the secret).
+    large: add, to each exercise that has one, a case of realistic size checked along random
+        directions ("large case"): milliseconds for a backward pass, hours for finite
+        differences, within the same ``timeout``.
     """
     submission = Path(submission).resolve()
     if not submission.is_file():
@@ -371,11 +408,14 @@ def grade(submission, exercises=None, seeds=DEFAULT_SEEDS, timeout: float = DEFA
         ex = EXERCISES[name]
         if secret is None:
             rngs = [np.random.default_rng(s) for s in seeds]
+            large_rng, large_label = np.random.default_rng(seeds[0]), f"seed {seeds[0]}, large"
         else:
             rngs = [case_rng(name, k, secret) for k in range(1, len(labels) + 1)]
+            large_rng, large_label = case_rng(name, 0, secret), "large case"
         graded, load_error, flag = _grade_exercise(source, ex, rngs, labels, timeout,
                                                    python or sys.executable, sandbox_user,
-                                                   unreadable)
+                                                   unreadable, large_rng if large else None,
+                                                   large_label)
         report.exercises.append(graded)
         report.load_error = report.load_error or load_error
         if flag:

@@ -13,8 +13,10 @@ WORKDIR (a fresh folder the grader made) holds
   while it runs, the submission's own ``lstm_step_backward`` (say) is replaced
   by one, so that one mistake costs one exercise.
 
-The sandbox writes ``out.json`` + ``out.npz``: for every case the function's
-outputs (or the error it raised) and how often it called each given forward pass.
+The sandbox writes ``callK.json`` + ``callK.npz`` as soon as case K is done --
+the function's outputs (or the error it raised) and how often it called each
+given forward pass -- and ``out.json`` + ``out.npz`` at the end (whether the
+submission loaded, what it printed).
 
 **Nothing is pickled, in either direction.** Data crosses the process boundary
 as JSON for the structure (numbers, strings, lists, tuples, dicts, named tuples)
@@ -320,12 +322,13 @@ def main(workdir):
     if module is not None and not callable(fn):
         result["missing"] = True
     if callable(fn):
-        for case in cases:
+        for k, case in enumerate(cases):
             args = case["args"]
             calls.counts.clear()
             calls.depth = 0
             start = time.perf_counter()
-            call = {"out": None, "error": None, "kind": None}
+            call = {"error": None, "kind": None}
+            value = None
             saved = {dep: module.__dict__.get(dep) for dep in case["standins"]}
             for dep, spec in case["standins"].items():   # one mistake costs one exercise
                 module.__dict__[dep] = make_standin(dep, spec)
@@ -333,8 +336,8 @@ def main(workdir):
                 with contextlib.redirect_stdout(printed):
                     out = fn(*prepare(job["exercise"], args))
                 try:
-                    call["out"] = encode(out, {})          # a dry run: is it data at all?
-                    call["value"] = out
+                    encode(out, {})                      # a dry run: is it data at all?
+                    value = out
                 except (NotData, RecursionError) as e:
                     call["not_data"] = f"{e}"
             except BaseException as e:                 # noqa: BLE001
@@ -348,14 +351,12 @@ def main(workdir):
                     module.__dict__[dep] = own
             call["seconds"] = time.perf_counter() - start
             call["forward_calls"] = dict(calls.counts)
-            result["calls"].append(call)
+            # each case as soon as it is done: a later case that runs out of time loses only itself
+            write_wire({"call": call, "output": value}, os.path.join(workdir, f"call{k}.json"),
+                       os.path.join(workdir, f"call{k}.npz"))
+            result["calls"].append(k)
     result["printed"] = printed.getvalue()[:MAX_PRINTED]
-    outputs = [c.pop("value", None) for c in result["calls"]]
-    for c in result["calls"]:
-        c.pop("out", None)
-    result["outputs"] = outputs
     write_wire(result, os.path.join(workdir, "out.json"), os.path.join(workdir, "out.npz"))
-
 
 if __name__ == "__main__":
     main(sys.argv[1])
