@@ -140,8 +140,10 @@ def _code_fingerprints(source: str) -> set:
 
 
 def _is_code(fp: str) -> bool:
-    """Worth flagging: long enough and with an operation in it (not `x`, `return dW`)."""
-    return len(fp) >= 7 and bool(re.search(r"[-+*/@%]|\w\(|\[", fp)) and not fp.startswith(("return", "raise"))
+    """Worth flagging: long enough, with arithmetic or indexing in it (not `return dW`, not
+    `state = decoder.start(enc)`, the API a search is written with)."""
+    return (len(fp) >= 7 and bool(re.search(r"[-+*/@%]|\[", fp))   # an API call alone is not
+            and not fp.startswith(("return", "raise")))              # a solution
 
 
 def _region_lines(text: str):
@@ -157,9 +159,86 @@ def _region_lines(text: str):
     return inside_lines, outside
 
 
-def _given_fingerprints() -> set:
-    """What students get anyway: the notebooks outside their solution regions, the stubs, and
-    (while it exists) the given forward passes -- a solution line there is no leak."""
+# --- the exercises are holes in the package ----------------------------------------------------
+
+CODE_MARK = re.compile(r"^(\s*)# EXERCISE (\w+): (begin|end)\s*$")
+TEXT_MARK = re.compile(r"^(\s*)\.\. EXERCISE (\w+): (begin|end)\s*$")
+
+
+def regions(source: str, path: str = "") -> list:
+    """The exercise regions of a source file: (name, first line, last line, indent, kind) with
+    0-based line numbers of the begin and end markers; kind "code" (``# EXERCISE name: begin``)
+    or "text" (``.. EXERCISE name: begin``, inside a docstring)."""
+    found, open_ = [], None
+    for n, line in enumerate(source.splitlines()):
+        for kind, mark in (("code", CODE_MARK), ("text", TEXT_MARK)):
+            m = mark.match(line)
+            if not m:
+                continue
+            indent, name, edge = m.groups()
+            if edge == "begin":
+                if open_:
+                    raise ValueError(f"{path}:{n + 1}: region {name} begins inside region {open_[0]}")
+                open_ = (name, n, indent, kind)
+            else:
+                if not open_ or open_[0] != name or open_[3] != kind:
+                    raise ValueError(f"{path}:{n + 1}: end of region {name} without its begin")
+                found.append((name, open_[1], n, open_[2], kind))
+                open_ = None
+    if open_:
+        raise ValueError(f"{path}: region {open_[0]} never ends")
+    return found
+
+
+def package_regions() -> dict:
+    """{exercise name: [(path relative to the repository, kind), ...]} over minis2s's source."""
+    out = {}
+    for path in sorted((ROOT / "minis2s").rglob("*.py")):
+        for name, _, _, _, kind in regions(path.read_text(), str(path)):
+            out.setdefault(name, []).append((str(path.relative_to(ROOT)), kind))
+    return out
+
+
+def punch(source: str, exercises, path: str = "", where: str = "") -> str:
+    """The source with the regions of ``exercises`` replaced -- code by a ``raise
+    NotImplementedError("exercise N, name: ...")``, docstring text by a line saying where the
+    maths is -- and every other region's markers removed (its code stays). ``where``: the file,
+    as the error names it (e.g. minis2s/functional/lstm.py)."""
+    from minis2s.exercises import list_exercises
+    number = {name: k for k, name in enumerate(list_exercises(), 1)}
+    lines = source.splitlines(keepends=True)
+    for name, first, last, indent, kind in sorted(regions(source, path), key=lambda r: -r[1]):
+        if name not in number:
+            raise ValueError(f"{path}: region {name!r} is not an exercise of the ladder")
+        if name not in exercises:
+            lines[first:last + 1] = lines[first + 1:last]
+        elif kind == "code":
+            lines[first:last + 1] = [
+                f"{indent}from minis2s.errors import ExerciseNotDone\n",
+                f"{indent}raise ExerciseNotDone({number[name]}, {name!r}, {where!r})\n"]
+        else:
+            lines[first:last + 1] = [f"{indent}(Exercise {number[name]}, ``{name}``: the derivation is in "
+                                     "docs/derivations.md; the code is yours to write.)\n"]
+    return "".join(lines)
+
+
+def _region_code(exercises) -> str:
+    """The code of the package's regions for ``exercises``, as one function per region."""
+    import textwrap
+    parts = []
+    for path in sorted((ROOT / "minis2s").rglob("*.py")):
+        lines = path.read_text().splitlines()
+        for k, (name, first, last, indent, kind) in enumerate(regions("\n".join(lines), str(path))):
+            if name in exercises and kind == "code":
+                body = textwrap.dedent("\n".join(lines[first + 1:last]))
+                parts.append(f"def _region_{k}():\n" + textwrap.indent(body or "pass", "    "))
+    return "\n\n".join(parts)
+
+
+def _given_fingerprints(exercises) -> set:
+    """What students get anyway: the notebooks outside their solution regions, the stubs, the
+    package outside the holes punched for ``exercises``, and (while it exists) the given
+    forward passes -- a solution line there is no leak."""
     given = set()
     for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
         _, outside = _region_lines(nb.read_text())
@@ -168,17 +247,34 @@ def _given_fingerprints() -> set:
             given |= _code_fingerprints("\n".join(outside))
         except SyntaxError:
             pass
-    for path in (ROOT / "minis2s" / "exercises" / "given.py",):
-        if path.exists():
-            given |= _code_fingerprints(path.read_text())
+    for path in sorted((ROOT / "minis2s").rglob("*.py")):
+        if path.parent.name == "exercises" and path.name != "given.py":
+            continue                     # the exercises' package: stubs, checker, hints
+        given |= _code_fingerprints(punch(path.read_text(), exercises, str(path)))
     return given
 
 
-def solution_lines() -> set:
-    """Fingerprints of solution code, normalised: every statement of instructor/solutions.py
-    and of the notebooks' solution regions, and its parts (tuple assignments split, returned
-    tuples' elements), minus what students get anyway."""
-    prints = _code_fingerprints((ROOT / "instructor" / "solutions.py").read_text())
+def _solution_functions(exercises) -> str:
+    """The functions of instructor/solutions.py that answer ``exercises`` (by stub name)."""
+    import ast
+    from minis2s.exercises import EXERCISES
+    stubs = {EXERCISES[name].stub.__name__ for name in exercises}
+    source = (ROOT / "instructor" / "solutions.py").read_text()
+    tree = ast.parse(source)
+    return "\n\n".join(ast.get_source_segment(source, node) for node in tree.body
+                       if isinstance(node, ast.FunctionDef)
+                       and (node.name in stubs or node.name.startswith("_")))
+
+
+def solution_lines(exercises=None) -> set:
+    """Fingerprints of solution code, normalised: every statement of the package's regions and of
+    instructor/solutions.py for ``exercises`` (default: the whole ladder) and of the notebooks'
+    solution regions, and its parts (tuple assignments split, returned tuples' elements), minus
+    what students get anyway."""
+    from minis2s.exercises import list_exercises
+    exercises = list_exercises() if exercises is None else list(exercises)
+    prints = _code_fingerprints(_solution_functions(exercises))
+    prints |= _code_fingerprints(_region_code(exercises))
     for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
         inside, _ = _region_lines(nb.read_text())
         prints |= {normalise(line) for line in inside}
@@ -188,7 +284,7 @@ def solution_lines() -> set:
                 textwrap.dedent("\n".join(inside)), "    "))
         except SyntaxError:
             pass
-    return {fp for fp in prints if _is_code(fp)} - _given_fingerprints()
+    return {fp for fp in prints if _is_code(fp)} - _given_fingerprints(exercises)
 
 
 def _unescape_json_lines(text: str) -> str:
@@ -206,13 +302,14 @@ def find_leaks(text: str, fingerprints) -> list:
     return sorted(found)
 
 
-def audit(out: Path) -> list:
+def audit(out: Path, exercises=None) -> list:
     """Every leak in the bundle at ``out``: (file, what) pairs; [] when it is clean.
 
-    Solution code is found however it is spaced or written (``1`` or ``1.0``), in code,
-    Markdown (docs/derivations.md included), notebooks and hints alike.
+    Solution code of ``exercises`` (default: the whole ladder) is found however it is spaced
+    or written (``1`` or ``1.0``), in code, Markdown (docs/derivations.md included),
+    notebooks and hints alike; so are region markers left behind.
     """
-    fingerprints = solution_lines()
+    fingerprints = solution_lines(exercises)
     leaks = []
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         text = path.read_text(errors="replace")
@@ -220,6 +317,9 @@ def audit(out: Path) -> list:
         for marker in (BEGIN, END, MD_BEGIN, MD_END):
             if marker in text:
                 leaks.append((str(rel), f"marker {marker!r}"))
+        if path.suffix == ".py" and any(CODE_MARK.match(l) or TEXT_MARK.match(l)
+                                        for l in text.splitlines()):
+            leaks.append((str(rel), "an exercise region marker"))
         if "instructor" in rel.parts or path.name == "solutions.py":
             leaks.append((str(rel), "an instructor file"))
         for fp in find_leaks(text, fingerprints):
@@ -253,9 +353,12 @@ def limit_hints(source: str, max_level: int) -> str:
 PACKAGE_FILES = ("setup.cfg", "pyproject.toml", "README.md")
 
 
-def copy_package(out: Path, max_hint: int = 3) -> None:
+def copy_package(out: Path, max_hint: int = 3, exercises=None) -> None:
     """minis2s's source into ``out`` (minis2s/, setup.cfg, pyproject.toml, README.md), so that
-    ``pip install -e .`` there installs it, with the exercises' hints cut to ``max_hint`` levels."""
+    ``pip install -e .`` there installs it: the regions of ``exercises`` (default: the whole
+    ladder) punched into holes, the exercises' hints cut to ``max_hint`` levels."""
+    from minis2s.exercises import list_exercises
+    exercises = list_exercises() if exercises is None else list(exercises)
     for name in PACKAGE_FILES:
         shutil.copy(ROOT / name, out / name)
     for path in sorted((ROOT / "minis2s").rglob("*")):
@@ -263,30 +366,37 @@ def copy_package(out: Path, max_hint: int = 3) -> None:
             continue
         target = out / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if path.parent.name == "exercises" and path.suffix == ".py":
-            target.write_text(limit_hints(path.read_text(), max_hint))
-        else:
+        if path.suffix != ".py":
             shutil.copy(path, target)
+            continue
+        text = punch(path.read_text(), exercises, str(path), str(path.relative_to(ROOT)))
+        if path.parent.name == "exercises":
+            text = limit_hints(text, max_hint)
+        target.write_text(text)
 
 
-def make(out: Path, max_hint: int = 3, package: bool = False) -> list:
+def make(out: Path, max_hint: int = 3, package: bool = True, exercises=None) -> list:
     """Write the student edition into ``out`` (which must not exist or be empty); return the audit.
 
     max_hint: the highest hint level students can ask for (1, 2 or 3); the others' text is
         not in the edition at all. The hints live in the package, so this needs ``package``.
-    package: ship minis2s's source too, hints cut to ``max_hint``. (Until the exercises are
-        holes in the package itself, its backward passes are the exercises' answers in another
-        layout, and the audit says so.)
+    package: ship minis2s's source, with the exercises' regions punched into holes.
+    exercises: which exercises become holes (default: the whole ladder); the others stay
+        filled in, and their solutions are not looked for by the audit.
     """
     import jupytext
 
-    from minis2s.exercises import template
+    from minis2s.exercises import list_exercises, template
 
     if max_hint not in (1, 2, 3):
         raise SystemExit(f"--max-hint must be 1, 2 or 3, got {max_hint!r}")
     if max_hint < 3 and not package:
-        raise SystemExit("--max-hint: the hints live in the package; add --package to ship "
-                         "the package with the hints cut")
+        raise SystemExit("--max-hint: the hints live in the package; it needs the package "
+                         "(leave out --no-package)")
+    exercises = list_exercises() if exercises is None else list(exercises)
+    unknown = sorted(set(exercises) - set(list_exercises()))
+    if unknown:
+        raise SystemExit(f"--exercises: unknown {unknown}; the exercises are {list_exercises()}")
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty: give a new folder")
@@ -309,22 +419,24 @@ def make(out: Path, max_hint: int = 3, package: bool = False) -> list:
         src = ROOT / "docs" / name
         (out / "docs" / name).write_text(strip_markdown(src.read_text(), str(src)))
     if package:
-        copy_package(out, max_hint)
-    (out / "submission.py").write_text(template())
+        copy_package(out, max_hint, exercises)
+    (out / "submission.py").write_text(template(exercises))
     (out / "README.md").write_text(STUDENT_README)
-    return audit(out)
+    return audit(out, exercises)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="a new folder for the student edition")
+    parser.add_argument("--exercises", nargs="+", metavar="NAME",
+                        help="the exercises that become holes in the package (default: the ladder)")
     parser.add_argument("--max-hint", type=int, default=3, choices=(1, 2, 3),
-                        help="the highest hint level students can ask for (default 3); "
-                             "needs --package")
-    parser.add_argument("--package", action="store_true",
-                        help="ship minis2s's source too (pip install -e . in the edition)")
+                        help="the highest hint level students can ask for (default 3)")
+    parser.add_argument("--no-package", action="store_true",
+                        help="notebooks, docs and submission.py only, without minis2s's source")
     args = parser.parse_args(argv)
-    leaks = make(args.out, max_hint=args.max_hint, package=args.package)
+    leaks = make(args.out, max_hint=args.max_hint, package=not args.no_package,
+                 exercises=args.exercises)
     for where, what in leaks:
         print(f"LEAK {where}: {what}", file=sys.stderr)
     if leaks:

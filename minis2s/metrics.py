@@ -120,6 +120,7 @@ def bleu_details(hypotheses: list, references: list, max_n: int = 4,
     _check_tokenized(references, "references")
     k = SMOOTH_DEFAULTS[smooth] if smooth_value is None else float(smooth_value)
 
+    # EXERCISE corpus_bleu: begin
     # 1. Corpus-level sufficient statistics: clipped matches and totals per order.
     matches, totals = [0] * max_n, [0] * max_n
     hyp_len = ref_len = 0
@@ -138,6 +139,7 @@ def bleu_details(hypotheses: list, references: list, max_n: int = 4,
         bp = 1.0
     else:
         bp = math.exp(1.0 - ref_len / hyp_len) if hyp_len > 0 else 0.0
+    # EXERCISE corpus_bleu: end
 
     def result(score, precisions):
         return BLEUDetails(score, precisions, matches, totals, bp, hyp_len, ref_len)

@@ -225,6 +225,7 @@ def masked_softmax_forward(scores, mask):
     not merely small, as with a large negative number -- and the maximum that
     keeps exp from overflowing is taken over the real positions only.
     """
+    # EXERCISE masked_softmax_forward: begin
     xp = get_array_module(scores)
     real = (mask > 0)[:, None, :]                 # (N, 1, S): the same for every step t
     minus_inf = scores.dtype.type(float("-inf"))   # in the scores' dtype: float32 stays float32
@@ -233,6 +234,7 @@ def masked_softmax_forward(scores, mask):
     e = xp.exp(shifted)                           # exp(-inf) = 0 at padding
     alpha = e / e.sum(axis=2, keepdims=True)
     return alpha, alpha
+    # EXERCISE masked_softmax_forward: end
 
 
 def masked_softmax_backward(dalpha, cache):
@@ -241,9 +243,11 @@ def masked_softmax_backward(dalpha, cache):
     The softmax Jacobian applied to dalpha:
     dscores = alpha * (dalpha - sum_s(dalpha * alpha)).
     """
+    # EXERCISE masked_softmax_backward: begin
     alpha = cache
     dscores = alpha * (dalpha - (dalpha * alpha).sum(axis=2, keepdims=True))
     return dscores
+    # EXERCISE masked_softmax_backward: end
 
 
 def context_forward(alpha, hs):
@@ -337,6 +341,7 @@ def attention_backward(dh_tilde, cache: AttentionCache):
     through the scores and directly in [ctx ; h] -- so its two gradients add;
     so do hs's (as values here, and as keys through attention_keys_backward).
     """
+    # EXERCISE attention_backward: begin
     score, output, score_cache, alpha, ctx_cache, out_cache = cache
     grads = {}
     if output == "luong":
@@ -354,3 +359,4 @@ def attention_backward(dh_tilde, cache: AttentionCache):
         dh_score, dkeys, grads["Wq"], grads["v"] = additive_score_backward(dscores, score_cache)
     dh = dh_direct + dh_score
     return dh, dhs, dkeys, grads
+    # EXERCISE attention_backward: end

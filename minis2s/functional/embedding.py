@@ -33,9 +33,11 @@ def embedding_forward(ids, W):
 
 def embedding_backward(dout, cache: EmbeddingCache):
     """dout (..., E) -> dW (V, E)."""
+    # EXERCISE embedding_backward: begin
     ids, V = cache
     xp = get_array_module(dout)
     E = dout.shape[-1]
     dW = xp.zeros((V, E), dtype=dout.dtype)
     xp.add.at(dW, ids.reshape(-1), dout.reshape(-1, E))   # dW[ids[m]] += dout[m], repeats summed
     return dW
+    # EXERCISE embedding_backward: end

@@ -23,6 +23,7 @@ and the step takes ``a_x`` as its input. One step::
     c = f * c_prev + i * g
     h = o * tanh_c,     tanh_c = tanh(c)
 
+.. EXERCISE lstm_step_backward: begin
 Backward of a step, given dh and dc flowing into (h, c) from above and from the
 future (derived in docs/derivations.md, "LSTM: one step" and "LSTM through time")::
 
@@ -31,11 +32,14 @@ future (derived in docs/derivations.md, "LSTM: one step" and "LSTM through time"
     da  = [d_i * i*(1-i),  d_f * f*(1-f),  d_g * (1-g**2),  d_o * o*(1-o)]
     dh_prev = da @ Wh.T,    dc_prev = dc_total * f
 
+.. EXERCISE lstm_step_backward: end
 ``da`` is also the gradient of ``a_x``. The weights were used at every step, so
 their gradients are sums over t; the sequence backward forms them once, after
 the loop, as one matrix product each::
 
+.. EXERCISE lstm_backward: begin
     dWh = sum_t h_prev_t.T @ da_t        dx, dWx, db = linear_backward(da, ...)
+.. EXERCISE lstm_backward: end
 
 Masks: ``mask[n, t] = 1`` (or True) marks a real token, 0 padding. At a padded
 step the state passes through unchanged, so a right-padded sequence ends in the
@@ -107,6 +111,7 @@ def lstm_step_forward(a_x, h_prev, c_prev, Wh):
     a_x (N, 4H): the input projection ``x @ Wx + b``; h_prev, c_prev (N, H); Wh (H, 4H).
     Returns (h (N, H), c (N, H), cache: :class:`LSTMStepCache`).
     """
+    # EXERCISE lstm_step_forward: begin
     xp = get_array_module(a_x)
     H = h_prev.shape[1]
     a = a_x + h_prev @ Wh
@@ -118,6 +123,7 @@ def lstm_step_forward(a_x, h_prev, c_prev, Wh):
     tanh_c = xp.tanh(c)
     h = o * tanh_c
     return h, c, LSTMStepCache(h_prev, c_prev, Wh, i, f, g, o, c, tanh_c)
+    # EXERCISE lstm_step_forward: end
 
 
 def lstm_step_backward(dh, dc, cache: LSTMStepCache):
@@ -126,6 +132,7 @@ def lstm_step_backward(dh, dc, cache: LSTMStepCache):
     dh, dc (N, H): gradients flowing into h and c.
     Returns (da (N, 4H): the gradient of a, and so of a_x; dh_prev (N, H); dc_prev (N, H)).
     """
+    # EXERCISE lstm_step_backward: begin
     h_prev, c_prev, Wh, i, f, g, o, c, tanh_c = cache
     xp = get_array_module(dh)
     # c reaches the loss directly (dc) and through h = o * tanh(c).
@@ -143,6 +150,7 @@ def lstm_step_backward(dh, dc, cache: LSTMStepCache):
     dh_prev = da @ Wh.T
     dc_prev = dc_total * f
     return da, dh_prev, dc_prev
+    # EXERCISE lstm_step_backward: end
 
 
 # --- a whole sequence: a loop over the step, then explicit BPTT -------------------------
@@ -183,6 +191,7 @@ def lstm_backward(dhs, dhT, dcT, cache: LSTMCache):
     dhT, dcT (N, H) or None: gradient w.r.t. the final state (e.g. from a decoder).
     Returns (dx (N, T, D), dh0 (N, H), dc0 (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,)).
     """
+    # EXERCISE lstm_backward: begin
     proj, h0, Wh, steps, hs, mask = cache
     xp = get_array_module(hs)
     T, N, H = hs.shape
@@ -212,3 +221,4 @@ def lstm_backward(dhs, dhT, dcT, cache: LSTMCache):
     dx, dWx, db = linear_backward(da, proj)          # back through a_x = x @ Wx + b
     dx = dx.reshape(T, N, -1).transpose(1, 0, 2)
     return dx, dh_next, dc_next, dWx, dWh, db
+    # EXERCISE lstm_backward: end

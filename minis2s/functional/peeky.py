@@ -33,9 +33,11 @@ def peek_forward(a, ctx):
 
 def peek_backward(dout, cache):
     """dout (N, T, K + H) or (N, K + H) -> (da (N, T, K) or (N, K), dctx (N, H))."""
+    # EXERCISE peeky_concat: begin
     K = cache                                             # where a ends and ctx begins
     da = dout[..., :K]
     dctx = dout[..., K:]
     if dout.ndim == 3:                                    # ctx was read at every step: sum
         dctx = dctx.sum(axis=1)
     return da, dctx
+    # EXERCISE peeky_concat: end

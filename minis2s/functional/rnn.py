@@ -5,16 +5,21 @@ The input projection ``a_x = x @ Wx + b`` is computed for all steps at once; a s
 
     h = tanh(a_x + h_prev @ Wh)                 Wx (D, H), Wh (H, H), b (H,)
 
+.. EXERCISE rnn_step_backward: begin
 Backward of a step::
 
     da = dh * (1 - h^2),    dh_prev = da @ Wh.T
 
+.. EXERCISE rnn_step_backward: end
+.. EXERCISE rnn_backward: begin
 and, after the loop, ``dWh = sum_t h_prev_t.T @ da_t`` and ``dx, dWx, db`` from
 the input projection's backward, one matrix product each.
+.. EXERCISE rnn_backward: end
 
 Through time, dh_prev is multiplied by ``diag(1 - h^2) @ Wh.T`` once per step:
 the product of T such Jacobians is what vanishes (or explodes) -- the LSTM's
-additive cell path ``dc_prev = dc_total * f`` lets gradients travel much further (notebook 2 plots both).
+additive cell path (``dc_prev`` is ``dc_total`` times the forget gate) lets gradients travel
+much further (notebook 2 plots both).
 """
 from __future__ import annotations
 
@@ -53,9 +58,11 @@ def rnn_step_forward(a_x, h_prev, Wh):
 
 def rnn_step_backward(dh, cache: RNNStepCache):
     """dh (N, H) -> (da (N, H): the gradient of a_x; dh_prev (N, H))."""
+    # EXERCISE rnn_step_backward: begin
     h_prev, Wh, h = cache
     da = dh * (1.0 - h ** 2)
     return da, da @ Wh.T
+    # EXERCISE rnn_step_backward: end
 
 
 def rnn_forward(x, h0, Wx, Wh, b, mask=None):
@@ -82,6 +89,7 @@ def rnn_forward(x, h0, Wx, Wh, b, mask=None):
 
 def rnn_backward(dhs, dhT, cache: RNNCache):
     """dhs (N, T, H), dhT (N, H) or None -> (dx, dh0, dWx, dWh, db)."""
+    # EXERCISE rnn_backward: begin
     proj, h0, Wh, steps, hs, mask = cache
     xp = get_array_module(hs)
     T, N, H = hs.shape
@@ -99,3 +107,4 @@ def rnn_backward(dhs, dhT, cache: RNNCache):
     h_prevs = xp.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)
     dx, dWx, db = linear_backward(da, proj)
     return dx.reshape(T, N, -1).transpose(1, 0, 2), dh_next, dWx, h_prevs.T @ da, db
+    # EXERCISE rnn_backward: end

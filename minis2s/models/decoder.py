@@ -102,6 +102,7 @@ class Decoder(Module):
 
     def backward(self, dlogits, cache: DecoderCache) -> Encoded:
         """dlogits (N, T, V) -> the gradient w.r.t. the encoder's output (hs: None)."""
+        # EXERCISE peeky_decoder_backward: begin
         embed_cache, drop_mask, peek_in, rnn_cache, drop_out_mask, peek_out, fc_cache = cache
         dout = self.fc.backward(dlogits, fc_cache)
         if self.peeky:
@@ -114,6 +115,7 @@ class Decoder(Module):
             dh0[-1] = dh0[-1] + dctx_in + dctx_out
         self.embed.backward(self.drop.backward(dx, drop_mask), embed_cache)
         return Encoded(None, None, dh0, dc0)
+        # EXERCISE peeky_decoder_backward: end
 
     # --- decoding: one step at a time, no backward ----------------------------------
     def start(self, enc: Encoded) -> DecodeState:

@@ -96,6 +96,7 @@ def greedy_search(decoder, enc, max_len: int, sos_id: int, eos_id: int, pad_id: 
     enc: the encoder's output (N sentences). Returns (list of N id lists, scores (N,) host array).
     """
     check_search_args(max_len)
+    # EXERCISE greedy_search: begin
     state = decoder.start(enc)
     xp = get_array_module(state.h)
     N = state.h.shape[1]
@@ -118,6 +119,7 @@ def greedy_search(decoder, enc, max_len: int, sos_id: int, eos_id: int, pad_id: 
             break
     out = to_cpu(xp.stack(out, axis=1))                   # (N, steps): one transfer
     return [_strip(r, eos_id) for r in out.tolist()], to_cpu(scores)
+    # EXERCISE greedy_search: end
 
 
 def beam_search(decoder, enc, max_len: int, beam_size: int, sos_id: int, eos_id: int,
@@ -130,6 +132,7 @@ def beam_search(decoder, enc, max_len: int, beam_size: int, sos_id: int, eos_id:
     than the beam, say); the caller decides whether to warn.
     """
     check_search_args(max_len, beam_size, n_best, alpha)
+    # EXERCISE beam_search: begin
     state = decoder.start(enc)
     xp = get_array_module(state.h)
     N, k = state.h.shape[1], beam_size
@@ -174,6 +177,7 @@ def beam_search(decoder, enc, max_len: int, beam_size: int, sos_id: int, eos_id:
             _check_finite(nan, t)
             break
     return _backtrack(history, to_cpu(scores), to_cpu(lengths), eos_id, n_best, alpha)
+    # EXERCISE beam_search: end
 
 
 def _backtrack(history, scores, lengths, eos_id, n_best, alpha):

@@ -72,6 +72,7 @@ class Adam:
         check_grads(self.params, grads)
         self.t += 1
         b1, b2, t = self.beta1, self.beta2, self.t
+        # EXERCISE adam_update: begin
         for name, p in self.params.items():
             g = grads[name]
             m = b1 * self.m[name] + (1.0 - b1) * g
@@ -80,6 +81,7 @@ class Adam:
             v_hat = v / (1.0 - b2 ** t)
             p -= self.lr * m_hat / (get_array_module(p).sqrt(v_hat) + self.eps)
             self.m[name], self.v[name] = m, v
+        # EXERCISE adam_update: end
 
     # --- checkpointing ---------------------------------------------------------
     def state_dict(self) -> dict:
