@@ -13,9 +13,14 @@ What goes in (docs/teaching.md, step 2):
 * ``README.md``: what to do with all that.
 
 Nothing from instructor/ goes in; the edition is a plain folder (no git
-history). ``--package`` ships minis2s's source as well, and ``--max-hint N``
-cuts every exercise's hints to the first N levels in it (the text of the
-others is removed, not hidden).
+history). ``--package`` ships minis2s's source as well, with every exercise of
+``--exercises`` (default: the whole ladder) punched into a hole: each exercise
+is a marked region of the engine (``# EXERCISE name: begin`` / ``end`` in the
+body of, e.g., functional/lstm.py's ``lstm_step_backward``), replaced by
+``raise ExerciseNotDone(N, name, file)`` with the docstring intact, so minis2s
+stops at the first hole it needs ("finish exercise N first") and runs on the
+student's code once it is filled. ``--max-hint N`` cuts every exercise's hints
+to the first N levels in it (the text of the others is removed, not hidden).
 
 The audit then reads every file of the bundle and fails (exit status 1) if it
 finds a solution marker or solution code: every statement of
@@ -126,8 +131,9 @@ def _pieces(stmt) -> list:
     return out
 
 
-def _code_fingerprints(source: str) -> set:
-    """Normalised pieces of every statement inside the functions of ``source``."""
+def _code_fingerprints(source: str, values: bool = False) -> set:
+    """Normalised pieces of every statement inside the functions of ``source``; with ``values``
+    also every assigned value alone (what students can read in code they are given)."""
     import ast
     prints = set()
     for fn in (n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef)):
@@ -136,6 +142,8 @@ def _code_fingerprints(source: str) -> set:
                 continue                                      # a docstring
             for piece in _pieces(stmt):
                 prints.add(normalise(piece))
+            if values and isinstance(stmt, (ast.Assign, ast.AugAssign)):
+                prints.add(normalise(ast.unparse(stmt.value)))
     return prints
 
 
@@ -250,7 +258,7 @@ def _given_fingerprints(exercises) -> set:
     for path in sorted((ROOT / "minis2s").rglob("*.py")):
         if path.parent.name == "exercises" and path.name != "given.py":
             continue                     # the exercises' package: stubs, checker, hints
-        given |= _code_fingerprints(punch(path.read_text(), exercises, str(path)))
+        given |= _code_fingerprints(punch(path.read_text(), exercises, str(path)), values=True)
     return given
 
 
@@ -375,12 +383,16 @@ def copy_package(out: Path, max_hint: int = 3, exercises=None) -> None:
         target.write_text(text)
 
 
-def make(out: Path, max_hint: int = 3, package: bool = True, exercises=None) -> list:
+def make(out: Path, max_hint: int = 3, package: bool = False, exercises=None) -> list:
     """Write the student edition into ``out`` (which must not exist or be empty); return the audit.
 
     max_hint: the highest hint level students can ask for (1, 2 or 3); the others' text is
         not in the edition at all. The hints live in the package, so this needs ``package``.
-    package: ship minis2s's source, with the exercises' regions punched into holes.
+    package: ship minis2s's source too, with the regions of ``exercises`` punched into holes
+        (``raise ExerciseNotDone``): minis2s then runs on the student's code. Not yet the
+        default: the checker still grades the exercises' own stubs (minis2s.exercises, with
+        the caches of exercises/given.py), and the oracles of clip_gradients, adam_update,
+        the searches and BLEU are the engine functions a punched package no longer has.
     exercises: which exercises become holes (default: the whole ladder); the others stay
         filled in, and their solutions are not looked for by the audit.
     """
@@ -392,7 +404,7 @@ def make(out: Path, max_hint: int = 3, package: bool = True, exercises=None) -> 
         raise SystemExit(f"--max-hint must be 1, 2 or 3, got {max_hint!r}")
     if max_hint < 3 and not package:
         raise SystemExit("--max-hint: the hints live in the package; it needs the package "
-                         "(leave out --no-package)")
+                         "(add --package)")
     exercises = list_exercises() if exercises is None else list(exercises)
     unknown = sorted(set(exercises) - set(list_exercises()))
     if unknown:
@@ -432,10 +444,11 @@ def main(argv=None) -> int:
                         help="the exercises that become holes in the package (default: the ladder)")
     parser.add_argument("--max-hint", type=int, default=3, choices=(1, 2, 3),
                         help="the highest hint level students can ask for (default 3)")
-    parser.add_argument("--no-package", action="store_true",
-                        help="notebooks, docs and submission.py only, without minis2s's source")
+    parser.add_argument("--package", action="store_true",
+                        help="ship minis2s's source too, the exercises punched into holes in it "
+                             "(needed by --max-hint)")
     args = parser.parse_args(argv)
-    leaks = make(args.out, max_hint=args.max_hint, package=not args.no_package,
+    leaks = make(args.out, max_hint=args.max_hint, package=args.package,
                  exercises=args.exercises)
     for where, what in leaks:
         print(f"LEAK {where}: {what}", file=sys.stderr)
