@@ -382,3 +382,19 @@ def test_the_stand_ins_are_the_backward_passes_of_the_given_forwards():
     dh, dc = rng.standard_normal(step["h_prev"].shape), rng.standard_normal(step["h_prev"].shape)
     for got, want in zip(ref(dh, dc, cache=step), sol.lstm_step_backward(dh, dc, step)):
         np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)
+
+
+def test_gradescope_grades_an_uploaded_notebook_on_its_exported_functions(tmp_path):
+    root = _autograder_tree(tmp_path, "", exercises=("embedding_backward",))
+    (root / "submission" / "submission.py").unlink()
+    cells = ["import numpy as np\n",
+             "def embedding_backward(dout, ids, V):\n"
+             "    dW = np.zeros((V, dout.shape[-1]))\n"
+             "    np.add.at(dW, ids.reshape(-1), dout.reshape(-1, dout.shape[-1]))\n"
+             "    return dW\n",
+             "import minis2s.exercises.checker as checker\nchecker.rel_error = lambda a, b: 0.0\n"]
+    (root / "submission" / "lab.ipynb").write_text(json.dumps(_notebook(cells)))
+    _run(root)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == results["tests"][0]["max_score"] == 2
+    assert "large case" in results["tests"][0]["output"]
