@@ -83,6 +83,19 @@ def test_the_reference_solutions_get_full_marks_on_secret_cases(tmp_path):
     assert report.score == report.max_score, report.text()
 
 
+def test_the_command_takes_a_secret_file_and_checks_cases(tmp_path, capsys):
+    from minis2s.app.cli import main
+    secret = write(tmp_path, SECRET + "\n", "grading.secret")
+    results = tmp_path / "results.json"
+    assert main(["grade", str(SOLUTIONS), "--exercises", "clip_gradients", "--secret-file", str(secret),
+                 "--cases", "2", "--results", str(results)]) == 0
+    out = capsys.readouterr().out
+    assert "2 secret cases per exercise; score 2 / 2" in out and SECRET not in out
+    assert "case 1: PASS" in out and "large" not in out          # clip_gradients has no large case
+    assert main(["grade", str(SOLUTIONS), "--cases", "0"]) == 1
+    assert "--cases must be an integer in [1, 100], got 0" in capsys.readouterr().err
+
+
 def test_a_secret_file_must_hold_a_secret(tmp_path):
     from minis2s.errors import InputError
     good = write(tmp_path, SECRET + "\n", "grading.secret")

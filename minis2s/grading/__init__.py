@@ -66,7 +66,7 @@ from ..exercises import EXERCISES, list_exercises
 from ..exercises import given as _given
 from ..exercises.checker import COUNTED, ExerciseResult, forward_problem, judge
 from ..exercises.standins import DEPENDENCIES, standins
-from ..safe_npz import NpzError, read_npz
+from ..app.safe_npz import NpzError, read_npz
 from . import sandbox as _wire
 from .contain import run_contained
 

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import InputError
 from . import DEFAULT_CASES, DEFAULT_SEEDS, DEFAULT_TIMEOUT, grade, load_secret
+
+MAX_CASES = 100
 
 
 def add_grade_parser(sub) -> None:
@@ -39,6 +42,8 @@ def add_grade_parser(sub) -> None:
 
 
 def cmd_grade(args: argparse.Namespace, command: str) -> int:
+    if not 1 <= args.cases <= MAX_CASES:
+        raise InputError(f"--cases must be an integer in [1, {MAX_CASES}], got {args.cases}")
     secret = load_secret(args.secret_file) if args.secret_file else None
     unreadable = list(args.unreadable) + ([args.secret_file] if args.secret_file else [])
     report = grade(args.submission, exercises=args.exercises, seeds=args.seeds,

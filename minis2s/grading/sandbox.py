@@ -21,7 +21,7 @@ submission loaded, what it printed).
 **Nothing is pickled, in either direction.** Data crosses the process boundary
 as JSON for the structure (numbers, strings, lists, tuples, dicts, named tuples)
 and an ``.npz`` of plain numeric arrays, which the grader reads with
-:func:`minis2s.safe_npz.read_npz` (no pickle, no object arrays, every header
+:func:`minis2s.app.safe_npz.read_npz` (no pickle, no object arrays, every header
 checked). An output that is anything else -- an object of the submission's own
 class, a generator -- is refused here as "not data" and scores nothing.
 
