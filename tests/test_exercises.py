@@ -757,3 +757,33 @@ def test_the_large_case_of_the_masked_softmax_still_wants_exact_zeros():
 def test_an_exercise_without_a_large_case_says_so():
     with pytest.raises(ValueError, match="no large case"):
         check("beam_search", solutions.beam_search, large=True)
+
+
+# --- check(name) without a function: the package's own implementation ----------------------
+
+from minis2s.exercises.engine import ENGINE  # noqa: E402
+
+
+@pytest.mark.parametrize("name", list(ENGINE))
+def test_the_packages_own_functions_pass_their_engine_checks(name):
+    for seed in (0, 1):
+        result = check(name, seed=seed, verbose=False)
+        assert result, str(result)
+
+
+def test_the_engine_check_judges_whatever_the_package_holds(monkeypatch, capsys):
+    """Break it: a package whose lstm_step_backward forgets the forget-gate term fails, and the
+    report names the f block of da -- the pre-activation gradient."""
+    right = F.lstm_step_backward
+
+    def no_df(dh, dc, cache):
+        da, dh_prev, dc_prev = right(dh, dc, cache._replace(c_prev=0.0 * cache.c_prev))
+        return da, da @ cache.Wh.T, dc_prev
+    monkeypatch.setattr(F, "lstm_step_backward", no_df)
+    result = check("lstm_step_backward")
+    out = capsys.readouterr().out
+    assert not result and "da" in result.failed and "dc_prev" not in result.failed
+    assert "-> wrong in the block of gate f" in out
+    assert "minis2s.functional.lstm_step_backward" in out
+    with pytest.raises(KeyError, match="no engine check yet"):
+        check("beam_search")

@@ -120,6 +120,8 @@ def test_a_filled_hole_is_what_runs(tmp_path):
         src, tgt = rng.integers(4, 7, size=(2, 3)), rng.integers(4, 8, size=(2, 4))
         tgt[:, 0] = model.sos_id
         report = check_model(model, lambda: model.forward(src, tgt), max_elements=12)
+        from minis2s.exercises import check
+        print("engine check:", bool(check("lstm_step_backward", verbose=False)))
         print("max error", max(report.errors.values()))
     """
     path.write_text(punched.replace(hole, student))
@@ -128,6 +130,7 @@ def test_a_filled_hole_is_what_runs(tmp_path):
     path.write_text(punched.replace(hole, student.replace("dc_total * c_prev * f", "0.0 * f")))
     wrong = run_in(tmp_path, code)                    # the forget-gate term left out
     assert wrong.returncode == 0, wrong.stderr
+    assert "engine check: True" in right.stdout and "engine check: False" in wrong.stdout
     right_error, wrong_error = float(right.stdout.split()[-1]), float(wrong.stdout.split()[-1])
     assert right_error < 1e-5 and wrong_error > 1e-2 and wrong_error > 1000 * right_error
 
@@ -158,3 +161,15 @@ def test_the_edition_with_the_package_holds_no_solution(tmp_path):
     assert "ExerciseNotDone" not in (only / "minis2s" / "functional" / "embedding.py").read_text()
     assert "def lstm_step_backward(" in (only / "submission.py").read_text()
     assert "def embedding_backward(" not in (only / "submission.py").read_text()
+
+
+def test_in_a_punched_edition_the_engine_check_names_the_missing_exercise(tmp_path):
+    edition.copy_package(tmp_path)
+    proc = run_in(tmp_path, """
+        from minis2s.exercises import check
+        check("lstm_step_backward")
+        check("rnn_step_backward")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert "FAIL: finish exercise 5 first (lstm_step_forward" in proc.stdout     # its forward
+    assert "FAIL: finish exercise 3 first (rnn_step_backward" in proc.stdout     # itself

@@ -1,0 +1,240 @@
+r"""``check(name)`` with no function: the package's *own* implementation, judged.
+
+In a student edition built with ``make_student_edition.py --package`` the exercises are
+holes in the engine itself (``minis2s/functional/lstm.py``'s ``lstm_step_backward`` raises
+``ExerciseNotDone`` until the student writes its body). ``check("lstm_step_backward")``
+then judges what is in the package -- the student's body -- on a fresh random case:
+its caches are the engine's NamedTuples, made by the engine's own forward passes, and
+the oracle is the numerical gradient of those forward passes. The report is the
+checker's, finer feedback included (which gate blocks of ``da`` are wrong, which rows of
+``dW``, which padded positions).
+
+A forward pass that is itself still a hole (exercise 5 before exercise 6) is named:
+"finish exercise 5 first". The exercises without a gradient to compare with (the
+forward passes, clipping, Adam, the searches, BLEU) have no engine check here yet.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import functional as F
+from ..errors import ExerciseNotDone
+from ..gradcheck import numerical_gradient
+from . import _cases
+from .checker import Case, Exercise, ExerciseResult, judge
+
+__all__ = ["ENGINE", "check_engine"]
+
+
+def _r(rng, *shape, scale=1.0):
+    return rng.standard_normal(shape) * scale
+
+
+def _mask(rng, N, T):
+    return np.arange(T)[None, :] < _cases.lengths(rng, N, T)[:, None]
+
+
+def _softmax(rng):
+    s = _cases.sizes(rng, "NTV", 2, 9)
+    N, T, V = s["N"], s["T"], s["V"]
+    logits = _r(rng, N, T, V, scale=2.0)
+    real = _mask(rng, N, T)
+    targets = np.where(real, rng.integers(1, V, size=(N, T)), 0)
+
+    def loss(logits):                 # from the engine's log_softmax: not the exercise's code
+        logp = F.log_softmax(logits).reshape(-1, V)[real.reshape(-1)]
+        return np.asarray(-logp[np.arange(len(logp)), targets[real]].sum() / max(int(real.sum()), 1))
+    num = numerical_gradient(loss, {"logits": logits}, np.ones(()))
+    return Case(args=(logits, targets, 0), oracle={"loss": loss(logits), "dlogits": num["logits"]},
+                sizes=_cases.spell(s), context={"mask": real})
+
+
+def _embedding(rng):
+    s = _cases.sizes(rng, "NTVE", 2, 8)
+    N, T, V, E = s["N"], s["T"], s["V"], s["E"]
+    ids = rng.integers(0, V - 1, size=(N, T))
+    ids[-1, -1] = ids[0, 0]
+    W = _r(rng, V, E)
+    _, cache = F.embedding_forward(ids, W)
+    dout = _r(rng, N, T, E)
+    num = numerical_gradient(lambda W: F.embedding_forward(ids, W)[0], {"W": W}, dout)
+    return Case(args=(dout, cache), oracle={"dW": num["W"]}, sizes=_cases.spell(s),
+                context={"ids": ids})
+
+
+def _rnn_step(rng):
+    s = _cases.sizes(rng, "NH")
+    N, H = s["N"], s["H"]
+    Wh = _r(rng, H, H, scale=0.5)
+    inputs = {"a_x": _r(rng, N, H), "h_prev": _r(rng, N, H)}
+    _, cache = F.rnn_step_forward(Wh=Wh, **inputs)
+    dh = _r(rng, N, H)
+    num = numerical_gradient(lambda **k: F.rnn_step_forward(Wh=Wh, **k)[0], inputs, dh)
+    return Case(args=(dh, cache), oracle={"da": num["a_x"], "dh_prev": num["h_prev"]},
+                sizes=_cases.spell(s))
+
+
+def _rnn(rng):
+    s = _cases.sizes(rng, "NTDH")
+    N, T, D, H = s["N"], s["T"], s["D"], s["H"]
+    mask = _mask(rng, N, T)
+    inputs = {"x": _r(rng, N, T, D), "h0": _r(rng, N, H), "Wx": _r(rng, D, H, scale=0.5),
+              "Wh": _r(rng, H, H, scale=0.5), "b": _r(rng, H, scale=0.5)}
+    _, _, cache = F.rnn_forward(mask=mask, **inputs)
+    dhs, dhT = _r(rng, N, T, H), _r(rng, N, H)
+    num = numerical_gradient(lambda **k: F.rnn_forward(mask=mask, **k)[:2], inputs, [dhs, dhT])
+    return Case(args=(dhs, dhT, cache), oracle={"d" + k: v for k, v in num.items()},
+                sizes=_cases.spell(s), context={"mask": mask})
+
+
+def _lstm_step(rng):
+    s = _cases.sizes(rng, "NH")
+    N, H = s["N"], s["H"]
+    Wh = _r(rng, H, 4 * H, scale=0.5)
+    inputs = {"a_x": _r(rng, N, 4 * H), "h_prev": _r(rng, N, H), "c_prev": _r(rng, N, H)}
+    _, _, cache = F.lstm_step_forward(Wh=Wh, **inputs)
+    dh, dc = _r(rng, N, H), _r(rng, N, H)
+    num = numerical_gradient(lambda **k: F.lstm_step_forward(Wh=Wh, **k)[:2], inputs, [dh, dc])
+    return Case(args=(dh, dc, cache), oracle={"da": num["a_x"], "dh_prev": num["h_prev"],
+                                              "dc_prev": num["c_prev"]}, sizes=_cases.spell(s))
+
+
+def _lstm(rng):
+    s = _cases.sizes(rng, "NTDH")
+    N, T, D, H = s["N"], s["T"], s["D"], s["H"]
+    mask = _mask(rng, N, T)
+    inputs = {"x": _r(rng, N, T, D), "h0": _r(rng, N, H), "c0": _r(rng, N, H),
+              "Wx": _r(rng, D, 4 * H, scale=0.5), "Wh": _r(rng, H, 4 * H, scale=0.5),
+              "b": _r(rng, 4 * H, scale=0.5)}
+    _, _, cache = F.lstm_forward(mask=mask, **inputs)
+    douts = [_r(rng, N, T, H), _r(rng, N, H), _r(rng, N, H)]
+
+    def forward(**k):
+        hs, (hT, cT), _ = F.lstm_forward(mask=mask, **k)
+        return hs, hT, cT
+    num = numerical_gradient(forward, inputs, douts)
+    return Case(args=(*douts, cache), oracle={"d" + k: v for k, v in num.items()},
+                sizes=_cases.spell(s), context={"mask": mask})
+
+
+def _peek(rng):
+    s = _cases.sizes(rng, "NTKH")
+    N, T, K, H = s["N"], s["T"], s["K"], s["H"]
+    inputs = {"a": _r(rng, N, T, K), "ctx": _r(rng, N, H)}
+    _, cache = F.peek_forward(**inputs)
+    dout = _r(rng, N, T, K + H)
+    num = numerical_gradient(lambda **k: F.peek_forward(**k)[0], inputs, dout)
+    return Case(args=(dout, cache), oracle={"da": num["a"], "dctx": num["ctx"]}, sizes=_cases.spell(s))
+
+
+def _source_mask(rng, N, S):
+    return (np.arange(S)[None, :] < _cases.lengths(rng, N, S)[:, None]).astype(np.float64)
+
+
+def _masked_softmax(rng):
+    s = _cases.sizes(rng, "NTS")
+    N, T, S = s["N"], s["T"], s["S"]
+    mask = _source_mask(rng, N, S)
+    scores = _r(rng, N, T, S, scale=2.0)
+    _, cache = F.masked_softmax_forward(scores, mask)
+    dalpha = _r(rng, N, T, S)
+    num = numerical_gradient(lambda scores: F.masked_softmax_forward(scores, mask)[0],
+                             {"scores": scores}, dalpha)
+    padded = np.broadcast_to(mask[:, None, :] == 0, scores.shape)
+    return Case(args=(dalpha, cache), oracle={"dscores": num["scores"]}, sizes=_cases.spell(s),
+                exact={"dscores": (padded, "the padded positions")})
+
+
+def _attention(rng):
+    s = _cases.sizes(rng, "NTSH")
+    N, T, S, H = s["N"], s["T"], s["S"], s["H"]
+    mask = _source_mask(rng, N, S)
+    inputs = {"h": _r(rng, N, T, H), "hs": _r(rng, N, S, H), "Wc": _r(rng, 2 * H, H, scale=0.5)}
+
+    def forward(h, hs, Wc):          # dot score: the keys are hs itself
+        return F.attention_forward(h, hs, hs, mask, {"Wc": Wc}, "dot")[0]
+    _, _, cache = F.attention_forward(inputs["h"], inputs["hs"], inputs["hs"], mask,
+                                      {"Wc": inputs["Wc"]}, "dot")
+    dh_tilde = _r(rng, N, T, H)
+    num = numerical_gradient(forward, inputs, dh_tilde)
+
+    def call(dh_tilde, cache):       # hs is the values and the keys: its two gradients add
+        dh, dhs, dkeys, grads = F.attention_backward(dh_tilde, cache)
+        return dh, dhs + dkeys, grads["Wc"]
+    padded = np.broadcast_to(mask[:, :, None] == 0, (N, S, H))
+    return Case(args=(dh_tilde, cache), oracle={"dh": num["h"], "dhs": num["hs"], "dWc": num["Wc"]},
+                sizes=_cases.spell(s), exact={"dhs": (padded, "the padded source positions")},
+                context={"call": call})
+
+
+def _engine(name, function, signature, outputs, make_case, explain=None):
+    ex = Exercise(name=name, signature=signature, outputs=outputs, make_case=make_case,
+                  stub=None, hints=(), level=1, minutes=0,
+                  oracle="the numerical gradient of the package's own forward pass",
+                  explain=explain or {})
+    return ex, function
+
+
+#: exercise -> (how the package's function is judged, the function's name in minis2s.functional)
+ENGINE = dict((ex.name, (ex, fn)) for ex, fn in (
+    _engine("softmax_cross_entropy", "softmax_cross_entropy",
+            "F.softmax_cross_entropy(logits, targets, ignore_index) -> (loss, dlogits)",
+            {"loss": "()", "dlogits": "(N, T, V)"}, _softmax, {"dlogits": "positions"}),
+    _engine("embedding_backward", "embedding_backward",
+            "F.embedding_backward(dout, cache) -> dW", {"dW": "(V, E)"}, _embedding, {"dW": "rows"}),
+    _engine("rnn_step_backward", "rnn_step_backward", "F.rnn_step_backward(dh, cache) -> (da, dh_prev)",
+            {"da": "(N, H)", "dh_prev": "(N, H)"}, _rnn_step),
+    _engine("rnn_backward", "rnn_backward", "F.rnn_backward(dhs, dhT, cache) -> (dx, dh0, dWx, dWh, db)",
+            {"dx": "(N, T, D)", "dh0": "(N, H)", "dWx": "(D, H)", "dWh": "(H, H)", "db": "(H,)"}, _rnn,
+            {"dx": "positions"}),
+    _engine("lstm_step_backward", "lstm_step_backward",
+            "F.lstm_step_backward(dh, dc, cache) -> (da, dh_prev, dc_prev)",
+            {"da": "(N, 4H)", "dh_prev": "(N, H)", "dc_prev": "(N, H)"}, _lstm_step, {"da": "gates"}),
+    _engine("lstm_backward", "lstm_backward",
+            "F.lstm_backward(dhs, dhT, dcT, cache) -> (dx, dh0, dc0, dWx, dWh, db)",
+            {"dx": "(N, T, D)", "dh0": "(N, H)", "dc0": "(N, H)", "dWx": "(D, 4H)", "dWh": "(H, 4H)",
+             "db": "(4H,)"}, _lstm, {"dx": "positions", "dWx": "gates", "dWh": "gates", "db": "gates"}),
+    _engine("peeky_concat", "peek_backward", "F.peek_backward(dout, cache) -> (da, dctx)",
+            {"da": "(N, T, K)", "dctx": "(N, H)"}, _peek),
+    _engine("masked_softmax_backward", "masked_softmax_backward",
+            "F.masked_softmax_backward(dalpha, cache) -> dscores", {"dscores": "(N, T, S)"},
+            _masked_softmax),
+    _engine("attention_backward", "attention_backward",
+            "F.attention_backward(dh_tilde, cache) -> (dh, dhs, dkeys, grads), dot score",
+            {"dh": "(N, T, H)", "dhs": "(N, S, H)", "dWc": "(2H, H)"}, _attention),
+))
+
+
+def check_engine(name: str, seed: int = 0, verbose: bool = True) -> ExerciseResult:
+    """Judge the package's own function for exercise ``name`` (see the module docstring)."""
+    if name not in ENGINE:
+        raise KeyError(f"check({name!r}) needs your function: the package's own {name} has no "
+                       f"engine check yet (those that have: {', '.join(ENGINE)})")
+    ex, function = ENGINE[name]
+    lines = []
+
+    def fail(problem):
+        lines.append(f"FAIL: {problem}")
+        result = ExerciseResult(name, {}, ex.tol, problem, lines)
+        if verbose:
+            print(result)
+        return result
+
+    try:
+        case = ex.make_case(np.random.default_rng(seed))
+    except ExerciseNotDone as e:      # the forward pass this one differentiates is a hole too
+        lines.append(f"{name}: the case needs the package's forward pass")
+        return fail(str(e))
+    lines.append(f"minis2s.functional.{function} (seed {seed}; {case.sizes}): "
+                 f"outputs compared with {ex.oracle}")
+    call = case.context.get("call") or getattr(F, function)
+    try:
+        out = call(*case.args)
+    except ExerciseNotDone as e:
+        return fail(str(e))
+    except Exception as e:           # a bug in the package's (the student's) code: a FAIL
+        return fail(f"minis2s.functional.{function} raised {type(e).__name__}: {e}")
+    result = judge(ex, case, out, seed, lines)
+    if verbose:
+        print(result)
+    return result
