@@ -169,7 +169,9 @@ def test_in_a_punched_edition_the_engine_check_names_the_missing_exercise(tmp_pa
         from minis2s.exercises import check
         check("lstm_step_backward")
         check("rnn_step_backward")
+        check("clip_gradients", lambda dWx, dWh, db, max_norm: (dWx, dWh, db, 0.0))
     """)
     assert proc.returncode == 0, proc.stderr
+    assert "FAIL: finish exercise 13 first (clip_gradients" in proc.stdout     # its oracle is the hole
     assert "FAIL: finish exercise 5 first (lstm_step_forward" in proc.stdout     # its forward
     assert "FAIL: finish exercise 3 first (rnn_step_backward" in proc.stdout     # itself

@@ -42,6 +42,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import ExerciseNotDone
 from ..gradcheck import DEFAULT_TOL, rel_error
 from . import given
 
@@ -459,7 +460,15 @@ def run_exercise(ex: Exercise, student_fn: Callable, seed: int = 0,
     """Build the case for ``seed``, call ``student_fn`` on it and judge every output."""
     if large and ex.make_large_case is None:
         raise ValueError(f"exercise {ex.name} has no large case")
-    case = (ex.make_large_case if large else ex.make_case)(np.random.default_rng(seed))
+    try:
+        case = (ex.make_large_case if large else ex.make_case)(np.random.default_rng(seed))
+    except ExerciseNotDone as e:     # a student edition whose engine still has this hole
+        result = ExerciseResult(ex.name, {}, ex.tol, str(e), [
+            f"{ex.name}: this check's oracle runs the package's own code, which is still a hole",
+            f"FAIL: {e}"])
+        if verbose:
+            print(result)
+        return result
     lines = [_header(ex, case, seed)]
 
     def finish(result):
