@@ -12,7 +12,7 @@ and never printed -- a new zip, a new secret) and minis2s's source
 instructor/ and no tests). Students check their work locally on public seeds;
 Gradescope grades it on cases nobody has seen. Upload it as the
 assignment's autograder ("Zip file upload"); students upload ``submission.py``.
-docs/teaching.md, step 3, and tests/test_teaching.py run it end to end.
+docs/teaching.md, step 3, tests/test_teaching.py and tests/test_grading_cheats.py run it end to end.
 """
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ instructor/solutions.py and of the notebooks' solution regions, and its parts
 (the two sides of a tuple assignment, the elements of a returned tuple),
 compared with all whitespace removed and numerals made canonical (``1`` =
 ``1.0``), in code, Markdown -- docs/derivations.md included -- and notebooks
-alike. The same functions serve tests/test_teaching.py.
+alike. The same functions serve tests/test_teaching.py and tests/test_student_edition.py.
 """
 from __future__ import annotations
 
