@@ -33,12 +33,17 @@ future (derived in docs/derivations.md, "LSTM: one step" and "LSTM through time"
     dh_prev = da @ Wh.T,    dc_prev = dc_total * f
 
 .. EXERCISE lstm_step_backward: end
+
 ``da`` is also the gradient of ``a_x``. The weights were used at every step, so
 their gradients are sums over t; the sequence backward forms them once, after
-the loop, as one matrix product each::
+the loop, as one matrix product each.
 
 .. EXERCISE lstm_backward: begin
+
+::
+
     dWh = sum_t h_prev_t.T @ da_t        dx, dWx, db = linear_backward(da, ...)
+
 .. EXERCISE lstm_backward: end
 
 Masks: ``mask[n, t] = 1`` (or True) marks a real token, 0 padding. At a padded
