@@ -9,7 +9,7 @@ with no network::
     book-date         the book's date.txt, 50,000 dates in many formats (MIT)
 
 Other Tatoeba language pairs (``tatoeba-fra-eng``, ...) are downloaded by
-``minis2s data fetch fra-eng`` (:mod:`minis2s.fetch`) into the cache folder,
+``minis2s data fetch fra-eng`` (:mod:`minis2s.app.fetch`) into the cache folder,
 ``$MINIS2S_CACHE`` or ``~/.cache/minis2s``, and are then found here by name too.
 
 :func:`resolve` is what every loader calls (:mod:`.loaders`): a path to an

@@ -11,9 +11,10 @@
     echo "16+75" | minis2s translate --checkpoint runs/addition-peeky/checkpoint.npz
     minis2s gradcheck                               # every backward pass against numerical gradients
     minis2s grade submission.py                     # the autograder (minis2s.grading)
+    minis2s data                                    # the corpora --data NAME knows; `data fetch fra-eng`
 
 One module per command (``train.py``, ``eval.py``, ``translate.py``, ``gradcheck.py``,
-``grade.py``), each with ``add_parser(subparsers)`` and ``run(args, command)``; what they
+``grade.py``, ``data.py``), each with ``add_parser(subparsers)`` and ``run(args, command)``; what they
 share is in ``common.py``. Only this module changes process-wide settings: before a command
 runs, :func:`main` lets glibc keep freed memory (:mod:`minis2s.app.memory`) and limits the
 BLAS threads (:mod:`minis2s.app.threads`) -- the library itself never does.
@@ -42,12 +43,12 @@ from ..memory import keep_freed_memory
 from ..threads import DEFAULT_THREADS, blas_threads
 from ..trainer import TrainingDiverged
 from . import eval as eval_command
-from . import grade, gradcheck, train, translate
+from . import data, grade, gradcheck, train, translate
 from .common import error, forget_data
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = (train, eval_command, translate, gradcheck, grade)
+COMMANDS = (train, eval_command, translate, gradcheck, grade, data)
 
 
 def build_parser() -> argparse.ArgumentParser:
