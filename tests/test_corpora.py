@@ -122,3 +122,31 @@ def test_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert corpora.cache_dir() == tmp_path / "home" / ".cache" / "minis2s"
+
+
+# ---------------------------------------------------------------------------- the command line
+FAST = ["--fast", "--no-progress", "--train-size", "200", "--val-size", "20", "--epochs", "1"]
+
+
+@pytest.mark.parametrize("name, tokens", [("tatoeba-kor-eng", "word tokens"), ("book-date", "char tokens")])
+def test_train_by_name(name, tokens, tmp_path, monkeypatch, capsys):
+    from minis2s.app.cli import main
+    monkeypatch.chdir(tmp_path)                 # no ../shared, nothing but the package
+    assert main(["train", "--data", name, *FAST]) == 0
+    out = capsys.readouterr().out
+    assert f"data: {name}," in out and f"200 training / 20 validation pairs, {tokens}" in out
+    run = tmp_path / "runs" / f"{name}-peeky"
+    assert (run / "checkpoint.npz").exists()
+    # eval finds the same data again by the name recorded in the run's settings.
+    assert main(["eval", "--checkpoint", str(run / "checkpoint.npz")]) == 0
+    assert f"the validation split of {name} (20 pairs)" in capsys.readouterr().out
+
+
+def test_train_with_an_unknown_name_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    from minis2s.app.cli import main
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--data", "tatoeba-kor", *FAST]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("minis2s: error: data file not found: 'tatoeba-kor'")
+    assert "did you mean 'tatoeba-kor-eng'?" in err and "\n" not in err
+    assert not (tmp_path / "runs").exists()

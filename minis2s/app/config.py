@@ -199,9 +199,11 @@ class TrainConfig:
         f"a generated task: {', '.join(sorted(TASKS))}", group="source")
     data: str | None = setting(
         None, Rule("text", optional=True),
-        "a data file: 'source<TAB>target' lines (word tokens, BLEU reported; the model learns "
-        "column 1 -> column 2, with the defaults marked 'a TSV corpus' below) or the book's "
-        "'question_answer' format (characters)", group="source", metavar="PATH")
+        "a corpus by name (tatoeba-kor-eng, book-addition, book-date, or one fetched with "
+        "`minis2s data fetch`; `minis2s data` lists them) or any data file: 'source<TAB>target' "
+        "lines (word tokens, BLEU reported; the model learns column 1 -> column 2, with the "
+        "defaults marked 'a TSV corpus' below) or the book's 'question_answer' format "
+        "(characters)", group="source", metavar="NAME|PATH")
     model: str = setting("peeky", _choice("plain", "peeky", "attention"), "the decoder")
     score: str = setting("dot", _choice("dot", "general", "additive"),
                          "with --model attention: Luong's dot or general score, or Bahdanau's "

@@ -2,7 +2,8 @@
 
     minis2s train                                   # the addition task, peeky + reversed: under 2 minutes, 99.7 %
     minis2s train --task dates --epochs 10
-    minis2s train --data corpus.tsv --model plain   # a TSV corpus: word tokens, BLEU reported
+    minis2s train --data tatoeba-kor-eng            # a shipped corpus by name (`minis2s data` lists them)
+    minis2s train --data corpus.tsv --model plain   # any TSV file: word tokens, BLEU reported
     minis2s train --resume --epochs 12              # continue runs/addition-peeky to epoch 12
     minis2s eval --checkpoint runs/addition-peeky/checkpoint.npz [--data FILE] [--beam 5]
     minis2s translate --checkpoint runs/addition-peeky/checkpoint.npz "16+75" "999+1"
