@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ...data import detokenize, get_tokenizer, pad_batch
+from ...data.coverage import SourceProfile
 from ...errors import InputError
 from ...validate import MAX_DECODE_LEN
 from ..config import VAL_SIZE
@@ -32,14 +33,10 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _shape(text: str) -> str:
-    """A character string's form: digits as 9, letters as a (``"1000+1"`` -> ``"9999+9"``)."""
-    return "".join("9" if c.isdigit() else "a" if c.isalpha() else c for c in text)
-
-
-def _warn_unlike_training(texts, tokens, ckpt) -> None:
+def _warn_unlike_training(texts, ckpt) -> None:
     """Warn about inputs unlike every training source: longer than any, or (character tasks)
-    of a form none had -- a model answers those too, confidently and usually wrong."""
+    of a form none had, or with a character where no source of its form has one
+    (minis2s.data.coverage) -- a model answers those too, confidently and usually wrong."""
     config = saved_train_config(ckpt)
     if config is None:
         return                               # the checkpoint does not say what it was trained on
@@ -49,21 +46,12 @@ def _warn_unlike_training(texts, tokens, ckpt) -> None:
         train, _ = split_pairs(config)
     except (InputError, OSError, ValueError):
         return                               # e.g. the data file has moved: nothing to compare
-    tokenize = get_tokenizer(ckpt.src_tokenizer)
-    longest = max(len(tokenize(s)) for s, _ in train)
-    shapes = {_shape(s) for s, _ in train} if ckpt.src_tokenizer == "char" else None
-    unit = "characters" if ckpt.src_tokenizer == "char" else "words"
-    for n, (text, toks) in enumerate(zip(texts, tokens), start=1):
-        why = []
-        if len(toks) > longest:
-            why.append(f"it is {len(toks)} {unit} long, the longest training source {longest}")
-        if shapes is not None and toks and len(toks) <= longest and _shape(text) not in shapes:
-            examples = ", ".join(repr(s) for s, _ in train[:3])
-            why.append(f"no training source has its form {_shape(text)!r} (digits shown as 9, "
-                       f"letters as a; training sources look like {examples})")
+    profile = SourceProfile((s for s, _ in train), ckpt.src_tokenizer)
+    for n, text in enumerate(texts, start=1):
+        why = profile.reasons(text)
         if why:
             warn(f"input {n} ({text!r}) is outside what the model was trained on: "
-                  f"{'; '.join(why)}. Its answer is a guess.")
+                 f"{'; '.join(why)}. Its answer is a guess.")
 
 
 def _too_big_to_compare(config) -> bool:
@@ -93,7 +81,7 @@ def run(args, command: str) -> int:
         unknown = ckpt.src_vocab.unknown(toks)
         if unknown:
             warn(f"input {n} ({texts[n - 1]!r}): unknown to the model, read as <unk>: {unknown}")
-    _warn_unlike_training(texts, tokens, ckpt)
+    _warn_unlike_training(texts, ckpt)
     saved = ckpt.train_config.get("max_len") or 50
     batch = args.batch_size
     if pictures_at is not None and ckpt.model_config.get("decoder") != "attention":
