@@ -17,8 +17,10 @@
 One module per command (``train.py``, ``eval.py``, ``translate.py``, ``gradcheck.py``,
 ``grade.py``, ``data.py``), each with ``add_parser(subparsers)`` and ``run(args, command)``; what they
 share is in ``common.py``. Only this module changes process-wide settings: before a command
-runs, :func:`main` lets glibc keep freed memory (:mod:`minis2s.app.memory`) and limits the
-BLAS threads (:mod:`minis2s.app.threads`) -- the library itself never does.
+runs, :func:`main` lets glibc keep freed memory (:mod:`minis2s.app.memory`), limits the
+BLAS threads (:mod:`minis2s.app.threads`) and turns SIGTERM into Ctrl-C
+(:mod:`minis2s.app.signals`) -- the library itself never does. An unknown option is answered
+by its subcommand with the nearest option (:mod:`minis2s.app.suggest`).
 
 A training run writes its folder (``--out``, default ``runs/<task>-<model>``)::
 
@@ -35,12 +37,15 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
 
 from ... import __version__
 from ...backend import BackendError
 from ...errors import InputError
 from ..memory import keep_freed_memory
+from ..signals import Terminated, terminate_as_interrupt
+from ..suggest import subcommand_parser, unknown_option_message
 from ..threads import DEFAULT_THREADS, blas_threads
 from ..trainer import TrainingDiverged
 from . import eval as eval_command
@@ -65,16 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:      # answered by the subcommand, with its usage and the nearest option
+        sub = subcommand_parser(parser, args)
+        sub.error(unknown_option_message(sub, extras))
     command = shlex.join(["minis2s", *argv])
     forget_data()                    # each command reads its data files afresh, once
     try:
         keep_freed_memory()          # decoding and training allocate fresh arrays (memory.py)
-        with blas_threads(getattr(args, "threads", DEFAULT_THREADS)):
+        with blas_threads(getattr(args, "threads", DEFAULT_THREADS)), terminate_as_interrupt():
             return args.func(args, command)
-    except KeyboardInterrupt:
-        print("minis2s: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM (signals.py): the same way out
+        name = e.name if isinstance(e, Terminated) else "Ctrl-C"
+        print(f"minis2s: interrupted ({name})", file=sys.stderr)
+        return 128 + (e.signum if isinstance(e, Terminated) else signal.SIGINT)
     except (InputError, TrainingDiverged, BackendError, OSError) as e:   # not bare ValueError:
         # a ValueError from inside the library (a shape check in a layer you changed)
         # is a programming error and keeps its traceback
