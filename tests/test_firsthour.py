@@ -186,7 +186,26 @@ def test_the_run_folder_curves_name_the_run(tmp_path, monkeypatch):
     monkeypatch.setattr(plotting, "plot_history",
                         lambda h, path, title=None: titles.append(title) or plot(h, path, title))
     assert main(["train", *FAST, "--epochs", "1", "--out", str(tmp_path / "r")]) == 0
-    assert titles == ["addition task: peeky decoder, reversed source, hidden 32"]
+    assert titles == ["addition task: peeky decoder, reversed source\n1 layer, emb 8, hidden 32, "
+                      "init uniform"]
+
+
+def test_plot_titles_name_every_model_option():
+    from minis2s.app.plotting import run_title
+    config = dict(task="dates", model="attention", score="general", input_feeding=True,
+                  attention_output="concat", bidirectional=True, reverse=False, layers=2, emb=16,
+                  hidden=64, dropout=0.2, teacher_forcing=0.5, init="fan_in")
+    assert run_title(config) == ("dates task: attention decoder (general score, input feeding, "
+                                 "concat output), bidirectional encoder, source in order\n"
+                                 "2 layers, emb 16, hidden 64, dropout 0.2, teacher forcing 0.5, "
+                                 "init fan_in")
+    # The defaults say so too: the score of an attention model is always named.
+    plain = dict(config, input_feeding=False, attention_output="luong", bidirectional=False,
+                 score="dot", dropout=0.0, teacher_forcing=1.0, layers=1)
+    assert run_title(plain).startswith("dates task: attention decoder (dot score), source in order\n"
+                                       "1 layer, emb 16, hidden 64, init fan_in")
+    assert run_title(dict(data="tatoeba-kor-eng", swap=True, model="peeky")) == \
+        "tatoeba-kor-eng (--swap: column 2 -> 1): peeky decoder"
 
 
 # ---------------------------------------------------------------------------- unknown and unlike
