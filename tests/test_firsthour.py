@@ -10,6 +10,7 @@ from minis2s.app import cli
 from minis2s.app.checkpoint import load_checkpoint
 from minis2s.app.cli import main
 from minis2s.data import toy_translation, write_tsv
+from minis2s.data.tasks import TASKS
 from minis2s.app.config import FAST as FAST_SETTING
 from minis2s.app.config import WORD_DEFAULTS, WORD_LR
 from minis2s.app.threads import DEFAULT_THREADS, blas_threads
@@ -38,6 +39,23 @@ def test_a_word_level_corpus_gets_its_own_defaults(corpus, tmp_path, monkeypatch
     assert config["out"] == "runs/toy-peeky"
     task = resolved([], tmp_path, monkeypatch)           # the generated task keeps its own
     assert (task["emb"], task["hidden"], task["epochs"], task["lr"]) == (16, 128, 8, 0.01)
+
+
+def test_each_task_gets_its_own_defaults(corpus, tmp_path, monkeypatch):
+    from minis2s.app.config import TASK_DEFAULTS
+    assert set(TASK_DEFAULTS) <= set(TASKS)
+    for task, defaults in TASK_DEFAULTS.items():
+        config = resolved(["--task", task], tmp_path, monkeypatch)
+        assert {k: config[k] for k in defaults} == defaults, task
+        assert resolved(["--task", task, "--epochs", "11"], tmp_path, monkeypatch)["epochs"] == 11
+    assert resolved(["--task", "addition"], tmp_path, monkeypatch)["epochs"] == 8
+    # A data file is not a task: its own defaults, whatever TASK_DEFAULTS says.
+    assert resolved(["--data", corpus], tmp_path, monkeypatch)["epochs"] == WORD_DEFAULTS["epochs"]
+    # --help says so.
+    help_text = " ".join(cli.build_parser()._subparsers._group_actions[0].choices["train"]
+                         .format_help().split())
+    for task in TASK_DEFAULTS:
+        assert task in help_text.split("--epochs EPOCHS train", 1)[1].split("--batch-size")[0]
 
 
 def test_options_given_beat_the_word_level_defaults(corpus, tmp_path, monkeypatch):
