@@ -14,7 +14,7 @@ BLAS to 1, 2, ... threads, in sentences per second:
 
     addition   the default `minis2s train`: peeky, reversed, emb 16, hidden 128,
                vocabularies 15/15, batch 128, source 7 / target 6 tokens
-    tatoeba    the word-level defaults on ../shared/data/tatoeba-kor-eng.tsv:
+    tatoeba    the word-level defaults on the shipped tatoeba-kor-eng:
                peeky, reversed, emb 128, hidden 256, vocabularies 5304/2663
                (Korean -> English), batch 128, source 6 / target 9 tokens (the corpus's means)
 

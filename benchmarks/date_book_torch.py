@@ -5,7 +5,7 @@
     python benchmarks/date_book_torch.py --emb-std 1.0       # embeddings N(0, 1): minis2s's "fan_in"
 
 A diagnostic for docs/results.md ("date.txt"), not part of minis2s. It mirrors the
-book's AttentionSeq2seq on ../shared/data/date.txt exactly: fixed-width sources
+book's AttentionSeq2seq on the book's date.txt (shipped as "book-date") exactly: fixed-width sources
 (the padding spaces are tokens), reversed; "_" starts the answer and there is no
 end token; encoder LSTM -> all outputs; decoder LSTM from the encoder's last h
 (and c = 0); dot attention over all 29 positions; an affine map of [ctx ; h];
@@ -20,9 +20,10 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "date.txt"
+from minis2s.data.corpora import resolve
+
+DATA = resolve("book-date")      # the book's date.txt, shipped with minis2s (minis2s/data/corpora)
 D, H, BATCH = 16, 256, 128
 
 
@@ -57,7 +58,7 @@ def main():
     ap.add_argument("--emb-std", type=float, default=0.01, help="embedding init std (book: 0.01)")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    lines = [l.rstrip("\n") for l in open(DATA) if l.strip()]
+    lines = [l.rstrip("\n") for l in open(DATA, encoding="utf-8") if l.strip()]
     questions = [l[:l.index("_")] for l in lines]
     answers = [l[l.index("_"):] for l in lines]
     chars = sorted(set("".join(questions) + "".join(answers)))

@@ -23,6 +23,8 @@ MODULES = [
     ("minis2s.models", "encoder, decoders, Seq2Seq, decoding"),
     ("minis2s.optim", "optimisers, clipping, learning-rate schedules"),
     ("minis2s.data", "tasks, files, tokenizers, vocabularies, batches"),
+    ("minis2s.data.corpora", "the corpora shipped with the package, by name; the cache folder"),
+    ("minis2s.data.coverage", "is an input like the training sources? (translate's warning)"),
     ("minis2s.metrics", "BLEU and accuracies"),
     ("minis2s.app.trainer", "the training loop and evaluation"),
     ("minis2s.app.memory", "keeping freed memory for the next step (page faults of fresh arrays)"),

@@ -47,7 +47,10 @@
 #
 # By default this notebook **generates** a corpus — `minis2s.data.toy_translation`, English into a
 # made-up language with subject-object-verb order, particles and suffixes — writes it as a TSV file
-# and from there on treats it like any downloaded corpus. To train on a real one, set `DATA_PATH`.
+# and from there on treats it like any downloaded corpus. To train on a real one, set `DATA_PATH`:
+# to a file, or to the name of a corpus that ships with minis2s, `"tatoeba-kor-eng"` (3,723
+# English-Korean pairs from Tatoeba; `minis2s data` lists the corpora, `minis2s data fetch fra-eng`
+# downloads other language pairs).
 
 # %%
 import os
@@ -61,6 +64,7 @@ import numpy as np
 import minis2s
 from minis2s.data import (UNK, BatchIterator, Vocab, detokenize, encode_pairs, load_pairs,
                           pad_batch, split, toy_translation, word_tokenize, write_tsv)
+from minis2s.data.corpora import resolve
 from minis2s.metrics import bleu_details, corpus_bleu
 from minis2s.models import Seq2Seq
 from minis2s.optim import Adam
@@ -69,28 +73,28 @@ from minis2s.app.trainer import Trainer, evaluate
 minis2s.use("numpy")
 FAST = os.environ.get("MINIS2S_FAST") == "1"      # the test suite runs notebooks in a fast setting
 
-DATA_PATH = None      # a "source<TAB>target" file; None generates a toy corpus
+DATA_PATH = None      # a "source<TAB>target" file or a corpus name; None generates a toy corpus
 MIN_FREQ = 2          # words seen fewer times in training become <unk>
 N_TOY = 2000 if FAST else 4000                   # sentence pairs generated when DATA_PATH is None
 EPOCHS = 5 if FAST else 8
 EMB, HIDDEN = (16, 64) if FAST else (32, 128)
 BATCH, LR, DROPOUT = 64, 0.01, 0.0
 SWAP = False          # True: translate from column 2 to column 1
-# For ../shared/data/tatoeba-kor-eng.tsv (3,723 English-Korean pairs) try
+# For DATA_PATH = "tatoeba-kor-eng" (3,723 English-Korean pairs, shipped with minis2s) try
 # EPOCHS, EMB, HIDDEN, LR, DROPOUT = 12, 64, 256, 0.005, 0.2: about 5 s an epoch on a 2-core
 # CPU; English -> Korean reaches a validation BLEU of only about 7 (greedy): see
 # docs/results.md for the full-size run in both directions.
 
-SHARED = Path("..").resolve().parent / "shared" / "data" / "tatoeba-kor-eng.tsv"
+REAL = "tatoeba-kor-eng"      # the real corpus that ships with minis2s (minis2s/data/corpora/)
 TOY = DATA_PATH is None
 if TOY:
     folder = Path(os.environ.get("MINIS2S_RUNS") or tempfile.mkdtemp(prefix="minis2s-"))
     DATA_PATH = write_tsv(toy_translation(N_TOY, seed=0), folder / "toy-translation.tsv")
-    if SHARED.exists() and not FAST:
-        print(f"A real English-Korean corpus is available: set DATA_PATH = {str(SHARED)!r} "
+    if not FAST:
+        print(f"A real English-Korean corpus ships with minis2s: set DATA_PATH = {REAL!r} "
               "at the top of this cell (and see the settings suggested there).")
-print("data file:", DATA_PATH)
-with open(DATA_PATH, encoding="utf-8") as f:
+print("data file:", resolve(DATA_PATH))       # a corpus name -> its file
+with open(resolve(DATA_PATH), encoding="utf-8") as f:
     for _ in range(3):
         print("   ", repr(f.readline()))
 
@@ -208,12 +212,12 @@ print(f"(the trainer's evaluate() agrees: greedy BLEU {metrics['bleu']:.2f}; exa
 # A real corpus of a thousand sentence pairs is tiny for a model with a few hundred thousand
 # weights: it can memorise the training pairs. Train the same model twice on 1,200 pairs of the
 # real English-Korean corpus, without and with dropout (p = 0.4 on the embeddings and the LSTM
-# outputs), and watch the **validation** loss. (Without the real corpus in `../shared/data`, this
-# falls back to the generated toy corpus, whose regular grammar is hard to overfit in so few
-# epochs: the curves then show little.)
+# outputs), and watch the **validation** loss. (The corpus ships with minis2s, so this section
+# uses it even when the rest of the notebook runs on the generated toy corpus, whose regular
+# grammar is hard to overfit in so few epochs.)
 
 # %%
-OVERFIT_PATH = SHARED if SHARED.exists() else DATA_PATH
+OVERFIT_PATH = REAL
 small_train, small_val, _ = split(load_pairs(OVERFIT_PATH), 300, seed=0)
 small_train = small_train[:300 if FAST else 1200]
 o_src_vocab = Vocab.build((word_tokenize(s) for s, _ in small_train), min_freq=2)
@@ -227,7 +231,7 @@ for p in (0.0, 0.4):
                 o_src_vocab, o_tgt_vocab, src_tokenizer="word", tgt_tokenizer="word",
                 progress=False, samples=0, log=lambda line: None)
     curves[p] = t.fit(2 if FAST else 8)
-print(f"corpus: {OVERFIT_PATH.name}, {len(small_train)} training pairs")
+print(f"corpus: {OVERFIT_PATH}, {len(small_train)} training pairs")
 fig, ax = plt.subplots(figsize=(7, 3.8))
 for (p, h), colour in zip(curves.items(), ["tab:red", "tab:blue"]):
     epochs = [r["epoch"] for r in h]
@@ -356,4 +360,4 @@ else:
 # 4. Corpus BLEU sums counts over all sentences before dividing. Construct two sentences where
 #    the mean of their sentence BLEUs differs from their corpus BLEU.
 # 5. Task: train the full-size model of "Training" with `DROPOUT = 0.3` on the real corpus
-#    (`DATA_PATH = SHARED`) and compare the validation BLEU with dropout 0.
+#    (`DATA_PATH = "tatoeba-kor-eng"`) and compare the validation BLEU with dropout 0.

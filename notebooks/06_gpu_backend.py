@@ -36,6 +36,22 @@
 # ```
 #
 # Install CuPy for your CUDA version first (e.g. `pip install cupy-cuda12x`).
+#
+# **On Google Colab** (a free GPU; this route is untested so far, see the README's "Notebooks"):
+# choose a GPU runtime (Runtime → Change runtime type → GPU), set `MINIS2S_GIT` in the next cell
+# to minis2s's repository and run it first: it installs minis2s there. Anywhere else it does
+# nothing.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:                 # only on Colab
+    import subprocess
+    MINIS2S_GIT = "git+https://github.com/OWNER/minis2s.git"      # minis2s's repository: edit OWNER
+    if "OWNER" in MINIS2S_GIT:
+        raise RuntimeError("set MINIS2S_GIT in this cell to the URL of minis2s's repository")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", MINIS2S_GIT], check=True)
+    # Colab's GPU runtimes come with CuPy; if `import cupy` fails: pip install cupy-cuda12x
 
 # %%
 import os

@@ -44,7 +44,8 @@ import numpy as np
 
 import minis2s
 from minis2s.app.attention_plot import attention_matrix, plot_attention
-from minis2s.data import BatchIterator, Vocab, char_tokenize, encode_pairs, make_task, pad_batch, split
+from minis2s.data import (DATE_FORMATS, BatchIterator, Vocab, char_tokenize, encode_pairs, make_task,
+                          pad_batch, split)
 from minis2s.functional import attention as FA
 from minis2s.models import Seq2Seq
 from minis2s.optim import Adam
@@ -146,20 +147,29 @@ plt.show()
 # Each picture is one translation: output characters down the side, source characters along
 # the top, darker = more weight. `attention_matrix` returns the columns in reading order (the
 # model reads the source reversed; the function undoes that), and `minis2s translate
-# --attention FILE.png "..."` draws the same picture from the command line.
+# --attention FILE.png "..."` draws the same picture from the command line. All three inputs
+# are in formats of the task's own distribution (`DATE_FORMATS`: every slash date there is
+# **month first**, as in the US); each title is the model's answer.
 
 # %%
 model = runs["attention (dot)"][0]
-examples = ["September 27, 1994", "27/09/1994", "TUESDAY, SEPTEMBER 27, 1994", "9/27/94"]
-examples = [e for e in examples if all(c in src_vocab.tokens for c in e)]
-fig, axes = plt.subplots(1, len(examples), figsize=(5 * len(examples), 4.2))
-for ax, text in zip(np.atleast_1d(axes), examples):
-    ids = src_vocab.encode(char_tokenize(text))
-    out, _ = model.generate(pad_batch([ids]), max_len=12)
-    alpha = attention_matrix(model, ids, out[0])
-    plot_attention(alpha, char_tokenize(text), tgt_vocab.decode(out[0]) + ["<eos>"], ax=ax,
-                   title="".join(tgt_vocab.decode(out[0])))
-plt.show()
+
+
+def draw(texts, suptitle):
+    fig, axes = plt.subplots(1, len(texts), figsize=(5 * len(texts), 4.2))
+    for ax, text in zip(np.atleast_1d(axes), texts):
+        ids = src_vocab.encode(char_tokenize(text))
+        out, _ = model.generate(pad_batch([ids]), max_len=12)
+        alpha = attention_matrix(model, ids, out[0])
+        plot_attention(alpha, char_tokenize(text), tgt_vocab.decode(out[0]) + ["<eos>"], ax=ax,
+                       title=f"{text!r} -> {''.join(tgt_vocab.decode(out[0]))}")
+    fig.suptitle(suptitle)
+    plt.show()
+
+
+in_distribution = ["September 27, 1994", "TUESDAY, SEPTEMBER 27, 1994", "9/27/94"]
+print("formats of the task:", ", ".join(repr(f) for f in DATE_FORMATS))
+draw(in_distribution, "dates in the task's own formats")
 
 # %% [markdown]
 # A trained model (in the full setting; the fast one trains too little to show much) writes the
@@ -167,6 +177,48 @@ plt.show()
 # "September 27, 1994", or as two digits in "9/27/94" (where the century must be inferred) — then
 # moves to the month name or number for `-09-`, and to the day for the last two digits. The
 # alignment is learned from the loss alone; nothing tells the model where the year is.
+#
+# ## Outside the training data
+# Now a date the task never writes: **day first**, `27/09/1994` (27 September, as most of the
+# world writes it). It has the same *form* as a December date written month first (`12/27/1994`:
+# two digits, slash, two digits, slash, four digits), but no month-first date begins with a 2.
+# The model has never seen anything like it, and it answers anyway, with the same confidence.
+# `minis2s translate` checks its inputs against the training sources it was trained on
+# (`minis2s.data.coverage`: their length, their forms, and the characters each form has at each
+# position) and warns. Save the model as a checkpoint that records its training data (the dates
+# task, this seed and these sizes) and ask the command:
+
+# %%
+import tempfile
+from pathlib import Path
+
+from minis2s.app.checkpoint import save_checkpoint
+from minis2s.app.cli import main as minis2s_command
+
+ckpt = save_checkpoint(Path(tempfile.mkdtemp(prefix="minis2s-")) / "checkpoint.npz", model,
+                       src_vocab, tgt_vocab,
+                       train_config=dict(task="dates", seed=0, train_size=N_TRAIN, val_size=N_VAL,
+                                         max_len=12))
+# the same as `minis2s translate --checkpoint CKPT "12/27/1994" "27/09/1994"` in a terminal
+minis2s_command(["translate", "--checkpoint", str(ckpt), "12/27/1994", "27/09/1994"])
+
+# %% [markdown]
+# The first answer is trustworthy (a December date, in a format the model trained on); the
+# warning on the second is what the model cannot tell you itself. In the full setting it reads
+# *none of the training sources of its form '99/99/9999' has '2' as character 1 (they have
+# '1' there)*: every training date of that form is month first, so its first digit is the 1 of
+# months 10–12. Whatever the model answers — a month 27 does not exist, so it must invent one,
+# or swap day and month, or copy digits — is a guess. (In the fast setting, with 2,000 training
+# dates, too few have that form for the check to judge its characters, and there is no
+# warning.) The picture shows the guess:
+
+# %%
+draw(["27/09/1994"], "out of distribution: a day-first date")
+
+# %% [markdown]
+# To teach the model day-first dates, they must be in the training data — and then
+# `01/02/1994` becomes ambiguous (1 February or 2 January?), which no model can resolve from
+# the string alone. That is why the task writes slash dates one way only.
 #
 # A number instead of a picture: over the validation set, the share of attention that the year
 # digits of the output put on the source characters of the year.

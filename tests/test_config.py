@@ -76,3 +76,17 @@ def test_a_model_config_is_checked_by_value(field, value, named):
     config = {**Seq2Seq(7, 9, emb=3, hidden=4).config, field: value}
     with pytest.raises(ConfigError, match=named):
         check_model_config(config)
+
+
+def test_a_checkpoint_the_loader_would_refuse_is_never_written(tmp_path):
+    """The writer checks the configs by the loader's rules: an API user's Trainer(config=...)
+    holding a setting minis2s does not know gets an error, not a file that eval refuses."""
+    from minis2s.app.checkpoint import save_checkpoint
+    from minis2s.data import Vocab
+    model = Seq2Seq(7, 6, emb=3, hidden=4)
+    vocab = Vocab(list("abc"))
+    for bad in ({"my_note": "x"}, {"reverse": "false"}, {"lr": float("nan")}):
+        with pytest.raises(ConfigError, match="train_config"):
+            save_checkpoint(tmp_path / "c.npz", model, Vocab(list("abcd")), vocab, train_config=bad)
+        assert not (tmp_path / "c.npz").exists()
+    save_checkpoint(tmp_path / "c.npz", model, Vocab(list("abcd")), vocab, train_config={"lr": 0.5})

@@ -6,7 +6,6 @@ arithmetic, ``datetime.strptime``), not against the code that made them.
 import datetime as dt
 import json
 import unicodedata
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,9 +15,6 @@ from minis2s.data import (EOS, PAD, SOS, UNK, BatchIterator, Vocab, addition, bo
                           filter_by_length, get_tokenizer, load_book_qa, load_pairs, load_tsv,
                           make_task, pad_batch, reverse, split, toy_translation, word_tokenize,
                           write_tsv, TASKS, TASK_TOKENIZER, DATE_FORMATS)
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 # ============================================================================ vocabulary
 def test_specials_have_fixed_ids():
@@ -310,17 +306,6 @@ def test_detect_format_errors(tmp_path):
         detect_format(_write(tmp_path, "empty.txt", "\n\n"))
     with pytest.raises(ValueError, match="unknown data format"):
         load_pairs(_write(tmp_path, "x.tsv", "a\tb\n"), format="csv")
-
-
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"reference data not present at {SHARED_DATA}")
-def test_shared_reference_files():
-    add = load_pairs(SHARED_DATA / "addition.txt")
-    assert len(add) == 50_000 and add[0] == ("16+75", "91")
-    assert all(int(t) == sum(map(int, s.split("+"))) for s, t in add[:1000])
-    train, val = book_split(add)
-    assert (len(train), len(val)) == (45_000, 5_000)
-    kor = load_pairs(SHARED_DATA / "tatoeba-kor-eng.tsv")
-    assert len(kor) == 3_723 and kor[0] == ("Go.", "가.")
 
 
 # ============================================================================ splits

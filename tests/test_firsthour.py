@@ -10,6 +10,7 @@ from minis2s.app import cli
 from minis2s.app.checkpoint import load_checkpoint
 from minis2s.app.cli import main
 from minis2s.data import toy_translation, write_tsv
+from minis2s.data.tasks import TASKS
 from minis2s.app.config import FAST as FAST_SETTING
 from minis2s.app.config import WORD_DEFAULTS, WORD_LR
 from minis2s.app.threads import DEFAULT_THREADS, blas_threads
@@ -38,6 +39,23 @@ def test_a_word_level_corpus_gets_its_own_defaults(corpus, tmp_path, monkeypatch
     assert config["out"] == "runs/toy-peeky"
     task = resolved([], tmp_path, monkeypatch)           # the generated task keeps its own
     assert (task["emb"], task["hidden"], task["epochs"], task["lr"]) == (16, 128, 8, 0.01)
+
+
+def test_each_task_gets_its_own_defaults(corpus, tmp_path, monkeypatch):
+    from minis2s.app.config import TASK_DEFAULTS
+    assert set(TASK_DEFAULTS) <= set(TASKS)
+    for task, defaults in TASK_DEFAULTS.items():
+        config = resolved(["--task", task], tmp_path, monkeypatch)
+        assert {k: config[k] for k in defaults} == defaults, task
+        assert resolved(["--task", task, "--epochs", "11"], tmp_path, monkeypatch)["epochs"] == 11
+    assert resolved(["--task", "addition"], tmp_path, monkeypatch)["epochs"] == 8
+    # A data file is not a task: its own defaults, whatever TASK_DEFAULTS says.
+    assert resolved(["--data", corpus], tmp_path, monkeypatch)["epochs"] == WORD_DEFAULTS["epochs"]
+    # --help says so.
+    help_text = " ".join(cli.build_parser()._subparsers._group_actions[0].choices["train"]
+                         .format_help().split())
+    for task in TASK_DEFAULTS:
+        assert task in help_text.split("--epochs EPOCHS train", 1)[1].split("--batch-size")[0]
 
 
 def test_options_given_beat_the_word_level_defaults(corpus, tmp_path, monkeypatch):
@@ -186,7 +204,26 @@ def test_the_run_folder_curves_name_the_run(tmp_path, monkeypatch):
     monkeypatch.setattr(plotting, "plot_history",
                         lambda h, path, title=None: titles.append(title) or plot(h, path, title))
     assert main(["train", *FAST, "--epochs", "1", "--out", str(tmp_path / "r")]) == 0
-    assert titles == ["addition task: peeky decoder, reversed source, hidden 32"]
+    assert titles == ["addition task: peeky decoder, reversed source\n1 layer, emb 8, hidden 32, "
+                      "init uniform"]
+
+
+def test_plot_titles_name_every_model_option():
+    from minis2s.app.plotting import run_title
+    config = dict(task="dates", model="attention", score="general", input_feeding=True,
+                  attention_output="concat", bidirectional=True, reverse=False, layers=2, emb=16,
+                  hidden=64, dropout=0.2, teacher_forcing=0.5, init="fan_in")
+    assert run_title(config) == ("dates task: attention decoder (general score, input feeding, "
+                                 "concat output), bidirectional encoder, source in order\n"
+                                 "2 layers, emb 16, hidden 64, dropout 0.2, teacher forcing 0.5, "
+                                 "init fan_in")
+    # The defaults say so too: the score of an attention model is always named.
+    plain = dict(config, input_feeding=False, attention_output="luong", bidirectional=False,
+                 score="dot", dropout=0.0, teacher_forcing=1.0, layers=1)
+    assert run_title(plain).startswith("dates task: attention decoder (dot score), source in order\n"
+                                       "1 layer, emb 16, hidden 64, init fan_in")
+    assert run_title(dict(data="tatoeba-kor-eng", swap=True, model="peeky")) == \
+        "tatoeba-kor-eng (--swap: column 2 -> 1): peeky decoder"
 
 
 # ---------------------------------------------------------------------------- unknown and unlike

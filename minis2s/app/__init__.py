@@ -6,6 +6,9 @@
     plotting.py        training curves; attention_plot.py: an attention model's weights
     memory.py          glibc's malloc keeps freed memory (a process-wide setting)
     threads.py         how many BLAS threads NumPy may use (a process-wide setting)
+    signals.py         SIGTERM handled like Ctrl-C (a process-wide setting)
+    suggest.py         the nearest option to a misspelt one
+    fetch.py           `minis2s data fetch`: Tatoeba pairs into the cache folder, checksummed
     cli/               the ``minis2s`` command, one module per command
 
 The teaching core (``functional``, ``layers``, ``models``, ``optim``, ``data``,

@@ -189,8 +189,11 @@ def save_checkpoint(path, model, src_vocab: Vocab, tgt_vocab: Vocab, *,
     ``model`` is a Seq2Seq (its ``config``, ``state_dict()`` and ``step_count``
     are saved); ``optimizer`` and ``schedule`` anything with ``state_dict()``.
     """
+    # A checkpoint that load_checkpoint would refuse must never replace a good one: the
+    # configs are checked by the rules the loader uses, the weights for nan and inf.
+    train_config = check_train_config(dict(train_config or {}), where="train_config.")
+    check_model_config(model.config)
     arrays = {_MODEL + k: v for k, v in model.state_dict().items()}
-    # A checkpoint that load_checkpoint would refuse must never replace a good one.
     bad = sorted(k for k, v in arrays.items() if not np.isfinite(v).all())
     if bad:
         raise ValueError(f"refusing to save {path}: the weights {bad[:3]} hold nan or inf "
@@ -215,7 +218,7 @@ def save_checkpoint(path, model, src_vocab: Vocab, tgt_vocab: Vocab, *,
         "epoch": int(epoch), "step": int(model.step_count),
         "history": list(history),
         "rng_state": rng_state,
-        "train_config": dict(train_config or {}),
+        "train_config": train_config,
         "command": command,
         "dtype": np.dtype(weights.dtype).name if weights is not None else "float32",
         "saved_on": (backend_of(weights) or current()).name,

@@ -51,16 +51,43 @@ def _series(history, key):
 
 
 def run_title(config: dict) -> str:
-    """A figure title from a run's settings (``config.json``'s ``config``), e.g.
-    ``"addition task: peeky decoder, reversed source, hidden 128"``."""
+    """A figure title from a run's settings (``config.json``'s ``config``): the data, then every
+    model option that changes what is trained, e.g. ::
+
+        dates task: attention decoder (general score, input feeding), bidirectional encoder,
+        reversed source
+        1 layer, emb 16, hidden 128, init uniform
+
+    (two lines; options missing from an old config are left out)."""
     data = (Path(config["data"]).name + (" (--swap: column 2 -> 1)" if config.get("swap") else "")
             if config.get("data") else f"{config.get('task', '?')} task")
-    parts = [f"{config.get('model', '?')} decoder"]
+    model = config.get("model", "?")
+    decoder = f"{model} decoder"
+    if model == "attention":
+        extras = [f"{config.get('score', 'dot')} score"]
+        if config.get("input_feeding"):
+            extras.append("input feeding")
+        if config.get("attention_output", "luong") != "luong":
+            extras.append(f"{config['attention_output']} output")
+        decoder += f" ({', '.join(extras)})"
+    parts = [decoder]
+    if config.get("bidirectional"):
+        parts.append("bidirectional encoder")
     if "reverse" in config:
         parts.append("reversed source" if config["reverse"] else "source in order")
-    if "hidden" in config:
-        parts.append(f"hidden {config['hidden']}")
-    return f"{data}: {', '.join(parts)}"
+    sizes = []
+    if "layers" in config:
+        sizes.append(f"{config['layers']} layer{'s' if config['layers'] != 1 else ''}")
+    sizes += [f"{k} {config[k]}" for k in ("emb", "hidden") if k in config]
+    if config.get("dropout"):
+        sizes.append(f"dropout {config['dropout']:g}")
+    if config.get("teacher_forcing_schedule"):
+        sizes.append(f"teacher forcing {config['teacher_forcing_schedule']}")
+    elif config.get("teacher_forcing", 1.0) != 1.0:
+        sizes.append(f"teacher forcing {config['teacher_forcing']:g}")
+    if "init" in config:
+        sizes.append(f"init {config['init']}")
+    return f"{data}: {', '.join(parts)}" + (f"\n{', '.join(sizes)}" if sizes else "")
 
 
 def _mark_lr_halvings(ax, history) -> None:

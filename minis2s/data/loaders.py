@@ -26,16 +26,19 @@ stripped from the right of both sides: ``("16+75", "91")``. The ``_`` is the
 book's start-of-answer symbol; minis2s adds its own ``<sos>`` later, so it is
 not kept.
 
+Every function here also takes a corpus name instead of a path
+(``load_pairs("book-date")``, ``load_pairs("tatoeba-kor-eng")``): see
+:mod:`.corpora` for the names and where the files are.
+
 ``load_pairs`` picks the format itself (:func:`detect_format`). Every error
 names the file, and, for a bad line, its 1-based line number, so the line can
 be found and fixed.
 """
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from ..errors import InputError
+from .corpora import resolve
 
 __all__ = ["load_tsv", "load_book_qa", "detect_format", "load_pairs", "FORMATS"]
 
@@ -45,12 +48,11 @@ Pairs = list[tuple[str, str]]
 def _read_lines(path) -> list[str]:
     """The file's lines (without line endings), decoded as UTF-8, with clear errors.
 
-    ``\r\n``, ``\r`` and ``\n`` all end a line (a file saved with lone ``\r``
-    would otherwise be read as one long line: one pair, or a confusing error).
+    ``path`` may also be a corpus name (:func:`.corpora.resolve`). ``\r\n``, ``\r``
+    and ``\n`` all end a line (a file saved with lone ``\r`` would otherwise be read
+    as one long line: one pair, or a confusing error).
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"data file not found: {os.fspath(path)!r}")
+    path = resolve(path)        # a missing file or unknown name: CorpusNotFound, with the names
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")  # -sig: drop a byte-order mark if an editor added one

@@ -15,8 +15,8 @@ HELP = "measure a checkpoint on its validation split or a data file"
 def add_parser(sub) -> None:
     p = sub.add_parser("eval", help=HELP, description=HELP)
     add_decoding_options(p)
-    p.add_argument("--data", metavar="PATH", help="evaluate on this file (default: the "
-                   "validation split recorded in the checkpoint's settings)")
+    p.add_argument("--data", metavar="NAME|PATH", help="evaluate on this corpus or file "
+                   "(default: the validation split recorded in the checkpoint's settings)")
     p.set_defaults(func=run)
 
 

@@ -1,10 +1,24 @@
-"""``minis2s translate``: decode sentences given as arguments or on stdin (and draw attention)."""
+"""``minis2s translate``: decode sentences given as arguments or on stdin (and draw attention).
+
+Each line of output echoes its input and gives the model's score for the answer::
+
+    16+75 -> 91   (log-probability -0.02)
+    16+75 -> 91   (beam 3, log-probability -0.02)
+
+the log-probability the model gives the whole answer (its <eos> included): near 0 for an
+answer it is sure of, very negative for a guess. ``--plain`` prints the answers alone, one a
+line, for scripts. ``--attention FILE.png`` pictures go into the checkpoint's run folder when
+FILE.png is a bare file name, and where it says when it names a folder too (``./a.png``).
+"""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from ...data import detokenize, get_tokenizer, pad_batch
+from ...data.corpora import resolve
+from ...data.coverage import SourceProfile
 from ...errors import InputError
 from ...validate import MAX_DECODE_LEN
 from ..config import VAL_SIZE
@@ -27,19 +41,19 @@ def add_parser(sub) -> None:
     add_decoding_options(p)
     p.add_argument("--attention", metavar="FILE.png",
                    help="draw each translation's attention weights as a heatmap (an "
-                        "attention model only; several inputs: FILE-1.png, FILE-2.png, ...)")
+                        "attention model only; several inputs: FILE-1.png, FILE-2.png, ...); "
+                        "a bare file name goes into the checkpoint's run folder, a path "
+                        "(./a.png, /tmp/a.png) where it says")
+    p.add_argument("--plain", action="store_true",
+                   help="print only the translations, one a line (no input, no score)")
     p.add_argument("text", nargs="*", metavar="TEXT", help="sentences to translate")
     p.set_defaults(func=run)
 
 
-def _shape(text: str) -> str:
-    """A character string's form: digits as 9, letters as a (``"1000+1"`` -> ``"9999+9"``)."""
-    return "".join("9" if c.isdigit() else "a" if c.isalpha() else c for c in text)
-
-
-def _warn_unlike_training(texts, tokens, ckpt) -> None:
+def _warn_unlike_training(texts, ckpt) -> None:
     """Warn about inputs unlike every training source: longer than any, or (character tasks)
-    of a form none had -- a model answers those too, confidently and usually wrong."""
+    of a form none had, or with a character where no source of its form has one
+    (minis2s.data.coverage) -- a model answers those too, confidently and usually wrong."""
     config = saved_train_config(ckpt)
     if config is None:
         return                               # the checkpoint does not say what it was trained on
@@ -49,35 +63,27 @@ def _warn_unlike_training(texts, tokens, ckpt) -> None:
         train, _ = split_pairs(config)
     except (InputError, OSError, ValueError):
         return                               # e.g. the data file has moved: nothing to compare
-    tokenize = get_tokenizer(ckpt.src_tokenizer)
-    longest = max(len(tokenize(s)) for s, _ in train)
-    shapes = {_shape(s) for s, _ in train} if ckpt.src_tokenizer == "char" else None
-    unit = "characters" if ckpt.src_tokenizer == "char" else "words"
-    for n, (text, toks) in enumerate(zip(texts, tokens), start=1):
-        why = []
-        if len(toks) > longest:
-            why.append(f"it is {len(toks)} {unit} long, the longest training source {longest}")
-        if shapes is not None and toks and len(toks) <= longest and _shape(text) not in shapes:
-            examples = ", ".join(repr(s) for s, _ in train[:3])
-            why.append(f"no training source has its form {_shape(text)!r} (digits shown as 9, "
-                       f"letters as a; training sources look like {examples})")
+    profile = SourceProfile((s for s, _ in train), ckpt.src_tokenizer)
+    for n, text in enumerate(texts, start=1):
+        why = profile.reasons(text)
         if why:
             warn(f"input {n} ({text!r}) is outside what the model was trained on: "
-                  f"{'; '.join(why)}. Its answer is a guess.")
+                 f"{'; '.join(why)}. Its answer is a guess.")
 
 
 def _too_big_to_compare(config) -> bool:
     """Would rebuilding the training split cost more than a translation is worth?"""
     if config.data:
         try:
-            return Path(config.data).stat().st_size > MAX_COMPARED_BYTES
+            return resolve(config.data).stat().st_size > MAX_COMPARED_BYTES
         except OSError:
             return True
     return (config.train_size or 0) + (config.val_size or VAL_SIZE) > MAX_COMPARED_PAIRS
 
 
 def run(args, command: str) -> int:
-    pictures_at = _picture_paths(args.attention) if args.attention is not None else None
+    pictures_at = (None if args.attention is None else
+                   _picture_paths(args.attention, args.checkpoint))
     ckpt, model = load_model(args)
     texts = args.text if args.text else [line.rstrip("\r\n") for line in sys.stdin]
     tokenize = get_tokenizer(ckpt.src_tokenizer)
@@ -93,7 +99,7 @@ def run(args, command: str) -> int:
         unknown = ckpt.src_vocab.unknown(toks)
         if unknown:
             warn(f"input {n} ({texts[n - 1]!r}): unknown to the model, read as <unk>: {unknown}")
-    _warn_unlike_training(texts, tokens, ckpt)
+    _warn_unlike_training(texts, ckpt)
     saved = ckpt.train_config.get("max_len") or 50
     batch = args.batch_size
     if pictures_at is not None and ckpt.model_config.get("decoder") != "attention":
@@ -101,6 +107,7 @@ def run(args, command: str) -> int:
                          f"{ckpt.model_config.get('decoder')!r} model, which has no attention "
                          "weights to draw (train one with --model attention)")
     pictures = []                  # (input index, source tokens, output ids) to draw
+    search = f"beam {args.beam}, " if args.beam > 1 else ""
     for i in range(0, len(tokens), batch):
         chunk = tokens[i:i + batch]
         real = [j for j, t in enumerate(chunk) if t]        # empty lines translate to empty lines
@@ -108,9 +115,11 @@ def run(args, command: str) -> int:
         if real:
             src = pad_batch([ckpt.src_vocab.encode(chunk[j]) for j in real])
             max_len = args.max_len or min(max(saved, 2 * src.shape[1]), MAX_DECODE_LEN)
-            seqs, _ = model.generate(src, max_len=max_len, beam_size=args.beam)
-            for j, seq in zip(real, seqs):
-                outputs[j] = detokenize(ckpt.tgt_vocab.decode(seq), ckpt.tgt_tokenizer)
+            seqs, scores = model.generate(src, max_len=max_len, beam_size=args.beam)
+            for j, seq, score in zip(real, seqs, scores):
+                answer = detokenize(ckpt.tgt_vocab.decode(seq), ckpt.tgt_tokenizer)
+                outputs[j] = answer if args.plain else \
+                    f"{texts[i + j]} -> {answer}   ({search}log-probability {score:.2f})"
                 if pictures_at is not None:
                     pictures.append((i + j, chunk[j], seq))
         for line in outputs:
@@ -126,13 +135,15 @@ def run(args, command: str) -> int:
     return 0
 
 
-def _picture_paths(text: str):
+def _picture_paths(text: str, checkpoint: str):
     """Check --attention's path up front; returns ``where(n, count)``: the exact file input n
-    is drawn in (``FILE.png``, or ``FILE-<n+1>.png`` when there are several inputs)."""
+    is drawn in (``FILE.png``, or ``FILE-<n+1>.png`` when there are several inputs). A bare
+    file name goes into the checkpoint's run folder, so the pictures stay with the run; a
+    path with a folder (``./a.png``, ``/tmp/a.png``) is used as given."""
     if not text.strip():
         raise InputError("--attention: the file name is empty; name a .png file, e.g. "
                          "--attention attention.png")
-    path = Path(text)
+    path = Path(text) if os.path.dirname(text) else Path(checkpoint).parent / text
     if path.is_dir() or text.endswith(("/", "\\")):
         raise InputError(f"--attention {text}: is a folder; name a .png file, e.g. "
                          f"--attention {path / 'attention.png'}")
