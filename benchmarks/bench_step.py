@@ -3,7 +3,7 @@ r"""Benchmark: a minis2s training step, and decoding, side by side with PyTorch.
 A benchmark, not a test: it prints numbers and judges nothing by its exit code.
 
     python benchmarks/bench_step.py --quick                # config A, 2 rounds: does it all work?
-    python benchmarks/bench_step.py                        # configs A, B, C, D and decoding, 5 rounds
+    python benchmarks/bench_step.py                        # configs A, B, C, D, G and decoding, 5 rounds
     python benchmarks/bench_step.py --json out.json        # keep the raw numbers ...
     python benchmarks/bench_step.py --report-from out.json # ... and print the tables again
     python benchmarks/bench_step.py --device cuda          # minis2s on CuPy, torch on CUDA/cuDNN
@@ -26,8 +26,10 @@ norm at 5.0, an Adam update (lr 1e-3), and reading the loss as a Python float.
   ``torch.optim.Adam``. It is loaded with the minis2s model's weights. For D it also
   attends, in the usual PyTorch way: ``bmm`` scores, ``masked_fill`` of the padding with
   -inf, ``softmax``, ``bmm`` context, ``tanh(Linear([ctx ; h], bias=False))``.
+  Config G is config A with ``cell="gru"``: ``nn.GRU`` on the torch side (same gate
+  order r, z, n and the same two biases, so the weights move over by transposes only).
 
-Decoding (config A only, batch 128, max_len 5, the encoder included): ``model.generate``
+Decoding (configs A and G, batch 128, max_len 5, the encoder included): ``model.generate``
 greedy and with beam 3, against a step-by-step greedy and a batched beam search
 written below in PyTorch (same early stop, same output: one id list per sentence).
 float32 everywhere; on CUDA, TF32 is switched off in torch (CuPy does not use it).
@@ -76,9 +78,11 @@ CONFIGS = {
     "C": dict(V=4000, E=256, H=256, L=2, N=64, S=20, T=20, warmup=2, steps=10),
     # the book's chapter-8 date task (issue 14): Luong attention, dot score, tanh output layer
     "D": dict(V=60, E=16, H=256, L=1, N=128, S=29, T=11, warmup=2, steps=10, attention=True),
+    # config A with the GRU (issue 23) in encoder and decoder, against torch.nn.GRU
+    "G": dict(V=13, E=16, H=128, L=1, N=128, S=7, T=5, warmup=5, steps=40, cell="gru"),
     "tiny": dict(V=13, E=8, H=16, L=1, N=8, S=5, T=4, warmup=1, steps=3),     # for dry runs
 }
-DECODED = ("A", "tiny")     # the configs whose decoding is timed too (plain decoder only)
+DECODED = ("A", "G", "tiny")    # the configs whose decoding is timed too (plain decoder only)
 DEVICES = {   # --device: (minis2s backend, torch device)
     "cpu": ("numpy", "cpu"),
     "cuda": ("cupy", "cuda"),
@@ -118,6 +122,8 @@ def build_minis2s(c: dict, device: str):
         keep_freed_memory()
     minis2s.use(DEVICES[device][0], dtype="float32")
     model = dict(decoder="attention", score="dot") if c.get("attention") else dict(decoder="plain")
+    if "cell" in c:     # only then: a checkout from before the GRU has no `cell`
+        model["cell"] = c["cell"]
     return Seq2Seq(c["V"], c["V"], emb=c["E"], hidden=c["H"], n_layers=c["L"],
                    reverse=True, seed=0, **model)
 
@@ -143,18 +149,20 @@ def minis2s_side(c: dict, device: str):
 # --- the PyTorch side ----------------------------------------------------------------
 
 def build_torch(c: dict, weights: dict, device: str):
-    """The PyTorch twin of Seq2Seq(decoder="plain" or "attention", reverse=True), with minis2s's weights."""
+    """The PyTorch twin of Seq2Seq(decoder="plain" or "attention", reverse=True, cell="lstm" or "gru"),
+    with minis2s's weights. Its state is what the torch cell carries: (h, c) for nn.LSTM, h for nn.GRU."""
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     class TorchSeq2Seq(nn.Module):
-        def __init__(self, V, E, H, L, attention):
+        def __init__(self, V, E, H, L, attention, cell):
             super().__init__()
             self.V, self.attention = V, attention
-            self.enc_emb, self.enc = nn.Embedding(V, E), nn.LSTM(E, H, L, batch_first=True)
-            self.dec_emb, self.dec = nn.Embedding(V, E), nn.LSTM(E, H, L, batch_first=True)
+            Cell = nn.GRU if cell == "gru" else nn.LSTM
+            self.enc_emb, self.enc = nn.Embedding(V, E), Cell(E, H, L, batch_first=True)
+            self.dec_emb, self.dec = nn.Embedding(V, E), Cell(E, H, L, batch_first=True)
             self.Wc = nn.Linear(2 * H, H, bias=False) if attention else None
             self.fc = nn.Linear(H, V)
 
@@ -164,11 +172,11 @@ def build_torch(c: dict, weights: dict, device: str):
             idx = torch.where(j < lengths[:, None], lengths[:, None] - 1 - j, j)
             packed = pack_padded_sequence(self.enc_emb(torch.gather(src, 1, idx)),
                                           lengths.cpu(), batch_first=True, enforce_sorted=False)
-            hs, (h, c) = self.enc(packed)
+            hs, state = self.enc(packed)
             if not outputs:
-                return h, c
+                return state
             hs, _ = pad_packed_sequence(hs, batch_first=True, total_length=src.shape[1])
-            return hs, j < lengths[:, None], (h, c)
+            return hs, j < lengths[:, None], state
 
         def attend(self, out, hs, mask):
             """Luong's dot attention: out (N, T, H), hs (N, S, H), mask (N, S) -> h_tilde."""
@@ -194,22 +202,33 @@ def build_torch(c: dict, weights: dict, device: str):
 
     torch.backends.cudnn.allow_tf32 = False          # plain float32, as CuPy computes
     torch.backends.cuda.matmul.allow_tf32 = False
-    model = TorchSeq2Seq(c["V"], c["E"], c["H"], c["L"], bool(c.get("attention")))
+    cell = c.get("cell", "lstm")
+    model = TorchSeq2Seq(c["V"], c["E"], c["H"], c["L"], bool(c.get("attention")), cell)
     p = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in weights.items()}
     with torch.no_grad():
-        for side, emb, lstm in (("encoder", model.enc_emb, model.enc),
-                                ("decoder", model.dec_emb, model.dec)):
+        for side, emb, rnn in (("encoder", model.enc_emb, model.enc),
+                               ("decoder", model.dec_emb, model.dec)):
             emb.weight.copy_(p[f"{side}.embed.W"])
             for layer in range(c["L"]):
-                getattr(lstm, f"weight_ih_l{layer}").copy_(p[f"{side}.lstm.{layer}.Wx"].T)
-                getattr(lstm, f"weight_hh_l{layer}").copy_(p[f"{side}.lstm.{layer}.Wh"].T)
-                getattr(lstm, f"bias_ih_l{layer}").copy_(p[f"{side}.lstm.{layer}.b"])
-                getattr(lstm, f"bias_hh_l{layer}").zero_()      # minis2s has one bias
+                q = f"{side}.{cell}.{layer}."       # same gate order on both sides: transposes only
+                getattr(rnn, f"weight_ih_l{layer}").copy_(p[q + "Wx"].T)
+                getattr(rnn, f"weight_hh_l{layer}").copy_(p[q + "Wh"].T)
+                if cell == "gru":                   # two biases on both sides (r multiplies bh's part)
+                    getattr(rnn, f"bias_ih_l{layer}").copy_(p[q + "bx"])
+                    getattr(rnn, f"bias_hh_l{layer}").copy_(p[q + "bh"])
+                else:
+                    getattr(rnn, f"bias_ih_l{layer}").copy_(p[q + "b"])
+                    getattr(rnn, f"bias_hh_l{layer}").zero_()      # minis2s's LSTM has one bias
         model.fc.weight.copy_(p["decoder.fc.W"].T)
         model.fc.bias.copy_(p["decoder.fc.b"])
         if model.Wc is not None:
             model.Wc.weight.copy_(p["decoder.attn.Wc"].T)
     return model.to(device)
+
+
+def _take(state, rows):
+    """The state's batch rows ``rows`` (dimension 1): (h, c) for an LSTM, h for a GRU."""
+    return tuple(s[:, rows] for s in state) if isinstance(state, tuple) else state[:, rows]
 
 
 def _strip(row):
@@ -240,10 +259,9 @@ def torch_beam(model, src, max_len, k):
     """Batched beam search (N*k rows at once), the algorithm of minis2s's beam_search."""
     import torch
     with torch.inference_mode():
-        h, c = model.encode(src)
+        state = model.encode(src)
         N, dev = src.shape[0], src.device
-        rep = torch.arange(N, device=dev).repeat_interleave(k)
-        state = (h[:, rep], c[:, rep])
+        state = _take(state, torch.arange(N, device=dev).repeat_interleave(k))
         scores = torch.zeros(N, k, device=dev)
         scores[:, 1:] = -math.inf                      # k copies of one start: keep one
         finished = torch.zeros(N, k, dtype=torch.bool, device=dev)
@@ -251,7 +269,7 @@ def torch_beam(model, src, max_len, k):
         base = (torch.arange(N, device=dev) * k)[:, None]
         history = []
         for t in range(max_len):
-            logp, (nh, nc) = model.step(tokens, state)
+            logp, state = model.step(tokens, state)
             V = logp.shape[1]
             logp[:, [PAD, SOS]] = -math.inf
             frozen = torch.full((V,), -math.inf, device=dev)
@@ -262,7 +280,7 @@ def torch_beam(model, src, max_len, k):
             finished = torch.gather(finished, 1, parent) | (tok == EOS)
             history.append((tok.cpu().numpy(), parent.cpu().numpy()))
             flat = (base + parent).reshape(-1)
-            state, tokens = (nh[:, flat], nc[:, flat]), tok.reshape(-1)
+            state, tokens = _take(state, flat), tok.reshape(-1)
             if bool(finished.all()):
                 break
         seqs = []
@@ -360,11 +378,15 @@ def check(cfg: str, device: str, threads: int) -> dict:
     loss_t.backward()
     tg = {"encoder.embed.W": t.enc_emb.weight.grad, "decoder.embed.W": t.dec_emb.weight.grad,
           "decoder.fc.W": t.fc.weight.grad.T, "decoder.fc.b": t.fc.bias.grad}
-    for side, lstm in (("encoder", t.enc), ("decoder", t.dec)):
+    cell = c.get("cell", "lstm")
+    biases = {"bx": "bias_ih", "bh": "bias_hh"} if cell == "gru" else {"b": "bias_ih"}
+    for side, rnn in (("encoder", t.enc), ("decoder", t.dec)):
         for layer in range(c["L"]):
-            tg[f"{side}.lstm.{layer}.Wx"] = getattr(lstm, f"weight_ih_l{layer}").grad.T
-            tg[f"{side}.lstm.{layer}.Wh"] = getattr(lstm, f"weight_hh_l{layer}").grad.T
-            tg[f"{side}.lstm.{layer}.b"] = getattr(lstm, f"bias_ih_l{layer}").grad
+            q = f"{side}.{cell}.{layer}."
+            tg[q + "Wx"] = getattr(rnn, f"weight_ih_l{layer}").grad.T
+            tg[q + "Wh"] = getattr(rnn, f"weight_hh_l{layer}").grad.T
+            for ours, theirs in biases.items():
+                tg[q + ours] = getattr(rnn, f"{theirs}_l{layer}").grad
     if t.Wc is not None:
         tg["decoder.attn.Wc"] = t.Wc.weight.grad.T
     grad_diff = {}                  # max |minis2s - torch| / max |torch|, per parameter
@@ -412,7 +434,7 @@ def label(root: str) -> str:
 
 def collect(a) -> dict:
     configs = ["A"] if a.quick and a.config == "all" else (
-        ["A", "B", "C", "D"] if a.config == "all" else [a.config])
+        ["A", "B", "C", "D", "G"] if a.config == "all" else [a.config])
     rounds = a.rounds or (2 if a.quick else 5)
     roots = [os.path.abspath(r) for r in (a.root or [HERE])]
     names = [f"minis2s@{label(r)}" for r in roots]

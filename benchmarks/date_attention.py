@@ -1,6 +1,6 @@
 """The book's chapter-8 experiment: plain vs peeky vs attention on date.txt.
 
-    python benchmarks/date_attention.py [--epochs 10] [--models attention,peeky,plain]
+    python benchmarks/date_attention.py [--epochs 10] [--models attention,peeky,plain] [--cell gru]
     python benchmarks/date_attention.py --report          # table and plot from the saved JSON
 
 Reads the book's date.txt, shipped as the corpus "book-date": ``september 27, 1994
@@ -58,13 +58,15 @@ MODELS = {"plain": dict(decoder="plain"), "peeky": dict(decoder="peeky"),
 SETTINGS = dict(emb=16, hidden=256, reverse=True)
 
 
-def run(name, train, val, vocab, epochs, results, results_file, init="fan_in", seed=0):
-    model = Seq2Seq(len(vocab), len(vocab), seed=seed, init=init, **SETTINGS, **MODELS[name])
+def run(name, train, val, vocab, epochs, results, results_file, init="fan_in", seed=0, cell="lstm"):
+    model = Seq2Seq(len(vocab), len(vocab), seed=seed, init=init, cell=cell, **SETTINGS,
+                    **MODELS[name])
     opt = Adam(model.params, lr=0.001, eps=1e-7)
     src_tr, tgt_tr = encode_pairs(train, vocab, vocab)
     src_va, tgt_va = encode_pairs(val, vocab, vocab)
     batches = BatchIterator(src_tr, tgt_tr, batch_size=128, shuffle=True, seed=seed)
-    key = name + ("" if init == "fan_in" else f", {init} init") + (f", seed {seed}" if seed else "")
+    key = (name + ("" if cell == "lstm" else f", {cell}") + ("" if init == "fan_in" else f", {init} init")
+           + (f", seed {seed}" if seed else ""))
     results[key] = history = []
     for epoch in range(1, epochs + 1):
         t0, cpu0 = time.perf_counter(), time.process_time()
@@ -123,6 +125,8 @@ def main(argv=None):
                     help=f"comma-separated, from {', '.join(MODELS)}")
     ap.add_argument("--init", default="fan_in", choices=INITS, help="initialisation (default fan_in)")
     ap.add_argument("--seed", type=int, default=0, help="weights and batch order (default 0)")
+    ap.add_argument("--cell", default="lstm", choices=["lstm", "gru"],
+                    help="the recurrent cell of encoder and decoder (default lstm)")
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--report", action="store_true", help="only print the table and draw the plot")
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1; 0: the library's own)")
@@ -140,7 +144,7 @@ def main(argv=None):
         with blas_threads(args.threads):
             for name in args.models.split(","):
                 run(name, train, val, vocab, args.epochs, results, results_file, args.init,
-                    args.seed)
+                    args.seed, args.cell)
     print(report(results, out))
 
 

@@ -18,7 +18,8 @@
 #
 # **Learning goals.** After this lab you can
 # - explain BPTT as a product of per-step Jacobians, and predict when it vanishes or explodes;
-# - measure how much gradient reaches each time step, for a linear RNN, a tanh RNN and an LSTM;
+# - measure how much gradient reaches each time step, for a linear RNN, a tanh RNN, an LSTM and
+#   a GRU;
 # - show what gradient clipping changes in a training run, and what it does not;
 # - read a trained LSTM's forget gates and say what they mean for its memory.
 #
@@ -64,6 +65,23 @@ print(check_gradients(lambda **a: (lambda r: (r[0], *r[1]))(F.lstm_forward(mask=
                       dict(zip(names, (xs, h0_, c0_, Wx_, Wh_, b_))), [dhs, dhT, dcT], grads))
 
 # %% [markdown]
+# And the same for the GRU's BPTT (`F.gru_forward` / `F.gru_backward`: one state h, two biases
+# `bx` and `bh`, docs/derivations.md "GRU"). It draws from its own generator, `g_rng`, so that
+# the RNN and LSTM numbers below stay those of the text.
+
+# %%
+g_rng = np.random.default_rng(1)
+xs, Wx_, Wh_ = g_rng.standard_normal((3, 5, 4)), g_rng.standard_normal((4, 3 * 6)), \
+    g_rng.standard_normal((6, 3 * 6))
+bx_, bh_, h0_ = g_rng.standard_normal(3 * 6), g_rng.standard_normal(3 * 6), g_rng.standard_normal((3, 6))
+hs, hT, cache = F.gru_forward(xs, h0_, Wx_, Wh_, bx_, bh_, mask)
+dhs, dhT = g_rng.standard_normal(hs.shape), g_rng.standard_normal(hT.shape)
+names = ["x", "h0", "Wx", "Wh", "bx", "bh"]
+grads = dict(zip(names, F.gru_backward(dhs, dhT, cache)))
+print(check_gradients(lambda **a: F.gru_forward(mask=mask, **a)[:2],
+                      dict(zip(names, (xs, h0_, Wx_, Wh_, bx_, bh_))), [dhs, dhT], grads))
+
+# %% [markdown]
 # ## 1. The linear RNN: Jacobian products, exactly
 # Drop the tanh: $h_t = h_{t-1} W_h + x_t W_x$. Then $\partial h_t/\partial h_{t-1} = W_h$ at
 # every step and the gradient from step $T$ back to step $k$ is $dh_T\,(W_h^\top)^{T-k}$. Take
@@ -99,10 +117,11 @@ plt.show()
 # $0.8^{39} \approx 10^{-4}$ and $\rho = 1.2$ has gained $1.2^{39} \approx 10^{3}$. Nothing in
 # between is stable except $\rho = 1$ exactly.
 #
-# ## 2. tanh RNN and LSTM: how much gradient reaches each input
+# ## 2. tanh RNN, LSTM and GRU: how much gradient reaches each input
 # Now the real cells, with a loss on the **last** output only. We measure $\|dL/dx_t\|$, the
-# gradient that reaches the input at step $t$, for a tanh RNN with $W_h = \rho Q$ and for an
-# LSTM with random weights and forget-gate bias 0 or 3.
+# gradient that reaches the input at step $t$, for a tanh RNN with $W_h = \rho Q$, for an
+# LSTM with random weights and forget-gate bias 0 or 3, and for a GRU with random weights and
+# update-gate bias 0 or 3.
 
 # %%
 x = rng.standard_normal((N, T, D))
@@ -130,10 +149,23 @@ def lstm_grad_per_step(forget_bias):
     return np.linalg.norm(dx, axis=(0, 2))
 
 
+def gru_grad_per_step(update_bias):
+    Wx = g_rng.standard_normal((D, 3 * H)) / np.sqrt(D)      # g_rng: the LSTM's draws stay as they were
+    Wh = g_rng.standard_normal((H, 3 * H)) / np.sqrt(H)
+    bx = np.zeros(3 * H)
+    bx[H:2 * H] = update_bias                               # z = sigmoid(a_z): keep more of h_prev
+    hs, _, cache = F.gru_forward(x, h0, Wx, Wh, bx, np.zeros(3 * H))
+    dhs = np.zeros_like(hs)
+    dhs[:, -1] = 1.0
+    dx, *_ = F.gru_backward(dhs, None, cache)
+    return np.linalg.norm(dx, axis=(0, 2))
+
+
 curves = {f"tanh RNN, $\\rho$ = {r}": rnn_grad_per_step(r) for r in (0.5, 1.0, 3.0)}
 curves.update({f"LSTM, forget bias {fb}": lstm_grad_per_step(fb) for fb in (0.0, 3.0)})
+curves.update({f"GRU, update bias {ub}": gru_grad_per_step(ub) for ub in (0.0, 3.0)})
 fig, ax = plt.subplots(figsize=(7, 3.5))
-for (label, g), style in zip(curves.items(), ["-", "-", "-", "--", "--"]):
+for (label, g), style in zip(curves.items(), ["-", "-", "-", "--", "--", ":", ":"]):
     ax.semilogy(g / g[-1], style, label=label)              # relative to the last step
 ax.set(xlabel="time step t (the loss is at the last step)", ylabel="||dL/dx_t|| / ||dL/dx_T||",
        title="How much gradient reaches each input")
@@ -157,7 +189,18 @@ for label, r in ratio.items():
 # * the LSTM with forget bias 0 ($f \approx 0.5$) also vanishes: its cell path halves the gradient
 #   at every step. The cell state **mitigates** vanishing, it does not cure it;
 # * with forget bias 3 ($f \approx 0.95$) the LSTM keeps a usable gradient across all 40 steps --
-#   which is why LSTMs are usually initialised with a positive forget bias.
+#   which is why LSTMs are usually initialised with a positive forget bias;
+# * the GRU (dotted) behaves like the LSTM, and for the same reason. It has no cell state, but its
+#   update is a weighted average, $h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$: besides the
+#   paths through the gates and the candidate $n_t$ (each a product with $W_h$ and a squashing
+#   derivative, as in the RNN), $h_{t-1}$ reaches $h_t$ *additively*, through
+#   $z_t \odot h_{t-1}$. On that path one step back multiplies the gradient by $z_t$,
+#   elementwise, with no matrix and no $1 - \tanh^2$ (docs/derivations.md, "GRU") -- the LSTM's
+#   $dc_{t-1} = dc_t \odot f_t$ with the update gate in the place of the forget gate (and
+#   $1 - z_t$ in the place of the input gate: the GRU ties the two). So the update gate's bias
+#   plays the forget bias's part: with bias 0 ($z \approx 0.5$) the gradient halves per step and
+#   vanishes as the LSTM's does; with bias 3 ($z \approx 0.95$) about a tenth of it still
+#   reaches the first input, 40 steps back.
 #
 # ## 3. A short training run, with and without clipping
 # A tanh RNN of 32 units must output the sum of its first five inputs after reading 40 of them
@@ -300,7 +343,8 @@ print(f"forget gates over 50 questions: mean {all_f.mean():.2f}; "
 #    Which factor of the Jacobian makes the difference? Scale the inputs `x` by 10: what happens
 #    to the curve, and why?
 # 3. Section 2 shows an LSTM whose gradient vanishes. Which single number in the forward pass
-#    decides how fast, and what did we change to fix it?
+#    decides how fast, and what did we change to fix it? Which number plays that part in the GRU,
+#    and what does a GRU with $z \approx 1$ everywhere do to its state in the forward pass?
 # 4. Clipping at 1.0 changed the unclipped run's fate in section 3. Would clipping at 1.0 help a
 #    run whose gradients vanish? Why not?
 # 5. Task: find a unit in section 4's figure that switches at `+`. Train longer (more epochs)
