@@ -434,7 +434,7 @@ def label(root: str) -> str:
 
 def collect(a) -> dict:
     configs = ["A"] if a.quick and a.config == "all" else (
-        ["A", "B", "C", "D", "G"] if a.config == "all" else [a.config])
+        ["A", "B", "C", "D", "G"] if a.config == "all" else a.config.split(","))
     rounds = a.rounds or (2 if a.quick else 5)
     roots = [os.path.abspath(r) for r in (a.root or [HERE])]
     names = [f"minis2s@{label(r)}" for r in roots]
@@ -519,10 +519,19 @@ def report(raw: dict) -> None:
         for cfg, sides in last.items() for side, res in sides.items()))
 
 
+def _config_list(text: str) -> str:
+    """--config: "all", one config, or several separated by commas."""
+    if text != "all" and not all(c in CONFIGS for c in text.split(",")):
+        raise argparse.ArgumentTypeError(f"unknown config in {text!r}: choose from all, "
+                                         f"{', '.join(CONFIGS)}")
+    return text
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default="all", choices=["all", *CONFIGS])
+    ap.add_argument("--config", default="all", type=_config_list,
+                    help="all, or configs separated by commas (A,B,C,D,G)")
     ap.add_argument("--quick", action="store_true", help="config A, 2 rounds, fewer steps")
     ap.add_argument("--rounds", type=int, help="rounds (default 5, --quick 2)")
     ap.add_argument("--device", default="cpu", choices=list(DEVICES),

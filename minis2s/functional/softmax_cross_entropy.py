@@ -49,11 +49,13 @@ def softmax_cross_entropy(logits, targets, ignore_index=None):
     shifted = z - z.max(axis=1, keepdims=True)
     exp_shifted = xp.exp(shifted)               # the only exp: p and log p_y both use it
     sum_exp = exp_shifted.sum(axis=1)           # (M,)
-    p = exp_shifted / sum_exp[:, None]
     log_p_y = shifted[rows, y] - xp.log(sum_exp)
     loss = -(weight * log_p_y).sum()
 
-    dz = p * weight[:, None]                    # weight * (p - onehot(y)), without
-    dz[rows, y] -= weight                       # building the (M, V) one-hot matrix
+    # dz = weight * (p - onehot(y)) with p = exp_shifted / sum_exp: one scale per row
+    # turns exp_shifted into weight * p in a single pass over the (M, V) array, and the
+    # one-hot part is a scatter, so the (M, V) matrices p and onehot(y) are never built.
+    dz = exp_shifted * (weight / sum_exp)[:, None]
+    dz[rows, y] -= weight
     return loss, dz.reshape(logits.shape)
     # EXERCISE softmax_cross_entropy: end
