@@ -53,23 +53,29 @@ def embedding_backward(dout, ids, V):
 # --- 3-4. the vanilla RNN ------------------------------------------------------------------------
 
 def rnn_step_backward(dh, cache):
-    """(dx, dh_prev, dWx, dWh, db) for h = tanh(x Wx + h_prev Wh + b)."""
-    x, h_prev, Wx, Wh, h = (cache[k] for k in ("x", "h_prev", "Wx", "Wh", "h"))
+    """(da, dh_prev) for h = tanh(a_x + h_prev Wh)."""
+    h_prev, Wh, h = cache
     da = dh * (1.0 - h ** 2)                     # tanh' = 1 - tanh^2
-    return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+    return da, da @ Wh.T
 
 
-def rnn_backward(dhs, cache):
+def rnn_backward(dhs, dhT, cache):
     """BPTT: h_t feeds the loss at t and step t+1, so its gradient is the sum of both."""
-    steps = cache["steps"]
-    N, T, H = dhs.shape
-    dx = [None] * T
-    dWx, dWh, db = 0.0, 0.0, 0.0
-    dh_next = np.zeros((N, H))
+    proj, h0, Wh, steps, hs, mask = cache
+    T, N, H = hs.shape
+    das = [None] * T
+    dh_next = dhT
     for t in reversed(range(T)):
-        dx[t], dh_next, dWx_t, dWh_t, db_t = rnn_step_backward(dhs[:, t] + dh_next, steps[t])
-        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t   # shared weights: sum over t
-    return np.stack(dx, axis=1), dh_next, dWx, dWh, db
+        dh = dhs[:, t] + dh_next
+        real = mask[:, t, None] > 0                 # a padded step copied its state
+        das[t], dh_prev = rnn_step_backward(np.where(real, dh, 0.0), steps[t])
+        dh_next = dh_prev + np.where(real, 0.0, dh)
+    da = np.stack(das).reshape(T * N, H)            # time-major rows, like proj.x_rows
+    h_prevs = np.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)
+    x_rows, x_shape, Wx = proj                      # shared weights: one sum over all steps
+    dx = da @ Wx.T                                  # (T*N, D): back to (N, T, D)
+    return (dx.reshape(T, N, -1).transpose(1, 0, 2), dh_next, x_rows.T @ da, h_prevs.T @ da,
+            da.sum(axis=0))
 
 
 # --- 5-7. the LSTM -------------------------------------------------------------------------------

@@ -64,7 +64,8 @@ def test_the_audit_catches_a_leak(bundle, tmp_path):
     assert ("spaced.py", "solution code: dc_total=dc+dh*o*(1-tanh_c**2)") in found
     assert ("derivations.md", "solution code: dc_prev=dc_total*f") in found
     assert ("derivations.md", "solution code: dx=da@Wx.T") in found
-    assert len([w for f, w in found if f == "derivations.md"]) == 3    # dx = da @ Wx.T twice over
+    derivations = [w for f, w in found if f == "derivations.md"]
+    assert not any("odot" in w or "{prev}" in w for w in derivations)   # the LaTeX is maths
     assert any(f == "nb.py" and "marker" in w for f, w in found)
 
 

@@ -22,6 +22,7 @@ from ..errors import ExerciseNotDone
 from ..gradcheck import numerical_gradient
 from . import _cases
 from .checker import Case, Exercise, ExerciseResult, judge
+from .rnn import _sequence_case as _rnn, _step_case as _rnn_step
 
 __all__ = ["ENGINE", "check_engine"]
 
@@ -60,31 +61,6 @@ def _embedding(rng):
     num = numerical_gradient(lambda W: F.embedding_forward(ids, W)[0], {"W": W}, dout)
     return Case(args=(dout, cache), oracle={"dW": num["W"]}, sizes=_cases.spell(s),
                 context={"ids": ids})
-
-
-def _rnn_step(rng):
-    s = _cases.sizes(rng, "NH")
-    N, H = s["N"], s["H"]
-    Wh = _r(rng, H, H, scale=0.5)
-    inputs = {"a_x": _r(rng, N, H), "h_prev": _r(rng, N, H)}
-    _, cache = F.rnn_step_forward(Wh=Wh, **inputs)
-    dh = _r(rng, N, H)
-    num = numerical_gradient(lambda **k: F.rnn_step_forward(Wh=Wh, **k)[0], inputs, dh)
-    return Case(args=(dh, cache), oracle={"da": num["a_x"], "dh_prev": num["h_prev"]},
-                sizes=_cases.spell(s))
-
-
-def _rnn(rng):
-    s = _cases.sizes(rng, "NTDH")
-    N, T, D, H = s["N"], s["T"], s["D"], s["H"]
-    mask = _mask(rng, N, T)
-    inputs = {"x": _r(rng, N, T, D), "h0": _r(rng, N, H), "Wx": _r(rng, D, H, scale=0.5),
-              "Wh": _r(rng, H, H, scale=0.5), "b": _r(rng, H, scale=0.5)}
-    _, _, cache = F.rnn_forward(mask=mask, **inputs)
-    dhs, dhT = _r(rng, N, T, H), _r(rng, N, H)
-    num = numerical_gradient(lambda **k: F.rnn_forward(mask=mask, **k)[:2], inputs, [dhs, dhT])
-    return Case(args=(dhs, dhT, cache), oracle={"d" + k: v for k, v in num.items()},
-                sizes=_cases.spell(s), context={"mask": mask})
 
 
 def _lstm_step(rng):

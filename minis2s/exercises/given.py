@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["sigmoid", "log_softmax", "cross_entropy_loss", "embedding_forward",
-           "rnn_step_forward", "rnn_forward", "lstm_step_forward", "lstm_forward",
+           "lstm_step_forward", "lstm_forward",
            "peeky_concat_forward", "peeky_decoder_forward", "masked_softmax_forward",
            "attention_forward", "decoder_step", "encode",
            "make_step", "prepare"]
@@ -57,32 +57,6 @@ def cross_entropy_loss(logits, targets, ignore_index):
 def embedding_forward(ids, W):
     """out[n, t] = W[ids[n, t]]: ids (N, T) int, W (V, E) -> (N, T, E)."""
     return W[ids]
-
-
-# --- the vanilla RNN ---------------------------------------------------------------
-
-def rnn_step_forward(x, h_prev, Wx, Wh, b):
-    """h = tanh(x @ Wx + h_prev @ Wh + b).
-
-    x (N, D), h_prev (N, H), Wx (D, H), Wh (H, H), b (H,).
-    Returns (h (N, H), cache) with cache = {"x", "h_prev", "Wx", "Wh", "h"}.
-    """
-    h = np.tanh(x @ Wx + h_prev @ Wh + b)
-    return h, {"x": x, "h_prev": h_prev, "Wx": Wx, "Wh": Wh, "h": h}
-
-
-def rnn_forward(x, h0, Wx, Wh, b):
-    """The RNN over a whole sequence (no padding).
-
-    x (N, T, D), h0 (N, H). Returns (hs (N, T, H), cache) with
-    cache = {"steps": [the rnn_step_forward cache of step t, for t = 0..T-1]}.
-    """
-    h, hs, steps = h0, [], []
-    for t in range(x.shape[1]):
-        h, step_cache = rnn_step_forward(x[:, t], h, Wx, Wh, b)
-        hs.append(h)
-        steps.append(step_cache)
-    return np.stack(hs, axis=1), {"steps": steps}
 
 
 # --- the LSTM ------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import inspect
 
 import numpy as np
 
+from .. import functional as F
 from . import given
 
 __all__ = ["standins", "DEPENDENCIES", "jacobian"]
@@ -81,21 +82,15 @@ def _linear(match, grad_args, grad_shapes, f, inputs):
             "out_shapes": [list(v.shape) for v in inputs.values()]}
 
 
-def _step_entries(steps, b, lstm: bool):
+def _lstm_step_entries(steps, b):
     entries = []
     for step in steps:
-        if lstm:
-            inputs = dict(x=step["x"], h_prev=step["h_prev"], c_prev=step["c_prev"],
-                          Wx=step["Wx"], Wh=step["Wh"], b=b)
-            shape = step["h_prev"].shape
-            entries.append(_linear([[[2, "x"], step["x"]], [[2, "h_prev"], step["h_prev"]],
-                                    [[2, "c_prev"], step["c_prev"]]], (0, 1), (shape, shape),
-                                   lambda **k: given.lstm_step_forward(**k)[:2], inputs))
-        else:
-            inputs = dict(x=step["x"], h_prev=step["h_prev"], Wx=step["Wx"], Wh=step["Wh"], b=b)
-            entries.append(_linear([[[1, "x"], step["x"]], [[1, "h_prev"], step["h_prev"]]], (0,),
-                                   (step["h_prev"].shape,),
-                                   lambda **k: given.rnn_step_forward(**k)[0], inputs))
+        inputs = dict(x=step["x"], h_prev=step["h_prev"], c_prev=step["c_prev"],
+                      Wx=step["Wx"], Wh=step["Wh"], b=b)
+        shape = step["h_prev"].shape
+        entries.append(_linear([[[2, "x"], step["x"]], [[2, "h_prev"], step["h_prev"]],
+                                [[2, "c_prev"], step["c_prev"]]], (0, 1), (shape, shape),
+                               lambda **k: given.lstm_step_forward(**k)[:2], inputs))
     return entries
 
 
@@ -105,11 +100,15 @@ def standins(name: str, case) -> dict:
         return {}
     specs = {}
     if name == "rnn_backward":
-        _, cache = case.args
-        specs["rnn_step_backward"] = _step_entries(cache["steps"], case.context["b"], lstm=False)
+        cache, a_x = case.args[2], case.context["a_x"]
+        specs["rnn_step_backward"] = [       # RNNStepCache(h_prev, Wh, h): matched on h_prev and h
+            _linear([[[1, 0], step.h_prev], [[1, 2], step.h]], (0,), (step.h.shape,),
+                    lambda Wh=step.Wh, **k: F.rnn_step_forward(Wh=Wh, **k)[0],
+                    {"a_x": a_x[:, t], "h_prev": step.h_prev})
+            for t, step in enumerate(cache.steps)]
     elif name == "lstm_backward":
         cache = case.args[3]
-        specs["lstm_step_backward"] = _step_entries(cache["steps"], case.context["b"], lstm=True)
+        specs["lstm_step_backward"] = _lstm_step_entries(cache["steps"], case.context["b"])
     elif name == "attention_backward":
         _, cache = case.args
         scores, mask = cache["scores"], cache["mask"]
@@ -134,7 +133,7 @@ def standins(name: str, case) -> dict:
             ((N, T, H), (N, H), (N, H)),
             lambda **k: (lambda hs, state, _: (hs, *state))(*given.lstm_forward(**k)),
             dict(x=x, h0=h0, c0=c0, Wx=p["Wx"], Wh=p["Wh"], b=p["b"]))]
-        specs["lstm_step_backward"] = _step_entries(steps, p["b"], lstm=True)
+        specs["lstm_step_backward"] = _lstm_step_entries(steps, p["b"])
         V, E = p["W_emb"].shape
         specs["embedding_backward"] = [_linear(
             [[[1], cache["y_in"]], [[2], V]], (0,), (cache["e"].shape,),
