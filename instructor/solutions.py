@@ -80,10 +80,10 @@ def rnn_backward(dhs, dhT, cache):
 
 # --- 5-7. the LSTM -------------------------------------------------------------------------------
 
-def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
+def lstm_step_forward(a_x, h_prev, c_prev, Wh):
     """(h, c) of one step, gate order i, f, g, o."""
     H = h_prev.shape[1]
-    a = x @ Wx + h_prev @ Wh + b
+    a = a_x + h_prev @ Wh
     i, f, o = (given.sigmoid(a[:, k * H:(k + 1) * H]) for k in (0, 1, 3))
     g = np.tanh(a[:, 2 * H:3 * H])
     c = f * c_prev + i * g
@@ -91,9 +91,8 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
 
 
 def lstm_step_backward(dh, dc, cache):
-    """(dx, dh_prev, dc_prev, dWx, dWh, db) for one step."""
-    x, h_prev, c_prev, Wx, Wh = (cache[k] for k in ("x", "h_prev", "c_prev", "Wx", "Wh"))
-    i, f, g, o, tanh_c = (cache[k] for k in ("i", "f", "g", "o", "tanh_c"))
+    """(da, dh_prev, dc_prev) for one step."""
+    h_prev, c_prev, Wh, i, f, g, o, c, tanh_c = cache
     # c reaches the loss directly (dc) and through h = o * tanh(c)
     dc_total = dc + dh * o * (1.0 - tanh_c ** 2)
     di = dc_total * g                            # c = f * c_prev + i * g
@@ -107,33 +106,35 @@ def lstm_step_backward(dh, dc, cache):
     da_o = do * o * (1.0 - o)
     da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)
     dc_prev = dc_total * f
-    # a = x @ Wx + h_prev @ Wh + b is an affine map: its backward is three matrix products
-    dx = da @ Wx.T
-    dh_prev = da @ Wh.T
-    dWx = x.T @ da
-    dWh = h_prev.T @ da                          # h_prev, the step's input -- not its output h
-    db = da.sum(axis=0)                          # b was added to every row of the batch
-    return dx, dh_prev, dc_prev, dWx, dWh, db
+    dh_prev = da @ Wh.T                          # a = a_x + h_prev @ Wh
+    return da, dh_prev, dc_prev
 
 
 def lstm_backward(dhs, dhT, dcT, cache):
     """(dx, dh0, dc0, dWx, dWh, db) through time, mask included."""
-    steps, m = cache["steps"], cache["m"]
-    N, T, H = dhs.shape
-    dx = [None] * T
-    dWx, dWh, db = 0.0, 0.0, 0.0
+    proj, h0, Wh, steps, hs, mask = cache
+    T, N, H = hs.shape
+    das = [None] * T
     dh_next, dc_next = dhT, dcT                  # from the future: the final state's gradient
     for t in reversed(range(T)):
         dh = dhs[:, t] + dh_next                 # h_t feeds the output at t and step t+1
         dc = dc_next
-        keep = m[:, t:t + 1]                     # (N, 1): 1 on real tokens, 0 on padding
-        # h_t = keep * h_cell + (1 - keep) * h_prev: the cell gets keep * dh ...
-        dx[t], dh_prev, dc_prev, dWx_t, dWh_t, db_t = lstm_step_backward(keep * dh, keep * dc, steps[t])
-        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
-        # ... and the padded rows' gradient skips the cell, straight to step t-1
-        dh_next = dh_prev + (1.0 - keep) * dh
-        dc_next = dc_prev + (1.0 - keep) * dc
-    return np.stack(dx, axis=1), dh_next, dc_next, dWx, dWh, db
+        real = np.ones((N, 1), bool) if mask is None else mask[:, t, None] > 0   # real tokens
+        # a real row's gradient goes through the cell ...
+        das[t], dh_prev, dc_prev = lstm_step_backward(np.where(real, dh, 0.0),
+                                                      np.where(real, dc, 0.0), steps[t])
+        # ... a padded row copied its state: its gradient skips the cell, straight to step t-1
+        dh_next = dh_prev + np.where(real, 0.0, dh)
+        dc_next = dc_prev + np.where(real, 0.0, dc)
+    # shared weights: sums over t, one product each with the steps stacked time-major as rows
+    da = np.stack(das).reshape(T * N, 4 * H)
+    h_prevs = np.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)
+    x_rows, x_shape, Wx = proj
+    dx = da @ Wx.T
+    dWx = x_rows.T @ da
+    dWh = h_prevs.T @ da                         # h_prev, the step's input -- not its output h
+    db = da.sum(axis=0)                          # b was added to every row of the batch
+    return dx.reshape(T, N, -1).transpose(1, 0, 2), dh_next, dc_next, dWx, dWh, db
 
 
 # --- 8-9. the peeky decoder -----------------------------------------------------------------------

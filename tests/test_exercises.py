@@ -155,12 +155,16 @@ def test_the_library_backward_does_not_pass(name, capsys):
     assert "minis2s.functional" in capsys.readouterr().out
 
 
-def test_the_library_backward_on_an_exercise_cache_cannot_run():
-    """Even unflagged, the library's backward cannot read the exercise's cache layout."""
+def test_the_lstm_exercises_are_the_engine_functions_on_the_engine_caches():
+    """The exercise is minis2s's own lstm_step_backward: its case is the engine's cache, on which
+    the engine's function gives the oracle's answer (and calling it is flagged, above)."""
     case = EXERCISES["lstm_step_backward"].make_case(np.random.default_rng(0))
     dh, dc, cache = case.args
-    with pytest.raises(Exception):
-        F.lstm_step_backward(dh, dc, cache)
+    assert isinstance(cache, F.LSTMStepCache)
+    for got, want in zip(F.lstm_step_backward(dh, dc, cache), case.oracle.values()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    cache = EXERCISES["lstm_backward"].make_case(np.random.default_rng(0)).args[3]
+    assert isinstance(cache, F.LSTMCache) and isinstance(cache.steps[0], F.LSTMStepCache)
 
 
 def test_the_library_attention_backward_on_an_exercise_cache_cannot_run():
@@ -196,8 +200,8 @@ def test_wrappers_and_helpers_that_reach_the_library_are_flagged():
 
 
 def test_a_forward_exercise_may_not_call_the_given_forward_it_is_asked_to_write():
-    def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
-        h, c, _ = given.lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b)
+    def lstm_step_forward(a_x, h_prev, c_prev, Wh):
+        h, c, _ = given.lstm_step_forward(a_x, h_prev, c_prev, np.eye(a_x.shape[1]), Wh, 0.0)
         return h, c
     result = check("lstm_step_forward", lstm_step_forward, verbose=False)
     assert not result and "FLAGGED" in result.problem and "lstm_step_forward" in result.problem
@@ -316,20 +320,21 @@ def _replace(outputs, k, value):
 
 
 def test_dWh_from_h_instead_of_h_prev_is_named(capsys):
-    def wrong(dh, dc, cache):
-        bad = solutions.lstm_step_backward(dh, dc, dict(cache, h_prev=cache["o"] * cache["tanh_c"]))
-        return _replace(solutions.lstm_step_backward(dh, dc, cache), 4, bad[4])
-    result = check("lstm_step_backward", wrong)
+    def wrong(dhs, dhT, dcT, cache):                    # each step's h where its h_prev belongs
+        good = solutions.lstm_backward(dhs, dhT, dcT, cache)
+        shifted = cache._replace(h0=cache.hs[0], hs=np.concatenate([cache.hs[1:], cache.hs[-1:]]))
+        return _replace(good, 4, solutions.lstm_backward(dhs, dhT, dcT, shifted)[4])
+    result = check("lstm_backward", wrong)
     assert result.failed == ["dWh"]
     last = capsys.readouterr().out.rstrip().splitlines()[-1]
     assert last.startswith("FAIL") and "dWh" in last
 
 
 def test_transposed_dWh_is_named_with_its_shape(capsys):
-    def wrong(dh, dc, cache):
-        good = solutions.lstm_step_backward(dh, dc, cache)
+    def wrong(dhs, dhT, dcT, cache):
+        good = solutions.lstm_backward(dhs, dhT, dcT, cache)
         return _replace(good, 4, good[4].T)
-    result = check("lstm_step_backward", wrong)
+    result = check("lstm_backward", wrong)
     assert result.failed == ["dWh"]
     assert "dWh has shape" in capsys.readouterr().out and "expected (H, 4H)" in result.lines[-1]
 
@@ -343,7 +348,7 @@ def test_missing_dc_term_is_named():
 
 def test_lstm_backward_forgetting_the_mask_fails():
     def wrong(dhs, dhT, dcT, cache):
-        return solutions.lstm_backward(dhs, dhT, dcT, dict(cache, m=np.ones_like(cache["m"])))
+        return solutions.lstm_backward(dhs, dhT, dcT, cache._replace(mask=np.ones_like(cache.mask)))
     result = check("lstm_backward", wrong, verbose=False)
     assert not result and "dx" in result.failed
 
@@ -609,7 +614,7 @@ def test_every_attention_case_has_padding_and_several_steps_positions_and_senten
 
 def test_a_function_that_raises_fails_with_the_exception(capsys):
     def broken(dh, dc, cache):
-        return dh @ cache["Wx"]                           # (N, H) @ (D, 4H): a shape bug
+        return dh @ cache.Wh.T                            # (N, H) @ (4H, H): a shape bug
     result = check("lstm_step_backward", broken)
     out = capsys.readouterr().out
     assert not result and "ValueError" in result.problem
@@ -625,15 +630,15 @@ def test_returning_None_is_not_implemented_yet():
 
 def test_wrong_number_of_outputs_fails():
     result = check("lstm_step_backward",
-                   lambda dh, dc, cache: solutions.lstm_step_backward(dh, dc, cache)[:5], verbose=False)
-    assert not result and "expected 6 outputs" in result.problem and "db (4H,)" in result.problem
+                   lambda dh, dc, cache: solutions.lstm_step_backward(dh, dc, cache)[:2], verbose=False)
+    assert not result and "expected 3 outputs" in result.problem and "dc_prev (N, H)" in result.problem
 
 
 def test_scribbling_on_the_arguments_changes_nothing():
     """The oracle is computed first and the function gets copies: in-place writes are harmless."""
     def scribbler(dh, dc, cache):
         grads = solutions.lstm_step_backward(dh, dc, cache)
-        for a in (dh, dc, *cache.values()):
+        for a in (dh, dc, *cache):
             a[...] = 0.0
         return grads
     assert check("lstm_step_backward", scribbler, verbose=False)
@@ -660,22 +665,26 @@ def _gate_columns(a, H, perm):
 
 
 def test_gates_in_the_wrong_order_name_their_blocks():
-    def swapped(dh, dc, cache):                          # f and o swapped in every weight gradient
-        out = solutions.lstm_step_backward(dh, dc, cache)
-        H = cache["Wh"].shape[0]
-        return out[:3] + tuple(_gate_columns(a, H, (0, 3, 2, 1)) for a in out[3:])
+    def swapped(dh, dc, cache):                          # f and o swapped in da
+        da, dh_prev, dc_prev = solutions.lstm_step_backward(dh, dc, cache)
+        return _gate_columns(da, cache.Wh.shape[0], (0, 3, 2, 1)), dh_prev, dc_prev
     result = check("lstm_step_backward", swapped, verbose=False)
-    assert result.failed == ["dWx", "dWh", "db"]
+    assert result.failed == ["da"]
     text = str(result)
-    assert text.count("-> wrong in the blocks of gates f, o") == 3 and "i, g right" in text
+    assert text.count("-> wrong in the blocks of gates f, o") == 1 and "i, g right" in text
+    wrong_bptt = check("lstm_backward", lambda *args: (lambda dx, dh0, dc0, dWx, dWh, db: (
+        dx, dh0, dc0, *(_gate_columns(a, dWh.shape[0], (0, 3, 2, 1)) for a in (dWx, dWh, db))))(
+        *solutions.lstm_backward(*args)), verbose=False)
+    assert wrong_bptt.failed == ["dWx", "dWh", "db"]
+    assert str(wrong_bptt).count("-> wrong in the blocks of gates f, o") == 3
 
 
 def test_a_missing_forget_gate_term_names_the_f_block_only():
     def no_df(dh, dc, cache):                            # df = 0: forgets dc_total * c_prev
-        return solutions.lstm_step_backward(dh, dc, dict(cache, c_prev=0.0 * cache["c_prev"]))
+        return solutions.lstm_step_backward(dh, dc, cache._replace(c_prev=0.0 * cache.c_prev))
     result = check("lstm_step_backward", no_df, verbose=False)
-    assert {"dWx", "dWh", "db"} <= set(result.failed) and "dc_prev" not in result.failed
-    assert str(result).count("-> wrong in the block of gate f (") == 3
+    assert "da" in result.failed and "dc_prev" not in result.failed
+    assert str(result).count("-> wrong in the block of gate f (") == 1
 
 
 def test_embedding_without_accumulation_names_the_repeated_ids():
@@ -715,7 +724,7 @@ def test_softmax_gradient_at_padding_names_the_padded_positions():
 
 def test_lstm_backward_ignoring_the_mask_names_the_positions():
     def wrong(dhs, dhT, dcT, cache):
-        return solutions.lstm_backward(dhs, dhT, dcT, dict(cache, m=np.ones_like(cache["m"])))
+        return solutions.lstm_backward(dhs, dhT, dcT, cache._replace(mask=np.ones_like(cache.mask)))
     result = check("lstm_backward", wrong, verbose=False)
     assert "dx" in result.failed
     line = next(l for l in result.lines if "positions (n, t) that differ" in l)

@@ -372,7 +372,8 @@ def test_a_dependency_called_with_other_arguments_says_so(tmp_path):
     sub = write(tmp_path, SOLUTIONS.read_text() + textwrap.dedent("""
         _ref = lstm_backward
         def lstm_backward(dhs, dhT, dcT, cache):
-            lstm_step_backward(dhT, dcT, dict(cache["steps"][0], x=cache["steps"][0]["x"] + 1.0))
+            step = cache.steps[0]
+            lstm_step_backward(dhT, dcT, step._replace(h_prev=step.h_prev + 1.0))
             return _ref(dhs, dhT, dcT, cache)
         """))
     report = grade(sub, exercises=["lstm_backward"], seeds=(0,))
@@ -380,7 +381,7 @@ def test_a_dependency_called_with_other_arguments_says_so(tmp_path):
     assert "the reference lstm_step_backward stands in for yours" in report.text()
 
 
-def test_the_stand_ins_are_the_backward_passes_of_the_given_forwards():
+def test_the_stand_ins_are_the_backward_passes_of_the_engine_forwards():
     """J^T @ upstream from the grader's data equals the reference solutions on the case."""
     from minis2s.exercises.standins import standins
     from minis2s.grading.sandbox import make_standin
@@ -390,9 +391,9 @@ def test_the_stand_ins_are_the_backward_passes_of_the_given_forwards():
     spec.loader.exec_module(sol)
     case = EXERCISES["lstm_backward"].make_case(np.random.default_rng(3))
     ref = make_standin("lstm_step_backward", standins("lstm_backward", case)["lstm_step_backward"])
-    step = case.args[3]["steps"][1]
+    step = case.args[3].steps[1]
     rng = np.random.default_rng(0)
-    dh, dc = rng.standard_normal(step["h_prev"].shape), rng.standard_normal(step["h_prev"].shape)
+    dh, dc = rng.standard_normal(step.h_prev.shape), rng.standard_normal(step.h_prev.shape)
     for got, want in zip(ref(dh, dc, cache=step), sol.lstm_step_backward(dh, dc, step)):
         np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)
 

@@ -22,6 +22,7 @@ from ..errors import ExerciseNotDone
 from ..gradcheck import numerical_gradient
 from . import _cases
 from .checker import Case, Exercise, ExerciseResult, judge
+from .lstm import _sequence_case as _lstm, _step_case as _lstm_step
 from .rnn import _sequence_case as _rnn, _step_case as _rnn_step
 
 __all__ = ["ENGINE", "check_engine"]
@@ -61,36 +62,6 @@ def _embedding(rng):
     num = numerical_gradient(lambda W: F.embedding_forward(ids, W)[0], {"W": W}, dout)
     return Case(args=(dout, cache), oracle={"dW": num["W"]}, sizes=_cases.spell(s),
                 context={"ids": ids})
-
-
-def _lstm_step(rng):
-    s = _cases.sizes(rng, "NH")
-    N, H = s["N"], s["H"]
-    Wh = _r(rng, H, 4 * H, scale=0.5)
-    inputs = {"a_x": _r(rng, N, 4 * H), "h_prev": _r(rng, N, H), "c_prev": _r(rng, N, H)}
-    _, _, cache = F.lstm_step_forward(Wh=Wh, **inputs)
-    dh, dc = _r(rng, N, H), _r(rng, N, H)
-    num = numerical_gradient(lambda **k: F.lstm_step_forward(Wh=Wh, **k)[:2], inputs, [dh, dc])
-    return Case(args=(dh, dc, cache), oracle={"da": num["a_x"], "dh_prev": num["h_prev"],
-                                              "dc_prev": num["c_prev"]}, sizes=_cases.spell(s))
-
-
-def _lstm(rng):
-    s = _cases.sizes(rng, "NTDH")
-    N, T, D, H = s["N"], s["T"], s["D"], s["H"]
-    mask = _mask(rng, N, T)
-    inputs = {"x": _r(rng, N, T, D), "h0": _r(rng, N, H), "c0": _r(rng, N, H),
-              "Wx": _r(rng, D, 4 * H, scale=0.5), "Wh": _r(rng, H, 4 * H, scale=0.5),
-              "b": _r(rng, 4 * H, scale=0.5)}
-    _, _, cache = F.lstm_forward(mask=mask, **inputs)
-    douts = [_r(rng, N, T, H), _r(rng, N, H), _r(rng, N, H)]
-
-    def forward(**k):
-        hs, (hT, cT), _ = F.lstm_forward(mask=mask, **k)
-        return hs, hT, cT
-    num = numerical_gradient(forward, inputs, douts)
-    return Case(args=(*douts, cache), oracle={"d" + k: v for k, v in num.items()},
-                sizes=_cases.spell(s), context={"mask": mask})
 
 
 def _peek(rng):

@@ -24,7 +24,7 @@ import numpy as np
 
 __all__ = ["sigmoid", "log_softmax", "cross_entropy_loss", "embedding_forward",
            "lstm_step_forward", "lstm_forward",
-           "peeky_concat_forward", "peeky_decoder_forward", "masked_softmax_forward",
+           "peeky_concat_forward", "masked_softmax_forward",
            "attention_forward", "decoder_step", "encode",
            "make_step", "prepare"]
 
@@ -114,36 +114,6 @@ def peeky_concat_forward(e, ctx):
     """[e ; ctx] along the last axis, ctx repeated at every step: (N, T, E), (N, H) -> (N, T, E + H)."""
     N, T, _ = e.shape
     return np.concatenate([e, np.broadcast_to(ctx[:, None, :], (N, T, ctx.shape[1]))], axis=-1)
-
-
-def peeky_decoder_forward(y_in, y_out, h0, c0, params, pad_id):
-    """The peeky decoder of one layer, and its loss, as minis2s's PeekyDecoder computes them.
-
-    y_in, y_out (N, T) int: the decoder's inputs and targets (y_out padded with pad_id).
-    h0, c0 (N, H): the encoder's final state; the context is ctx = h0.
-    params: {"W_emb" (V, E), "Wx" (E + H, 4H), "Wh" (H, 4H), "b" (4H,),
-             "W_out" (2H, V), "b_out" (V,)}.
-
-        e      = W_emb[y_in]                          (N, T, E)
-        x      = [e ; ctx]                            (N, T, E + H)
-        hs, _  = lstm_forward(x, h0, c0)              (N, T, H)
-        z      = [hs ; ctx]                           (N, T, 2H)
-        logits = z @ W_out + b_out                    (N, T, V)
-        loss   = cross_entropy_loss(logits, y_out, pad_id)
-
-    Returns (loss, cache) with cache = {"y_in", "y_out", "pad_id", "params",
-    "ctx", "e", "x", "lstm" (the lstm_forward cache), "hs", "z", "logits"}.
-    """
-    ctx = h0
-    e = embedding_forward(y_in, params["W_emb"])
-    x = peeky_concat_forward(e, ctx)
-    hs, _, lstm_cache = lstm_forward(x, h0, c0, params["Wx"], params["Wh"], params["b"])
-    z = peeky_concat_forward(hs, ctx)
-    logits = z @ params["W_out"] + params["b_out"]
-    loss = cross_entropy_loss(logits, y_out, pad_id)
-    cache = {"y_in": y_in, "y_out": y_out, "pad_id": pad_id, "params": params, "ctx": ctx,
-             "e": e, "x": x, "lstm": lstm_cache, "hs": hs, "z": z, "logits": logits}
-    return loss, cache
 
 
 # --- attention (Luong's, with the dot score) -------------------------------------------------

@@ -3,18 +3,21 @@ r"""Exercises 8-9: the peeky decoder -- its concatenation, then its whole backwa
 The peeky decoder (:class:`minis2s.models.decoder.PeekyDecoder`) feeds the
 context ``ctx`` -- the encoder's final h -- to *every* step, by concatenating it
 to each step's input and to the output layer's input. Its forward pass, with
-its loss, is given as :func:`minis2s.exercises.given.peeky_decoder_forward`.
+its loss, is :func:`peeky_decoder_forward` below; its LSTM is minis2s's own
+(:func:`minis2s.functional.lstm_forward`), so its cache is the engine's ``LSTMCache``,
+the one your ``lstm_backward`` reads.
 Maths: docs/derivations.md, sections "The peeky decoder" and "The hand-off".
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import functional as F
 from ..gradcheck import numerical_gradient
 from . import _cases, given
 from .checker import Case, Exercise
 
-__all__ = ["peeky_concat_backward", "peeky_decoder_backward", "EXERCISES"]
+__all__ = ["peeky_concat_backward", "peeky_decoder_backward", "peeky_decoder_forward", "EXERCISES"]
 
 
 def peeky_concat_backward(dout, E):
@@ -30,10 +33,10 @@ def peeky_concat_backward(dout, E):
 def peeky_decoder_backward(cache):
     """The gradients of the peeky decoder's loss, and what it hands back to the encoder.
 
-    cache: what :func:`minis2s.exercises.given.peeky_decoder_forward` made: {"y_in",
+    cache: what :func:`peeky_decoder_forward` made: {"y_in",
     "y_out" (N, T) int, "pad_id", "params" (W_emb (V, E), Wx (E + H, 4H), Wh (H, 4H),
     b (4H,), W_out (2H, V), b_out (V,)), "ctx" (N, H), "e" (N, T, E), "x" (N, T, E + H),
-    "lstm" (an lstm_forward cache), "hs" (N, T, H), "z" (N, T, 2H), "logits" (N, T, V)}.
+    "lstm" (minis2s's lstm_forward cache, an LSTMCache, mask None), "hs" (N, T, H), "z" (N, T, 2H), "logits" (N, T, V)}.
     The decoder starts from the encoder's final state (h0, c0), and ctx = h0.
 
     Returns (dW_emb, dWx, dWh, db, dW_out, db_out, dh_enc (N, H), dc_enc (N, H)): the
@@ -42,6 +45,36 @@ def peeky_decoder_backward(cache):
     You may call your own functions (softmax_cross_entropy, lstm_backward, ...).
     """
     raise NotImplementedError
+
+
+def peeky_decoder_forward(y_in, y_out, h0, c0, params, pad_id):
+    """The peeky decoder of one layer, and its loss, as minis2s's PeekyDecoder computes them.
+
+    y_in, y_out (N, T) int: the decoder's inputs and targets (y_out padded with pad_id).
+    h0, c0 (N, H): the encoder's final state; the context is ctx = h0.
+    params: {"W_emb" (V, E), "Wx" (E + H, 4H), "Wh" (H, 4H), "b" (4H,),
+             "W_out" (2H, V), "b_out" (V,)}.
+
+        e      = W_emb[y_in]                          (N, T, E)
+        x      = [e ; ctx]                            (N, T, E + H)
+        hs, _  = lstm_forward(x, h0, c0)              (N, T, H)   minis2s's own
+        z      = [hs ; ctx]                           (N, T, 2H)
+        logits = z @ W_out + b_out                    (N, T, V)
+        loss   = cross_entropy_loss(logits, y_out, pad_id)
+
+    Returns (loss, cache) with cache = {"y_in", "y_out", "pad_id", "params",
+    "ctx", "e", "x", "lstm" (the LSTMCache), "hs", "z", "logits"}.
+    """
+    ctx = h0
+    e = given.embedding_forward(y_in, params["W_emb"])
+    x = given.peeky_concat_forward(e, ctx)
+    hs, _, lstm_cache = F.lstm_forward(x, h0, c0, params["Wx"], params["Wh"], params["b"])
+    z = given.peeky_concat_forward(hs, ctx)
+    logits = z @ params["W_out"] + params["b_out"]
+    loss = given.cross_entropy_loss(logits, y_out, pad_id)
+    cache = {"y_in": y_in, "y_out": y_out, "pad_id": pad_id, "params": params, "ctx": ctx,
+             "e": e, "x": x, "lstm": lstm_cache, "hs": hs, "z": z, "logits": logits}
+    return loss, cache
 
 
 CONCAT_HINTS = (
@@ -127,10 +160,10 @@ def _decoder_case(rng) -> Case:
     y_out[np.arange(T)[None, :] >= lengths[:, None]] = pad
 
     def loss(**k):
-        return given.peeky_decoder_forward(y_in, y_out, k["h0"], k["c0"],
+        return peeky_decoder_forward(y_in, y_out, k["h0"], k["c0"],
                                            {p: k[p] for p in PARAMS}, pad)[0]
 
-    _, cache = given.peeky_decoder_forward(y_in, y_out, h0, c0, params, pad)
+    _, cache = peeky_decoder_forward(y_in, y_out, h0, c0, params, pad)
     num = numerical_gradient(loss, dict(params, h0=h0, c0=c0), np.ones(()))
     oracle = {"d" + p: num[p] for p in PARAMS}
     oracle.update(dh_enc=num["h0"], dc_enc=num["c0"])

@@ -56,6 +56,8 @@ def jacobian(f, inputs: dict, h: float = 1e-5) -> np.ndarray:
 
     columns = []
     for x in inputs.values():
+        if not x.flags.c_contiguous:
+            raise ValueError("jacobian needs C-contiguous inputs (it writes through a flat view)")
         flat = x.reshape(-1)                              # a view: writes reach inputs
         for k in range(flat.size):
             old = flat[k]
@@ -76,22 +78,22 @@ def _params(stub_name):
 
 def _linear(match, grad_args, grad_shapes, f, inputs):
     """A linear stand-in entry: outputs = J^T @ (the gradient arguments, flattened)."""
-    inputs = {k: np.array(v, dtype=np.float64) for k, v in inputs.items()}
+    # C order: the Jacobian writes into each input through a flat view (a transposed view,
+    # like the engine's hs, would be copied by reshape and its columns come out zero)
+    inputs = {k: np.array(v, dtype=np.float64, order="C") for k, v in inputs.items()}
     return {"kind": "linear", "match": match, "grad_args": list(grad_args),
             "grad_shapes": [list(s) for s in grad_shapes], "J": jacobian(f, inputs),
             "out_shapes": [list(v.shape) for v in inputs.values()]}
 
 
-def _lstm_step_entries(steps, b):
-    entries = []
-    for step in steps:
-        inputs = dict(x=step["x"], h_prev=step["h_prev"], c_prev=step["c_prev"],
-                      Wx=step["Wx"], Wh=step["Wh"], b=b)
-        shape = step["h_prev"].shape
-        entries.append(_linear([[[2, "x"], step["x"]], [[2, "h_prev"], step["h_prev"]],
-                                [[2, "c_prev"], step["c_prev"]]], (0, 1), (shape, shape),
-                               lambda **k: given.lstm_step_forward(**k)[:2], inputs))
-    return entries
+def _lstm_step_entries(steps, a_x):
+    """LSTMStepCache(h_prev, c_prev, Wh, ...) of step t, matched on h_prev and c_prev (the cache
+    is argument 2); the Jacobian of the engine's step with respect to (a_x, h_prev, c_prev)."""
+    return [_linear([[[2, 0], step.h_prev], [[2, 1], step.c_prev]], (0, 1),
+                    (step.h_prev.shape, step.h_prev.shape),
+                    lambda Wh=step.Wh, **k: F.lstm_step_forward(Wh=Wh, **k)[:2],
+                    {"a_x": a_x[:, t], "h_prev": step.h_prev, "c_prev": step.c_prev})
+            for t, step in enumerate(steps)]
 
 
 def standins(name: str, case) -> dict:
@@ -107,8 +109,7 @@ def standins(name: str, case) -> dict:
                     {"a_x": a_x[:, t], "h_prev": step.h_prev})
             for t, step in enumerate(cache.steps)]
     elif name == "lstm_backward":
-        cache = case.args[3]
-        specs["lstm_step_backward"] = _lstm_step_entries(cache["steps"], case.context["b"])
+        specs["lstm_step_backward"] = _lstm_step_entries(case.args[3].steps, case.context["a_x"])
     elif name == "attention_backward":
         _, cache = case.args
         scores, mask = cache["scores"], cache["mask"]
@@ -118,8 +119,8 @@ def standins(name: str, case) -> dict:
     elif name == "peeky_decoder_backward":
         (cache,) = case.args
         p, lstm = cache["params"], cache["lstm"]
-        steps = lstm["steps"]
-        x, h0, c0 = cache["x"], steps[0]["h_prev"], steps[0]["c_prev"]
+        x, h0 = cache["x"], lstm.h0
+        c0 = lstm.steps[0].c_prev
         N, T, _ = x.shape
         H = h0.shape[1]
         logits, y_out, pad = cache["logits"], cache["y_out"], cache["pad_id"]
@@ -128,12 +129,13 @@ def standins(name: str, case) -> dict:
         specs["softmax_cross_entropy"] = [{
             "kind": "value", "match": [[[0], logits], [[1], y_out], [[2], pad]],
             "outputs": [float(given.cross_entropy_loss(logits, y_out, pad)), dlogits]}]
+        # LSTMCache(proj, h0, ...): matched on the input rows and h0
         specs["lstm_backward"] = [_linear(
-            [[[3, "steps", 0, "x"], steps[0]["x"]], [[3, "steps", 0, "h_prev"], h0]], (0, 1, 2),
+            [[[3, 0, 0], lstm.proj.x_rows], [[3, 1], h0]], (0, 1, 2),
             ((N, T, H), (N, H), (N, H)),
-            lambda **k: (lambda hs, state, _: (hs, *state))(*given.lstm_forward(**k)),
+            lambda **k: (lambda hs, state, _: (hs, *state))(*F.lstm_forward(**k)),
             dict(x=x, h0=h0, c0=c0, Wx=p["Wx"], Wh=p["Wh"], b=p["b"]))]
-        specs["lstm_step_backward"] = _lstm_step_entries(steps, p["b"])
+        specs["lstm_step_backward"] = _lstm_step_entries(lstm.steps, x @ p["Wx"] + p["b"])
         V, E = p["W_emb"].shape
         specs["embedding_backward"] = [_linear(
             [[[1], cache["y_in"]], [[2], V]], (0,), (cache["e"].shape,),
