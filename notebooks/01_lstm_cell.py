@@ -33,7 +33,7 @@
 #
 # The functions you write here **are** minis2s's own `minis2s.functional.lstm_step_forward` and
 # `lstm_step_backward`: the same signatures, the same cache (the engine's `LSTMStepCache`). In a
-# student edition built with `--package` their bodies are holes in the package, and what you
+# student edition their bodies are holes in the package, and what you
 # write below is what you paste there -- the model then trains on your backward (notebook 3).
 # The derivation is in `docs/derivations.md`, section "LSTM". The step takes the input part
 # $a_x = x W_x + b$ already computed, because a sequence computes it for all its steps in one
@@ -144,7 +144,7 @@ assert check("lstm_step_backward", my_lstm_step_backward, seed=1)
 # ## Your step inside the engine
 # `lstm_backward`, the engine's backpropagation through time, calls `lstm_step_backward` at every
 # step. Put yours in its place and the whole sequence's gradients are the same -- which is what
-# the `--package` student edition does for real: your body *is* the engine's step.
+# the student edition does for real: your body *is* the engine's step.
 
 # %%
 T = 6

@@ -106,7 +106,7 @@ def test_max_hint_removes_the_higher_levels_from_the_shipped_package(tmp_path):
         for text in ex.hints[1:]:
             assert text.strip().splitlines()[0].strip() not in all_text
     with pytest.raises(SystemExit, match="needs the package"):
-        edition.make(tmp_path / "x", max_hint=2)
+        edition.make(tmp_path / "x", max_hint=2, package=False)
 
 
 def test_blanking_keeps_indentation_and_refuses_unbalanced_markers():

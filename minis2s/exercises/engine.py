@@ -1,6 +1,6 @@
 r"""``check(name)`` with no function: the package's *own* implementation, judged.
 
-In a student edition built with ``make_student_edition.py --package`` the exercises are
+In a student edition (``make_student_edition.py``, without ``--no-package``) the exercises are
 holes in the engine itself (``minis2s/functional/lstm.py``'s ``lstm_step_backward`` raises
 ``ExerciseNotDone`` until the student writes its body). ``check("lstm_step_backward")``
 then judges what is in the package -- the student's body -- on a fresh random case:
