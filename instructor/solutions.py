@@ -41,8 +41,9 @@ def softmax_cross_entropy(logits, targets, ignore_index):
 
 # --- 2. embedding --------------------------------------------------------------------------
 
-def embedding_backward(dout, ids, V):
+def embedding_backward(dout, cache):
     """dW (V, E): each row collects the sum of dout over the positions that looked it up."""
+    ids, V = cache
     E = dout.shape[-1]
     dW = np.zeros((V, E))
     # scatter-add: np.add.at adds once per occurrence; dW[ids] += dout would keep only one
@@ -139,9 +140,10 @@ def lstm_backward(dhs, dhT, dcT, cache):
 
 # --- 8-9. the peeky decoder -----------------------------------------------------------------------
 
-def peeky_concat_backward(dout, E):
-    """(de, dctx): split at column E; ctx was used at all T steps, so sum its T gradients."""
-    return dout[:, :, :E], dout[:, :, E:].sum(axis=1)
+def peek_backward(dout, cache):
+    """(da, dctx): split at column K; ctx was used at all T steps, so sum its T gradients."""
+    K = cache
+    return dout[:, :, :K], dout[:, :, K:].sum(axis=1)
 
 
 def peeky_decoder_backward(cache):
@@ -155,12 +157,12 @@ def peeky_decoder_backward(cache):
     z = cache["z"]
     dW_out = z.reshape(-1, 2 * H).T @ dlogits.reshape(-1, V)
     db_out = dlogits.sum(axis=(0, 1))
-    dhs, dctx_out = peeky_concat_backward(dlogits @ p["W_out"].T, H)     # output side
+    dhs, dctx_out = peek_backward(dlogits @ p["W_out"].T, cache["peek_out"])     # output side
     N = dhs.shape[0]
     zeros = np.zeros((N, H))                     # the decoder's final state feeds nothing
     dx, dh0, dc0, dWx, dWh, db = lstm_backward(dhs, zeros, zeros, cache["lstm"])
-    de, dctx_in = peeky_concat_backward(dx, E)                            # input side
-    dW_emb = embedding_backward(de, cache["y_in"], p["W_emb"].shape[0])
+    de, dctx_in = peek_backward(dx, cache["peek_in"])                            # input side
+    dW_emb = embedding_backward(de, cache["embed"])
     # ctx = h0 was read T times at the input, T times at the output, and started the LSTM
     dh_enc = dh0 + dctx_in + dctx_out
     return dW_emb, dWx, dWh, db, dW_out, db_out, dh_enc, dc0

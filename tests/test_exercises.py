@@ -132,7 +132,7 @@ def test_a_failed_check_is_falsy_and_a_passed_one_truthy():
     with pytest.raises(AssertionError):
         assert check("peeky_concat", lambda dout, E: (dout[..., :E], dout[..., E:].mean(axis=1)),
                      verbose=False)
-    assert check("peeky_concat", solutions.peeky_concat_backward, verbose=False)
+    assert check("peeky_concat", solutions.peek_backward, verbose=False)
 
 
 # --- the library cannot do the exercise -------------------------------------------------
@@ -363,7 +363,8 @@ def test_rnn_backward_without_the_future_gradient_fails():
 
 
 def test_embedding_without_accumulation_is_named():
-    def wrong(dout, ids, V):
+    def wrong(dout, cache):
+        ids, V = cache
         dW = np.zeros((V, dout.shape[-1]))
         dW[ids] += dout                                   # repeated ids: only one of them counts
         return dW
@@ -622,7 +623,8 @@ def test_a_function_that_raises_fails_with_the_exception(capsys):
 
 
 def test_returning_None_is_not_implemented_yet():
-    def forgot_return(dout, ids, V):
+    def forgot_return(dout, cache):
+        ids, V = cache
         np.zeros((V, dout.shape[-1]))
     result = check("embedding_backward", forgot_return, verbose=False)
     assert not result and "not implemented yet" in result.problem
@@ -688,7 +690,8 @@ def test_a_missing_forget_gate_term_names_the_f_block_only():
 
 
 def test_embedding_without_accumulation_names_the_repeated_ids():
-    def wrong(dout, ids, V):
+    def wrong(dout, cache):
+        ids, V = cache
         dW = np.zeros((V, dout.shape[-1]))
         dW[ids] += dout                                   # repeated ids: only one write counts
         return dW
@@ -701,12 +704,13 @@ def test_embedding_without_accumulation_names_the_repeated_ids():
 
 
 def test_embedding_writing_to_an_unused_row_names_it():
-    def wrong(dout, ids, V):
-        dW = solutions.embedding_backward(dout, ids, V)
+    def wrong(dout, cache):
+        ids, V = cache
+        dW = solutions.embedding_backward(dout, cache)
         dW[V - 1] += 1.0                                  # row V-1 is never looked up
         return dW
     result = check("embedding_backward", wrong, verbose=False)
-    V = EXERCISES["embedding_backward"].make_case(np.random.default_rng(0)).args[2]
+    V = EXERCISES["embedding_backward"].make_case(np.random.default_rng(0)).args[1].V
     assert f"rows no id looked up (should be exactly 0): {V - 1}" in str(result)
 
 

@@ -122,7 +122,7 @@ def test_the_package_loaded_by_path_under_another_name_is_refused(tmp_path):
     ("open('/proc/self/environ').read()", "reading /proc/self/environ"),
 ])
 def test_the_sandbox_refuses_processes_writes_outside_its_folder_and_ctypes(tmp_path, code, refused):
-    sub = write(tmp_path, "def embedding_backward(dout, ids, V):\n    " + code + "\n")
+    sub = write(tmp_path, "def embedding_backward(dout, cache):\n    " + code + "\n")
     report = grade(sub, exercises=["embedding_backward"], seeds=(0,), large=False)
     assert report.score == 0 and refused in report.text()
 
@@ -185,8 +185,8 @@ MONKEYPATCH_CELLS = [
     from minis2s.exercises import check
     """,
     """
-    def embedding_backward(dout, ids, V):
-        return np.zeros((V, dout.shape[-1]))          # wrong: no scatter-add at all
+    def embedding_backward(dout, cache):
+        return np.zeros((cache[1], dout.shape[-1]))          # wrong: no scatter-add at all
     """,
     """
     import minis2s.exercises.checker as checker
@@ -217,7 +217,8 @@ def test_a_monkeypatched_checker_in_a_notebook_changes_nothing_in_its_grade(tmp_
 
 def test_a_right_notebook_gets_full_marks_and_a_broken_cell_is_skipped(tmp_path):
     cells = ["import numpy as np\n",
-             "def embedding_backward(dout, ids, V):\n"
+             "def embedding_backward(dout, cache):\n"
+             "    ids, V = cache\n"
              "    dW = np.zeros((V, dout.shape[-1]))\n"
              "    np.add.at(dW, ids.reshape(-1), dout.reshape(-1, dout.shape[-1]))\n"
              "    return dW\n",
@@ -402,7 +403,8 @@ def test_gradescope_grades_an_uploaded_notebook_on_its_exported_functions(tmp_pa
     root = _autograder_tree(tmp_path, "", exercises=("embedding_backward",))
     (root / "submission" / "submission.py").unlink()
     cells = ["import numpy as np\n",
-             "def embedding_backward(dout, ids, V):\n"
+             "def embedding_backward(dout, cache):\n"
+             "    ids, V = cache\n"
              "    dW = np.zeros((V, dout.shape[-1]))\n"
              "    np.add.at(dW, ids.reshape(-1), dout.reshape(-1, dout.shape[-1]))\n"
              "    return dW\n",

@@ -22,7 +22,9 @@ from ..errors import ExerciseNotDone
 from ..gradcheck import numerical_gradient
 from . import _cases
 from .checker import Case, Exercise, ExerciseResult, judge
+from .embedding import _case as _embedding
 from .lstm import _sequence_case as _lstm, _step_case as _lstm_step
+from .peeky import _concat_case as _peek
 from .rnn import _sequence_case as _rnn, _step_case as _rnn_step
 
 __all__ = ["ENGINE", "check_engine"]
@@ -49,29 +51,6 @@ def _softmax(rng):
     num = numerical_gradient(loss, {"logits": logits}, np.ones(()))
     return Case(args=(logits, targets, 0), oracle={"loss": loss(logits), "dlogits": num["logits"]},
                 sizes=_cases.spell(s), context={"mask": real})
-
-
-def _embedding(rng):
-    s = _cases.sizes(rng, "NTVE", 2, 8)
-    N, T, V, E = s["N"], s["T"], s["V"], s["E"]
-    ids = rng.integers(0, V - 1, size=(N, T))
-    ids[-1, -1] = ids[0, 0]
-    W = _r(rng, V, E)
-    _, cache = F.embedding_forward(ids, W)
-    dout = _r(rng, N, T, E)
-    num = numerical_gradient(lambda W: F.embedding_forward(ids, W)[0], {"W": W}, dout)
-    return Case(args=(dout, cache), oracle={"dW": num["W"]}, sizes=_cases.spell(s),
-                context={"ids": ids})
-
-
-def _peek(rng):
-    s = _cases.sizes(rng, "NTKH")
-    N, T, K, H = s["N"], s["T"], s["K"], s["H"]
-    inputs = {"a": _r(rng, N, T, K), "ctx": _r(rng, N, H)}
-    _, cache = F.peek_forward(**inputs)
-    dout = _r(rng, N, T, K + H)
-    num = numerical_gradient(lambda **k: F.peek_forward(**k)[0], inputs, dout)
-    return Case(args=(dout, cache), oracle={"da": num["a"], "dctx": num["ctx"]}, sizes=_cases.spell(s))
 
 
 def _source_mask(rng, N, S):

@@ -38,7 +38,7 @@ DEPENDENCIES = {
     "rnn_backward": ("rnn_step_backward",),
     "lstm_backward": ("lstm_step_backward",),
     "peeky_decoder_backward": ("softmax_cross_entropy", "lstm_backward", "lstm_step_backward",
-                               "embedding_backward", "peeky_concat_backward"),
+                               "embedding_backward", "peek_backward"),
     "attention_backward": ("masked_softmax_backward",),
 }
 
@@ -137,12 +137,12 @@ def standins(name: str, case) -> dict:
             dict(x=x, h0=h0, c0=c0, Wx=p["Wx"], Wh=p["Wh"], b=p["b"]))]
         specs["lstm_step_backward"] = _lstm_step_entries(lstm.steps, x @ p["Wx"] + p["b"])
         V, E = p["W_emb"].shape
-        specs["embedding_backward"] = [_linear(
-            [[[1], cache["y_in"]], [[2], V]], (0,), (cache["e"].shape,),
-            lambda W: W[cache["y_in"]], {"W": np.zeros((V, E))})]
-        specs["peeky_concat_backward"] = [                   # the input side, the output side
-            _linear([[[1], E]], (0,), (x.shape,), given.peeky_concat_forward,
-                    {"e": cache["e"], "ctx": cache["ctx"]}),
-            _linear([[[1], H]], (0,), (cache["z"].shape,), given.peeky_concat_forward,
-                    {"e": cache["hs"], "ctx": cache["ctx"]})]
+        specs["embedding_backward"] = [_linear(     # EmbeddingCache(ids, V)
+            [[[1, 0], cache["y_in"]], [[1, 1], V]], (0,), (cache["e"].shape,),
+            lambda W: F.embedding_forward(cache["y_in"], W)[0], {"W": np.zeros((V, E))})]
+        specs["peek_backward"] = [                   # the input side, the output side (cache: K)
+            _linear([[[1], E]], (0,), (x.shape,), lambda **k: F.peek_forward(**k)[0],
+                    {"a": cache["e"], "ctx": cache["ctx"]}),
+            _linear([[[1], H]], (0,), (cache["z"].shape,), lambda **k: F.peek_forward(**k)[0],
+                    {"a": cache["hs"], "ctx": cache["ctx"]})]
     return {dep: {"params": _params(dep), "entries": entries} for dep, entries in specs.items()}
