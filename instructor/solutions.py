@@ -181,7 +181,7 @@ def masked_softmax_forward(scores, mask):
 
 def masked_softmax_backward(dalpha, cache):
     """dscores = alpha * (dalpha - sum_s dalpha * alpha): 0 wherever alpha is 0 (padding)."""
-    alpha = cache["alpha"]
+    alpha = cache                                # the weights themselves
     # every weight of a row depends on every score of the row: the whole Jacobian
     return alpha * (dalpha - (dalpha * alpha).sum(axis=2, keepdims=True))
 
@@ -198,7 +198,7 @@ def attention_backward(dh_tilde, cache):
     # ctx = alpha @ hs: hs as the values
     dalpha = dctx @ hs.transpose(0, 2, 1)
     dhs_values = alpha.transpose(0, 2, 1) @ dctx
-    dscores = masked_softmax_backward(dalpha, cache)
+    dscores = masked_softmax_backward(dalpha, alpha)
     # scores = h @ hs^T: hs as the keys
     dh_score = dscores @ hs
     dhs_keys = dscores.transpose(0, 2, 1) @ h

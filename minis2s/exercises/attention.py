@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import functional as F
 from ..gradcheck import numerical_gradient
 from . import _cases, given
 from .checker import Case, Exercise
@@ -38,11 +39,12 @@ def masked_softmax_forward(scores, mask):
 
 
 def masked_softmax_backward(dalpha, cache):
-    """Backward of :func:`minis2s.exercises.given.masked_softmax_forward`.
+    """Backward of the masked softmax: minis2s's own
+    :func:`minis2s.functional.masked_softmax_backward`, on its cache.
 
     dalpha (N, T, S): the gradient flowing into the weights alpha.
-    cache: {"scores" (N, T, S), "mask" (N, S), "alpha" (N, T, S): the weights, exactly 0
-    at padding}.
+    cache: what minis2s's ``masked_softmax_forward`` keeps: alpha (N, T, S), the weights
+    themselves, exactly 0 at padding.
     Returns dscores (N, T, S) -- exactly 0 at the padded positions.
     """
     raise NotImplementedError
@@ -158,9 +160,9 @@ def _softmax_backward_case(rng) -> Case:
     N, T, S = s["N"], s["T"], s["S"]
     mask, lengths = _padded_mask(rng, N, S)
     scores = _cases.randn(rng, N, T, S, scale=2.0)
-    _, cache = given.masked_softmax_forward(scores, mask)
+    _, cache = F.masked_softmax_forward(scores, mask)
     dalpha = _cases.randn(rng, N, T, S)
-    num = numerical_gradient(lambda scores: given.masked_softmax_forward(scores, mask)[0],
+    num = numerical_gradient(lambda scores: F.masked_softmax_forward(scores, mask)[0],
                              {"scores": scores}, dalpha)
     padded = np.broadcast_to(mask[:, None, :] == 0, scores.shape)
     return Case(args=(dalpha, cache), oracle={"dscores": num["scores"]},
@@ -173,9 +175,9 @@ def _large_softmax_backward_case(rng) -> Case:
     N, T, S = int(rng.integers(36, 44)), int(rng.integers(40, 56)), int(rng.integers(88, 104))
     mask, lengths = _padded_mask(rng, N, S)
     scores = _cases.randn(rng, N, T, S, scale=2.0)
-    _, cache = given.masked_softmax_forward(scores, mask)
+    _, cache = F.masked_softmax_forward(scores, mask)
     dalpha = _cases.randn(rng, N, T, S)
-    dirs = _cases.directional_oracle(lambda scores: given.masked_softmax_forward(scores, mask)[0],
+    dirs = _cases.directional_oracle(lambda scores: F.masked_softmax_forward(scores, mask)[0],
                                      {"scores": scores}, dalpha, rng)
     padded = np.broadcast_to(mask[:, None, :] == 0, scores.shape)
     return Case(args=(dalpha, cache), oracle={"dscores": None},

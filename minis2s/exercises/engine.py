@@ -21,6 +21,7 @@ from .. import functional as F
 from ..errors import ExerciseNotDone
 from ..gradcheck import numerical_gradient
 from . import _cases
+from .attention import _softmax_backward_case as _masked_softmax
 from .checker import Case, Exercise, ExerciseResult, judge
 from .embedding import _case as _embedding
 from .lstm import _sequence_case as _lstm, _step_case as _lstm_step
@@ -55,20 +56,6 @@ def _softmax(rng):
 
 def _source_mask(rng, N, S):
     return (np.arange(S)[None, :] < _cases.lengths(rng, N, S)[:, None]).astype(np.float64)
-
-
-def _masked_softmax(rng):
-    s = _cases.sizes(rng, "NTS")
-    N, T, S = s["N"], s["T"], s["S"]
-    mask = _source_mask(rng, N, S)
-    scores = _r(rng, N, T, S, scale=2.0)
-    _, cache = F.masked_softmax_forward(scores, mask)
-    dalpha = _r(rng, N, T, S)
-    num = numerical_gradient(lambda scores: F.masked_softmax_forward(scores, mask)[0],
-                             {"scores": scores}, dalpha)
-    padded = np.broadcast_to(mask[:, None, :] == 0, scores.shape)
-    return Case(args=(dalpha, cache), oracle={"dscores": num["scores"]}, sizes=_cases.spell(s),
-                exact={"dscores": (padded, "the padded positions")})
 
 
 def _attention(rng):

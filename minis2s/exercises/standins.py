@@ -113,9 +113,9 @@ def standins(name: str, case) -> dict:
     elif name == "attention_backward":
         _, cache = case.args
         scores, mask = cache["scores"], cache["mask"]
-        specs["masked_softmax_backward"] = [_linear(
-            [[[1, "scores"], scores]], (0,), (scores.shape,),
-            lambda scores: given.masked_softmax_forward(scores, mask)[0], {"scores": scores})]
+        specs["masked_softmax_backward"] = [_linear(       # the engine's cache: alpha itself
+            [[[1], cache["alpha"]]], (0,), (scores.shape,),
+            lambda scores: F.masked_softmax_forward(scores, mask)[0], {"scores": scores})]
     elif name == "peeky_decoder_backward":
         (cache,) = case.args
         p, lstm = cache["params"], cache["lstm"]
