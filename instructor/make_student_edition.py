@@ -33,6 +33,7 @@ alike. The same functions serve tests/test_teaching.py and tests/test_student_ed
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import sys
@@ -362,6 +363,7 @@ def limit_hints(source: str, max_level: int) -> str:
 
 
 PACKAGE_FILES = ("setup.cfg", "pyproject.toml", "README.md")
+SEARCH_SEEDS = range(10)      # the public seeds whose search answers an edition stores
 
 
 def copy_package(out: Path, max_hint: int = 3, exercises=None) -> None:
@@ -384,6 +386,10 @@ def copy_package(out: Path, max_hint: int = 3, exercises=None) -> None:
         if path.parent.name == "exercises":
             text = limit_hints(text, max_hint)
         target.write_text(text)
+    # generate's answers for the public seeds: in the edition generate runs the holes
+    from minis2s.exercises import search
+    target = out / "minis2s" / "exercises" / search.STORED.name
+    target.write_text(json.dumps(search.expected_answers(SEARCH_SEEDS)))
 
 
 def make(out: Path, max_hint: int = 3, package: bool = True, exercises=None) -> list:

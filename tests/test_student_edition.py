@@ -199,3 +199,26 @@ def test_in_a_punched_edition_clipping_adam_and_bleu_are_checked_against_torch_a
     """)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count(" True") == 9 and "adam without eps False" in proc.stdout, proc.stdout
+
+
+def test_in_a_punched_edition_the_searches_are_checked_against_stored_answers(tmp_path):
+    """generate runs the search holes there: the edition stores the full package's answers for
+    the public seeds, so a right search passes and a wrong one fails; another seed says which
+    exercise to finish first."""
+    edition.copy_package(tmp_path)
+    assert (tmp_path / "minis2s" / "exercises" / "search_expected.json").exists()
+    (tmp_path / "solutions.py").write_text((ROOT / "instructor" / "solutions.py").read_text())
+    proc = run_in(tmp_path, """
+        import solutions
+        from minis2s.exercises import check
+        for name in ("greedy_search", "beam_search"):
+            for seed in range(3):
+                print(name, seed, bool(check(name, getattr(solutions, name), seed=seed, verbose=False)))
+        def short(step, state, sos_id, eos_id, max_len):       # stops one step early
+            return solutions.greedy_search(step, state, sos_id, eos_id, max_len - 1)
+        print("short", bool(check("greedy_search", short, verbose=False)))
+        check("greedy_search", solutions.greedy_search, seed=123)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count(" True") == 6 and "short False" in proc.stdout, proc.stdout
+    assert "FAIL: finish exercise" in proc.stdout
