@@ -1,17 +1,12 @@
-r"""The forward passes the exercises give you, with the exercises' own cache layouts.
+r"""The forward passes that remain outside the engine: what the last exercises still need.
 
-Every backward exercise differentiates one of these functions, and every cache
-an exercise hands you was made by one of them. They are written for the
-exercises, not taken from :mod:`minis2s.functional`: the library's functions
-keep their caches in their own (faster, changing) layouts, so a submission
-that calls the library's backward on an exercise's cache does not even run --
-and the grader takes the library away altogether (docs/exercises.md,
-"Why the library cannot do your exercise").
-
+Most exercises are minis2s's own functions, on the engine's caches (docs/exercises.md).
+What is left here: the loss (the oracle of ``softmax_cross_entropy`` and the peeky decoder's
+loss), the masked softmax and Luong's dot attention with their dict caches (the oracle of
+``masked_softmax_forward``, the cache of ``attention_backward``), the LSTM step (the oracle of
+``lstm_step_forward``), and the decoder step and encoder the search exercises' ``step`` runs.
 A cache here is a ``dict`` whose keys are the symbols of docs/derivations.md
-(``x, h_prev, c_prev, Wx, Wh, i, f, g, o, c, tanh_c``, ``h, hs, scores, alpha, ctx``
-...), so you read what you
-need by name: ``i, f = cache["i"], cache["f"]``.
+(``h, hs, scores, alpha, ctx`` ...): ``alpha = cache["alpha"]``.
 
 This file imports NumPy and nothing else, so that the autograder can load it
 into a sandbox where minis2s itself is not importable. Shapes: N batch, T time
@@ -24,7 +19,7 @@ import numpy as np
 
 __all__ = ["sigmoid", "log_softmax", "cross_entropy_loss", "embedding_forward",
            "lstm_step_forward", "lstm_forward",
-           "peeky_concat_forward", "masked_softmax_forward",
+           "masked_softmax_forward",
            "attention_forward", "decoder_step", "encode",
            "make_step", "prepare"]
 
@@ -106,14 +101,6 @@ def lstm_forward(x, h0, c0, Wx, Wh, b, mask=None):
         hs.append(h)
         steps.append(step_cache)
     return np.stack(hs, axis=1), (h, c), {"steps": steps, "m": m}
-
-
-# --- the peeky decoder ------------------------------------------------------------------
-
-def peeky_concat_forward(e, ctx):
-    """[e ; ctx] along the last axis, ctx repeated at every step: (N, T, E), (N, H) -> (N, T, E + H)."""
-    N, T, _ = e.shape
-    return np.concatenate([e, np.broadcast_to(ctx[:, None, :], (N, T, ctx.shape[1]))], axis=-1)
 
 
 # --- attention (Luong's, with the dot score) -------------------------------------------------

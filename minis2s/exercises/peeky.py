@@ -184,7 +184,7 @@ EXERCISES = [
         signature="peek_backward(dout, cache) -> (da, dctx)",
         outputs={"da": "(N, T, K)", "dctx": "(N, H)"},
         make_case=_concat_case, stub=peek_backward, hints=CONCAT_HINTS, level=1, minutes=10,
-        oracle="the numerical gradient of peeky_concat_forward", make_large_case=_large_concat_case),
+        oracle="the numerical gradient of peek_forward", make_large_case=_large_concat_case),
     Exercise(
         name="peeky_decoder_backward",
         signature="peeky_decoder_backward(cache) -> (dW_emb, dWx, dWh, db, dW_out, db_out, dh_enc, dc_enc)",
