@@ -187,8 +187,9 @@ def masked_softmax_backward(dalpha, cache):
 
 
 def attention_backward(dh_tilde, cache):
-    """(dh, dhs, dWc) for h_tilde = tanh([alpha @ hs ; h] @ Wc), alpha = softmax(h @ hs^T)."""
-    h, hs, Wc, alpha, ctx_h, h_tilde = (cache[k] for k in ("h", "hs", "Wc", "alpha", "ctx_h", "h_tilde"))
+    """(dh, dhs, dkeys, {"Wc": dWc}) for h_tilde = tanh([alpha @ hs ; h] @ Wc),
+    alpha = softmax(h @ keys^T) (the dot score, Luong's output)."""
+    score, output, (h, keys), alpha, (_, hs), (ctx_h, Wc, h_tilde, He) = cache
     H = h.shape[2]
     # h_tilde = tanh(ctx_h @ Wc)
     dpre = dh_tilde * (1.0 - h_tilde ** 2)
@@ -199,11 +200,11 @@ def attention_backward(dh_tilde, cache):
     dalpha = dctx @ hs.transpose(0, 2, 1)
     dhs_values = alpha.transpose(0, 2, 1) @ dctx
     dscores = masked_softmax_backward(dalpha, alpha)
-    # scores = h @ hs^T: hs as the keys
-    dh_score = dscores @ hs
-    dhs_keys = dscores.transpose(0, 2, 1) @ h
-    # h and hs are each used twice: their gradients add
-    return dh_direct + dh_score, dhs_values + dhs_keys, dWc
+    # scores = h @ keys^T
+    dh_score = dscores @ keys
+    dkeys = dscores.transpose(0, 2, 1) @ h
+    # h is used twice: its gradients add
+    return dh_direct + dh_score, dhs_values, dkeys, {"Wc": dWc}
 
 
 # --- 13-14. clipping, and the extra: Adam --------------------------------------------------------------

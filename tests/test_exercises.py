@@ -143,7 +143,7 @@ LIBRARY_ATTEMPTS = {
     "softmax_cross_entropy": F.softmax_cross_entropy,   # same signature as the exercise
     "rnn_step_backward": lambda dh, cache: F.rnn_step_backward(dh, cache),
     "masked_softmax_backward": F.masked_softmax_backward,
-    "attention_backward": lambda dh_tilde, cache: F.attention_backward(dh_tilde, cache)[:2],
+    "attention_backward": F.attention_backward,                # same signature as the exercise
 }
 
 
@@ -167,12 +167,13 @@ def test_the_lstm_exercises_are_the_engine_functions_on_the_engine_caches():
     assert isinstance(cache, F.LSTMCache) and isinstance(cache.steps[0], F.LSTMStepCache)
 
 
-def test_the_library_attention_backward_on_an_exercise_cache_cannot_run():
-    """attention_backward's case still has its own (given) cache layout; the masked softmax's
-    is the engine's, on which the engine's function is the oracle's answer."""
-    dh_tilde, cache = EXERCISES["attention_backward"].make_case(np.random.default_rng(0)).args
-    with pytest.raises(Exception):
-        F.attention_backward(dh_tilde, cache)
+def test_the_attention_exercises_are_the_engine_functions_on_the_engine_caches():
+    """On the engine's caches the engine's functions give the oracle's answers (and calling
+    them is flagged, above)."""
+    case = EXERCISES["attention_backward"].make_case(np.random.default_rng(0))
+    dh, dhs, dkeys, grads = F.attention_backward(*case.args)
+    for got, want in zip((dh, dhs, dkeys, grads["Wc"]), case.oracle.values()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
     case = EXERCISES["masked_softmax_backward"].make_case(np.random.default_rng(0))
     np.testing.assert_allclose(F.masked_softmax_backward(*case.args), case.oracle["dscores"],
                                rtol=1e-6, atol=1e-8)
@@ -209,7 +210,7 @@ def test_a_forward_exercise_may_not_call_the_given_forward_it_is_asked_to_write(
     assert not result and "FLAGGED" in result.problem and "lstm_step_forward" in result.problem
 
     def masked_softmax_forward(scores, mask):
-        return given.attention_forward.__globals__["masked_softmax_forward"](scores, mask)[0]
+        return vars(given)["masked_softmax_forward"](scores, mask)[0]     # under another name
     assert not check("masked_softmax_forward", masked_softmax_forward, verbose=False)
 
 
@@ -269,18 +270,6 @@ def test_given_lstm_forward_equals_the_library(rng):
         np.testing.assert_allclose(a, want, rtol=1e-12, atol=1e-12)
 
 
-def test_given_attention_forward_is_the_library_dot_attention(rng):
-    N, T, S, H = 3, 4, 5, 2
-    h, hs = rng.standard_normal((N, T, H)), rng.standard_normal((N, S, H))
-    Wc = rng.standard_normal((2 * H, H))
-    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 0, 0, 0, 0]], dtype=float)
-    h_tilde, cache = given.attention_forward(h, hs, mask, Wc)
-    want, alpha, _ = F.attention_forward(h, hs, hs, mask, {"Wc": Wc}, "dot", "luong")
-    np.testing.assert_allclose(h_tilde, want, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(cache["alpha"], alpha, rtol=1e-12, atol=1e-12)
-    assert np.all(cache["alpha"][1, :, 2:] == 0.0) and np.all(cache["alpha"][2, :, 1:] == 0.0)
-
-
 def test_the_given_forward_passes_import_numpy_only():
     """The grader loads given.py where minis2s is not importable: it must stand alone."""
     import ast
@@ -298,8 +287,8 @@ def test_the_attention_hints_say_more_at_each_level(capsys):
         hint("attention_backward", level)
         texts.append(capsys.readouterr().out)
     assert "used" in texts[0] and "twice" in texts[0] and "(N, S, H)" not in texts[0]
-    assert "(N, S, H)" in texts[1] and "keys" not in texts[1]
-    assert "(5) scores = h hs^T" in texts[2] and "Add the two gradients of h, and the two of hs" in texts[2]
+    assert "(N, S, H)" in texts[1] and "(N, S, H)" not in texts[0]
+    assert "(5) scores = h keys^T" in texts[2] and "Add the two" in texts[2]
     hint("masked_softmax_forward", 1)
     assert "infinity" not in capsys.readouterr().out      # level 1 gives the idea, not the trick
     hint("masked_softmax_forward", 3)
@@ -522,9 +511,9 @@ def _plain_softmax(scores):
     return np.exp(z) / np.exp(z).sum(axis=2, keepdims=True)
 
 
-def _attention_backward(dh_tilde, cache, mask=True, hs_as_keys=True, h_direct=True, tanh_prime=True):
+def _attention_backward(dh_tilde, cache, mask=True, keys_grad=True, h_direct=True, tanh_prime=True):
     """attention_backward written out, with a switch for each typical mistake (all on: right)."""
-    h, hs, Wc, alpha, ctx_h, h_tilde = (cache[k] for k in ("h", "hs", "Wc", "alpha", "ctx_h", "h_tilde"))
+    _, _, (h, keys), alpha, (_, hs), (ctx_h, Wc, h_tilde, _) = cache
     H = h.shape[2]
     dpre = dh_tilde * (1.0 - h_tilde ** 2) if tanh_prime else dh_tilde
     dctx_h = dpre @ Wc.T
@@ -532,12 +521,16 @@ def _attention_backward(dh_tilde, cache, mask=True, hs_as_keys=True, h_direct=Tr
     dctx, dh_direct = dctx_h[..., :H], dctx_h[..., H:]
     dalpha = dctx @ hs.transpose(0, 2, 1)
     dhs = alpha.transpose(0, 2, 1) @ dctx
-    a = alpha if mask else _plain_softmax(cache["scores"])    # the softmax backward's weights
+    a = alpha if mask else _plain_softmax(h @ keys.transpose(0, 2, 1))   # the backward's weights
     dscores = a * (dalpha - (dalpha * a).sum(axis=2, keepdims=True))
-    dh = dscores @ hs + (dh_direct if h_direct else 0.0)
-    if hs_as_keys:
-        dhs = dhs + dscores.transpose(0, 2, 1) @ h
-    return dh, dhs, dWc
+    dh = dscores @ keys + (dh_direct if h_direct else 0.0)
+    dkeys = dscores.transpose(0, 2, 1) @ h if keys_grad else np.zeros_like(keys)
+    return dh, dhs, dkeys, {"Wc": dWc}
+
+
+def _padded(cache):
+    """(N, S) bool: the padded source positions (alpha is exactly 0 there)."""
+    return cache.alpha[:, 0, :] == 0
 
 
 def test_the_written_out_attention_backward_is_right():
@@ -548,24 +541,27 @@ def test_the_written_out_attention_backward_is_right():
 def test_attention_forgetting_the_mask_in_the_softmax_backward_is_named():
     def wrong(dh_tilde, cache):                           # unmasked weights in the softmax backward
         return _attention_backward(dh_tilde, cache, mask=False)
-    # dWc needs only ctx_h and h_tilde, which are right; dh and dhs go through the weights
-    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dhs"]
+    # dWc needs only ctx_h and h_tilde, dhs only alpha, which are right; dh and dkeys go
+    # through the softmax backward's weights
+    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dkeys"]
     dh_tilde, cache = EXERCISES["attention_backward"].make_case(np.random.default_rng(0)).args
-    padded = cache["mask"] == 0
-    assert np.abs(wrong(dh_tilde, cache)[1][padded]).min() > 0    # padding gets a gradient
+    assert np.abs(wrong(dh_tilde, cache)[2][_padded(cache)]).min() > 0    # padding gets a gradient
 
 
 def test_attention_recomputing_the_weights_without_the_mask_is_named():
     def wrong(dh_tilde, cache):                           # alpha itself unmasked, everywhere
-        return solutions.attention_backward(dh_tilde, dict(cache, alpha=_plain_softmax(cache["scores"])))
-    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dhs"]
+        h, keys = cache.score_cache
+        alpha = _plain_softmax(h @ keys.transpose(0, 2, 1))
+        return solutions.attention_backward(dh_tilde, cache._replace(
+            alpha=alpha, context=cache.context._replace(alpha=alpha)))
+    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dhs", "dkeys"]
 
 
-def test_attention_with_hs_only_as_the_values_is_named():
-    """The dot score uses hs as the keys too: forgetting that term leaves dhs wrong, only dhs."""
+def test_attention_without_the_gradient_of_the_keys_is_named():
+    """The dot score compares h with the keys: forgetting their gradient leaves dkeys wrong, only."""
     def wrong(dh_tilde, cache):
-        return _attention_backward(dh_tilde, cache, hs_as_keys=False)
-    assert check("attention_backward", wrong, verbose=False).failed == ["dhs"]
+        return _attention_backward(dh_tilde, cache, keys_grad=False)
+    assert check("attention_backward", wrong, verbose=False).failed == ["dkeys"]
 
 
 def test_attention_with_h_only_in_the_scores_is_named():
@@ -577,23 +573,31 @@ def test_attention_with_h_only_in_the_scores_is_named():
 def test_attention_without_the_tanh_derivative_fails_everywhere():
     def wrong(dh_tilde, cache):                           # dpre = dh_tilde
         return _attention_backward(dh_tilde, cache, tanh_prime=False)
-    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dhs", "dWc"]
+    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dhs", "dkeys", "dWc"]
 
 
 def test_attention_transposed_dWc_is_a_shape_error_naming_it():
     def wrong(dh_tilde, cache):
-        dh, dhs, dWc = solutions.attention_backward(dh_tilde, cache)
-        return dh, dhs, dWc.T
+        dh, dhs, dkeys, grads = solutions.attention_backward(dh_tilde, cache)
+        return dh, dhs, dkeys, {"Wc": grads["Wc"].T}
     result = check("attention_backward", wrong, verbose=False)
     assert result.failed == ["dWc"] and "dWc has shape" in result.lines[-1]
     assert "expected (2H, H)" in result.lines[-1]
 
 
+def test_attention_without_the_grads_dict_says_what_it_expects():
+    def wrong(dh_tilde, cache):                           # dWc bare, as a fourth output
+        dh, dhs, dkeys, grads = solutions.attention_backward(dh_tilde, cache)
+        return dh, dhs, dkeys, grads["Wc"]
+    result = check("attention_backward", wrong, verbose=False)
+    assert not result and "grads {'Wc': dWc (2H, H)}" in result.problem
+
+
 def test_attention_dhs_leaking_into_padding_is_named(capsys):
     """A gradient of 1e-30 on padded encoder outputs is within any tolerance, and still wrong."""
     def leaky(dh_tilde, cache):
-        dh, dhs, dWc = solutions.attention_backward(dh_tilde, cache)
-        return dh, dhs + 1e-30, dWc
+        dh, dhs, dkeys, grads = solutions.attention_backward(dh_tilde, cache)
+        return dh, dhs + 1e-30, dkeys, grads
     result = check("attention_backward", leaky)
     out = capsys.readouterr().out
     assert result.failed == ["dhs"]
@@ -605,7 +609,7 @@ def test_every_attention_case_has_padding_and_several_steps_positions_and_senten
     for seed in range(6):
         case = EXERCISES["attention_backward"].make_case(np.random.default_rng(seed))
         dh_tilde, cache = case.args
-        N, T, S = cache["alpha"].shape
+        N, T, S = cache.alpha.shape
         assert N > 1 and T > 1 and S > 1
         padded, _ = case.exact["dhs"]
         assert padded.any() and not padded.all()
@@ -738,15 +742,15 @@ def test_lstm_backward_ignoring_the_mask_names_the_positions():
 
 def test_padding_leaks_name_their_indices():
     def leaky(dh_tilde, cache):
-        dh, dhs, dWc = solutions.attention_backward(dh_tilde, cache)
+        dh, dhs, dkeys, grads = solutions.attention_backward(dh_tilde, cache)
         dhs = dhs.copy()
-        n, s = np.argwhere(cache["mask"] == 0)[0]
+        n, s = np.argwhere(_padded(cache))[0]
         dhs[n, s, 0] += 1e-30
-        return dh, dhs, dWc
+        return dh, dhs, dkeys, grads
     result = check("attention_backward", leaky, verbose=False)
     assert result.failed == ["dhs"]
-    n, s = np.argwhere(EXERCISES["attention_backward"].make_case(np.random.default_rng(0))
-                       .args[1]["mask"] == 0)[0]
+    n, s = np.argwhere(_padded(EXERCISES["attention_backward"].make_case(np.random.default_rng(0))
+                               .args[1]))[0]
     assert f"at indices ({n}, {s}, 0))" in result.lines[-1]
 
 

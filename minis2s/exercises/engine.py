@@ -21,7 +21,8 @@ from .. import functional as F
 from ..errors import ExerciseNotDone
 from ..gradcheck import numerical_gradient
 from . import _cases
-from .attention import _softmax_backward_case as _masked_softmax
+from .attention import _attention_case as _attention, _softmax_backward_case as _masked_softmax
+from .attention import unpack_attention
 from .checker import Case, Exercise, ExerciseResult, judge
 from .embedding import _case as _embedding
 from .lstm import _sequence_case as _lstm, _step_case as _lstm_step
@@ -58,33 +59,11 @@ def _source_mask(rng, N, S):
     return (np.arange(S)[None, :] < _cases.lengths(rng, N, S)[:, None]).astype(np.float64)
 
 
-def _attention(rng):
-    s = _cases.sizes(rng, "NTSH")
-    N, T, S, H = s["N"], s["T"], s["S"], s["H"]
-    mask = _source_mask(rng, N, S)
-    inputs = {"h": _r(rng, N, T, H), "hs": _r(rng, N, S, H), "Wc": _r(rng, 2 * H, H, scale=0.5)}
-
-    def forward(h, hs, Wc):          # dot score: the keys are hs itself
-        return F.attention_forward(h, hs, hs, mask, {"Wc": Wc}, "dot")[0]
-    _, _, cache = F.attention_forward(inputs["h"], inputs["hs"], inputs["hs"], mask,
-                                      {"Wc": inputs["Wc"]}, "dot")
-    dh_tilde = _r(rng, N, T, H)
-    num = numerical_gradient(forward, inputs, dh_tilde)
-
-    def call(dh_tilde, cache):       # hs is the values and the keys: its two gradients add
-        dh, dhs, dkeys, grads = F.attention_backward(dh_tilde, cache)
-        return dh, dhs + dkeys, grads["Wc"]
-    padded = np.broadcast_to(mask[:, :, None] == 0, (N, S, H))
-    return Case(args=(dh_tilde, cache), oracle={"dh": num["h"], "dhs": num["hs"], "dWc": num["Wc"]},
-                sizes=_cases.spell(s), exact={"dhs": (padded, "the padded source positions")},
-                context={"call": call})
-
-
-def _engine(name, function, signature, outputs, make_case, explain=None):
+def _engine(name, function, signature, outputs, make_case, explain=None, unpack=None):
     ex = Exercise(name=name, signature=signature, outputs=outputs, make_case=make_case,
                   stub=None, hints=(), level=1, minutes=0,
                   oracle="the numerical gradient of the package's own forward pass",
-                  explain=explain or {})
+                  explain=explain or {}, unpack=unpack)
     return ex, function
 
 
@@ -114,7 +93,8 @@ ENGINE = dict((ex.name, (ex, fn)) for ex, fn in (
             _masked_softmax),
     _engine("attention_backward", "attention_backward",
             "F.attention_backward(dh_tilde, cache) -> (dh, dhs, dkeys, grads), dot score",
-            {"dh": "(N, T, H)", "dhs": "(N, S, H)", "dWc": "(2H, H)"}, _attention),
+            {"dh": "(N, T, H)", "dhs": "(N, S, H)", "dkeys": "(N, S, H)", "dWc": "(2H, H)"},
+            _attention, unpack=unpack_attention),
 ))
 
 
@@ -140,7 +120,7 @@ def check_engine(name: str, seed: int = 0, verbose: bool = True) -> ExerciseResu
         return fail(str(e))
     lines.append(f"minis2s.functional.{function} (seed {seed}; {case.sizes}): "
                  f"outputs compared with {ex.oracle}")
-    call = case.context.get("call") or getattr(F, function)
+    call = getattr(F, function)
     try:
         out = call(*case.args)
     except ExerciseNotDone as e:

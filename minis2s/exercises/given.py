@@ -2,11 +2,9 @@ r"""The forward passes that remain outside the engine: what the last exercises s
 
 Most exercises are minis2s's own functions, on the engine's caches (docs/exercises.md).
 What is left here: the loss (the oracle of ``softmax_cross_entropy`` and the peeky decoder's
-loss), the masked softmax and Luong's dot attention with their dict caches (the oracle of
-``masked_softmax_forward``, the cache of ``attention_backward``), the LSTM step (the oracle of
-``lstm_step_forward``), and the decoder step and encoder the search exercises' ``step`` runs.
-A cache here is a ``dict`` whose keys are the symbols of docs/derivations.md
-(``h, hs, scores, alpha, ctx`` ...): ``alpha = cache["alpha"]``.
+loss), the masked softmax (the oracle of ``masked_softmax_forward``), the LSTM step (the
+oracle of ``lstm_step_forward``), and the decoder step and encoder the search exercises'
+``step`` runs -- in the grader's sandbox, where minis2s itself cannot be imported.
 
 This file imports NumPy and nothing else, so that the autograder can load it
 into a sandbox where minis2s itself is not importable. Shapes: N batch, T time
@@ -20,7 +18,7 @@ import numpy as np
 __all__ = ["sigmoid", "log_softmax", "cross_entropy_loss", "embedding_forward",
            "lstm_step_forward", "lstm_forward",
            "masked_softmax_forward",
-           "attention_forward", "decoder_step", "encode",
+           "decoder_step", "encode",
            "make_step", "prepare"]
 
 
@@ -120,34 +118,6 @@ def masked_softmax_forward(scores, mask):
     e = np.exp(shifted)                                      # exp(-inf) = 0 at padding
     alpha = e / e.sum(axis=-1, keepdims=True)
     return alpha, {"scores": scores, "mask": mask, "alpha": alpha}
-
-
-def attention_forward(h, hs, mask, Wc):
-    """Luong's global attention with the dot score and the tanh output layer.
-
-    h (N, T, H): the decoder's outputs, one query per step. hs (N, S, H): the
-    encoder's outputs, used twice -- as the keys the queries are compared with
-    and as the values that get averaged (the dot score needs He = H).
-    mask (N, S), 1 = real token, 0 = padding. Wc (2H, H)::
-
-        scores  = h @ hs^T                        (N, T, S)   hs as the keys
-        alpha   = masked_softmax(scores, mask)    (N, T, S)
-        ctx     = alpha @ hs                      (N, T, H)   hs as the values
-        ctx_h   = [ctx ; h]                       (N, T, 2H)
-        h_tilde = tanh(ctx_h @ Wc)                (N, T, H)
-
-    (``^T`` swaps the last two axes.) Returns (h_tilde (N, T, H), cache) with
-    cache = {"h", "hs", "mask", "Wc", "scores", "alpha", "ctx", "ctx_h", "h_tilde"}.
-    """
-    scores = h @ hs.transpose(0, 2, 1)
-    alpha, _ = masked_softmax_forward(scores, mask)
-    ctx = alpha @ hs
-    ctx_h = np.concatenate([ctx, h], axis=-1)
-    h_tilde = np.tanh(ctx_h @ Wc)
-    cache = {"h": h, "hs": hs, "mask": mask, "Wc": Wc, "scores": scores, "alpha": alpha,
-             "ctx": ctx, "ctx_h": ctx_h, "h_tilde": h_tilde}
-    return h_tilde, cache
-
 
 # --- decoding: one step, and the encoder that starts it -------------------------------------
 

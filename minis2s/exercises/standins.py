@@ -112,9 +112,10 @@ def standins(name: str, case) -> dict:
         specs["lstm_step_backward"] = _lstm_step_entries(case.args[3].steps, case.context["a_x"])
     elif name == "attention_backward":
         _, cache = case.args
-        scores, mask = cache["scores"], cache["mask"]
+        h, keys = cache.score_cache
+        scores, mask = h @ keys.transpose(0, 2, 1), case.context["mask"]
         specs["masked_softmax_backward"] = [_linear(       # the engine's cache: alpha itself
-            [[[1], cache["alpha"]]], (0,), (scores.shape,),
+            [[[1], cache.alpha]], (0,), (scores.shape,),
             lambda scores: F.masked_softmax_forward(scores, mask)[0], {"scores": scores})]
     elif name == "peeky_decoder_backward":
         (cache,) = case.args
