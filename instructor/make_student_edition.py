@@ -13,8 +13,8 @@ What goes in (docs/teaching.md, step 2):
 * ``README.md``: what to do with all that.
 
 Nothing from instructor/ goes in; the edition is a plain folder (no git
-history). ``--package`` ships minis2s's source as well, with every exercise of
-``--exercises`` (default: the whole ladder) punched into a hole: each exercise
+history). The edition ships minis2s's source as well (``--no-package``: not), with every
+exercise of ``--exercises`` (default: the whole ladder) punched into a hole: each exercise
 is a marked region of the engine (``# EXERCISE name: begin`` / ``end`` in the
 body of, e.g., functional/lstm.py's ``lstm_step_backward``), replaced by
 ``raise ExerciseNotDone(N, name, file)`` with the docstring intact, so minis2s
@@ -33,6 +33,7 @@ alike. The same functions serve tests/test_teaching.py and tests/test_student_ed
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import sys
@@ -54,7 +55,10 @@ STUDENT_README = """\
   checker and the hints work. `docs/derivations.md`: the maths.
 
 Install minis2s as your instructor says (`pip install -e .` in this folder when it holds
-`minis2s/`). Hints: `from minis2s.exercises import hint; hint("lstm_step_backward")` lists what
+`minis2s/`). There the exercises are holes in minis2s itself: `minis2s/functional/lstm.py`'s
+`lstm_step_backward` raises "finish exercise 6 first" until you write its body -- the same body
+as `submission.py`'s, which has its signature -- and `check("lstm_step_backward")`, with no
+function, judges what you wrote in the package. minis2s then trains on your code. Hints: `from minis2s.exercises import hint; hint("lstm_step_backward")` lists what
 each level reveals.
 
 How you are graded: `check` and `minis2s grade` use public seeds, so you can see every case;
@@ -359,6 +363,7 @@ def limit_hints(source: str, max_level: int) -> str:
 
 
 PACKAGE_FILES = ("setup.cfg", "pyproject.toml", "README.md")
+SEARCH_SEEDS = range(10)      # the public seeds whose search answers an edition stores
 
 
 def copy_package(out: Path, max_hint: int = 3, exercises=None) -> None:
@@ -381,18 +386,23 @@ def copy_package(out: Path, max_hint: int = 3, exercises=None) -> None:
         if path.parent.name == "exercises":
             text = limit_hints(text, max_hint)
         target.write_text(text)
+    # generate's answers for the public seeds: in the edition generate runs the holes
+    from minis2s.exercises import search
+    target = out / "minis2s" / "exercises" / search.STORED.name
+    target.write_text(json.dumps(search.expected_answers(SEARCH_SEEDS)))
 
 
-def make(out: Path, max_hint: int = 3, package: bool = False, exercises=None) -> list:
+def make(out: Path, max_hint: int = 3, package: bool = True, exercises=None) -> list:
     """Write the student edition into ``out`` (which must not exist or be empty); return the audit.
 
     max_hint: the highest hint level students can ask for (1, 2 or 3); the others' text is
         not in the edition at all. The hints live in the package, so this needs ``package``.
     package: ship minis2s's source too, with the regions of ``exercises`` punched into holes
-        (``raise ExerciseNotDone``): minis2s then runs on the student's code. Not yet the
-        default: the checker still grades the exercises' own stubs (minis2s.exercises, with
-        the caches of exercises/given.py), and the oracles of clip_gradients, adam_update,
-        the searches and BLEU are the engine functions a punched package no longer has.
+        (``raise ExerciseNotDone``): minis2s then runs on the student's code (the default).
+        The RNN and LSTM exercises' stubs are the engine's functions, on its caches; the
+        others' stubs still take the caches of exercises/given.py, and the oracles of
+        clip_gradients, adam_update, the searches and BLEU are engine functions a punched
+        package no longer has (their checks say "finish exercise N first").
     exercises: which exercises become holes (default: the whole ladder); the others stay
         filled in, and their solutions are not looked for by the audit.
     """
@@ -404,7 +414,7 @@ def make(out: Path, max_hint: int = 3, package: bool = False, exercises=None) ->
         raise SystemExit(f"--max-hint must be 1, 2 or 3, got {max_hint!r}")
     if max_hint < 3 and not package:
         raise SystemExit("--max-hint: the hints live in the package; it needs the package "
-                         "(add --package)")
+                         "(leave out --no-package)")
     exercises = list_exercises() if exercises is None else list(exercises)
     unknown = sorted(set(exercises) - set(list_exercises()))
     if unknown:
@@ -444,9 +454,10 @@ def main(argv=None) -> int:
                         help="the exercises that become holes in the package (default: the ladder)")
     parser.add_argument("--max-hint", type=int, default=3, choices=(1, 2, 3),
                         help="the highest hint level students can ask for (default 3)")
-    parser.add_argument("--package", action="store_true",
+    parser.add_argument("--package", action=argparse.BooleanOptionalAction, default=True,
                         help="ship minis2s's source too, the exercises punched into holes in it "
-                             "(needed by --max-hint)")
+                             "(the default; --no-package: the notebooks, docs and submission "
+                             "file only; --max-hint needs the package)")
     args = parser.parse_args(argv)
     leaks = make(args.out, max_hint=args.max_hint, package=args.package,
                  exercises=args.exercises)

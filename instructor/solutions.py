@@ -41,8 +41,9 @@ def softmax_cross_entropy(logits, targets, ignore_index):
 
 # --- 2. embedding --------------------------------------------------------------------------
 
-def embedding_backward(dout, ids, V):
+def embedding_backward(dout, cache):
     """dW (V, E): each row collects the sum of dout over the positions that looked it up."""
+    ids, V = cache
     E = dout.shape[-1]
     dW = np.zeros((V, E))
     # scatter-add: np.add.at adds once per occurrence; dW[ids] += dout would keep only one
@@ -53,31 +54,37 @@ def embedding_backward(dout, ids, V):
 # --- 3-4. the vanilla RNN ------------------------------------------------------------------------
 
 def rnn_step_backward(dh, cache):
-    """(dx, dh_prev, dWx, dWh, db) for h = tanh(x Wx + h_prev Wh + b)."""
-    x, h_prev, Wx, Wh, h = (cache[k] for k in ("x", "h_prev", "Wx", "Wh", "h"))
+    """(da, dh_prev) for h = tanh(a_x + h_prev Wh)."""
+    h_prev, Wh, h = cache
     da = dh * (1.0 - h ** 2)                     # tanh' = 1 - tanh^2
-    return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+    return da, da @ Wh.T
 
 
-def rnn_backward(dhs, cache):
+def rnn_backward(dhs, dhT, cache):
     """BPTT: h_t feeds the loss at t and step t+1, so its gradient is the sum of both."""
-    steps = cache["steps"]
-    N, T, H = dhs.shape
-    dx = [None] * T
-    dWx, dWh, db = 0.0, 0.0, 0.0
-    dh_next = np.zeros((N, H))
+    proj, h0, Wh, steps, hs, mask = cache
+    T, N, H = hs.shape
+    das = [None] * T
+    dh_next = dhT
     for t in reversed(range(T)):
-        dx[t], dh_next, dWx_t, dWh_t, db_t = rnn_step_backward(dhs[:, t] + dh_next, steps[t])
-        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t   # shared weights: sum over t
-    return np.stack(dx, axis=1), dh_next, dWx, dWh, db
+        dh = dhs[:, t] + dh_next
+        real = mask[:, t, None] > 0                 # a padded step copied its state
+        das[t], dh_prev = rnn_step_backward(np.where(real, dh, 0.0), steps[t])
+        dh_next = dh_prev + np.where(real, 0.0, dh)
+    da = np.stack(das).reshape(T * N, H)            # time-major rows, like proj.x_rows
+    h_prevs = np.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)
+    x_rows, x_shape, Wx = proj                      # shared weights: one sum over all steps
+    dx = da @ Wx.T                                  # (T*N, D): back to (N, T, D)
+    return (dx.reshape(T, N, -1).transpose(1, 0, 2), dh_next, x_rows.T @ da, h_prevs.T @ da,
+            da.sum(axis=0))
 
 
 # --- 5-7. the LSTM -------------------------------------------------------------------------------
 
-def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
+def lstm_step_forward(a_x, h_prev, c_prev, Wh):
     """(h, c) of one step, gate order i, f, g, o."""
     H = h_prev.shape[1]
-    a = x @ Wx + h_prev @ Wh + b
+    a = a_x + h_prev @ Wh
     i, f, o = (given.sigmoid(a[:, k * H:(k + 1) * H]) for k in (0, 1, 3))
     g = np.tanh(a[:, 2 * H:3 * H])
     c = f * c_prev + i * g
@@ -85,9 +92,8 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
 
 
 def lstm_step_backward(dh, dc, cache):
-    """(dx, dh_prev, dc_prev, dWx, dWh, db) for one step."""
-    x, h_prev, c_prev, Wx, Wh = (cache[k] for k in ("x", "h_prev", "c_prev", "Wx", "Wh"))
-    i, f, g, o, tanh_c = (cache[k] for k in ("i", "f", "g", "o", "tanh_c"))
+    """(da, dh_prev, dc_prev) for one step."""
+    h_prev, c_prev, Wh, i, f, g, o, c, tanh_c = cache
     # c reaches the loss directly (dc) and through h = o * tanh(c)
     dc_total = dc + dh * o * (1.0 - tanh_c ** 2)
     di = dc_total * g                            # c = f * c_prev + i * g
@@ -101,40 +107,43 @@ def lstm_step_backward(dh, dc, cache):
     da_o = do * o * (1.0 - o)
     da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)
     dc_prev = dc_total * f
-    # a = x @ Wx + h_prev @ Wh + b is an affine map: its backward is three matrix products
-    dx = da @ Wx.T
-    dh_prev = da @ Wh.T
-    dWx = x.T @ da
-    dWh = h_prev.T @ da                          # h_prev, the step's input -- not its output h
-    db = da.sum(axis=0)                          # b was added to every row of the batch
-    return dx, dh_prev, dc_prev, dWx, dWh, db
+    dh_prev = da @ Wh.T                          # a = a_x + h_prev @ Wh
+    return da, dh_prev, dc_prev
 
 
 def lstm_backward(dhs, dhT, dcT, cache):
     """(dx, dh0, dc0, dWx, dWh, db) through time, mask included."""
-    steps, m = cache["steps"], cache["m"]
-    N, T, H = dhs.shape
-    dx = [None] * T
-    dWx, dWh, db = 0.0, 0.0, 0.0
+    proj, h0, Wh, steps, hs, mask = cache
+    T, N, H = hs.shape
+    das = [None] * T
     dh_next, dc_next = dhT, dcT                  # from the future: the final state's gradient
     for t in reversed(range(T)):
         dh = dhs[:, t] + dh_next                 # h_t feeds the output at t and step t+1
         dc = dc_next
-        keep = m[:, t:t + 1]                     # (N, 1): 1 on real tokens, 0 on padding
-        # h_t = keep * h_cell + (1 - keep) * h_prev: the cell gets keep * dh ...
-        dx[t], dh_prev, dc_prev, dWx_t, dWh_t, db_t = lstm_step_backward(keep * dh, keep * dc, steps[t])
-        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
-        # ... and the padded rows' gradient skips the cell, straight to step t-1
-        dh_next = dh_prev + (1.0 - keep) * dh
-        dc_next = dc_prev + (1.0 - keep) * dc
-    return np.stack(dx, axis=1), dh_next, dc_next, dWx, dWh, db
+        real = np.ones((N, 1), bool) if mask is None else mask[:, t, None] > 0   # real tokens
+        # a real row's gradient goes through the cell ...
+        das[t], dh_prev, dc_prev = lstm_step_backward(np.where(real, dh, 0.0),
+                                                      np.where(real, dc, 0.0), steps[t])
+        # ... a padded row copied its state: its gradient skips the cell, straight to step t-1
+        dh_next = dh_prev + np.where(real, 0.0, dh)
+        dc_next = dc_prev + np.where(real, 0.0, dc)
+    # shared weights: sums over t, one product each with the steps stacked time-major as rows
+    da = np.stack(das).reshape(T * N, 4 * H)
+    h_prevs = np.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)
+    x_rows, x_shape, Wx = proj
+    dx = da @ Wx.T
+    dWx = x_rows.T @ da
+    dWh = h_prevs.T @ da                         # h_prev, the step's input -- not its output h
+    db = da.sum(axis=0)                          # b was added to every row of the batch
+    return dx.reshape(T, N, -1).transpose(1, 0, 2), dh_next, dc_next, dWx, dWh, db
 
 
 # --- 8-9. the peeky decoder -----------------------------------------------------------------------
 
-def peeky_concat_backward(dout, E):
-    """(de, dctx): split at column E; ctx was used at all T steps, so sum its T gradients."""
-    return dout[:, :, :E], dout[:, :, E:].sum(axis=1)
+def peek_backward(dout, cache):
+    """(da, dctx): split at column K; ctx was used at all T steps, so sum its T gradients."""
+    K = cache
+    return dout[:, :, :K], dout[:, :, K:].sum(axis=1)
 
 
 def peeky_decoder_backward(cache):
@@ -148,12 +157,12 @@ def peeky_decoder_backward(cache):
     z = cache["z"]
     dW_out = z.reshape(-1, 2 * H).T @ dlogits.reshape(-1, V)
     db_out = dlogits.sum(axis=(0, 1))
-    dhs, dctx_out = peeky_concat_backward(dlogits @ p["W_out"].T, H)     # output side
+    dhs, dctx_out = peek_backward(dlogits @ p["W_out"].T, cache["peek_out"])     # output side
     N = dhs.shape[0]
     zeros = np.zeros((N, H))                     # the decoder's final state feeds nothing
     dx, dh0, dc0, dWx, dWh, db = lstm_backward(dhs, zeros, zeros, cache["lstm"])
-    de, dctx_in = peeky_concat_backward(dx, E)                            # input side
-    dW_emb = embedding_backward(de, cache["y_in"], p["W_emb"].shape[0])
+    de, dctx_in = peek_backward(dx, cache["peek_in"])                            # input side
+    dW_emb = embedding_backward(de, cache["embed"])
     # ctx = h0 was read T times at the input, T times at the output, and started the LSTM
     dh_enc = dh0 + dctx_in + dctx_out
     return dW_emb, dWx, dWh, db, dW_out, db_out, dh_enc, dc0
@@ -172,14 +181,15 @@ def masked_softmax_forward(scores, mask):
 
 def masked_softmax_backward(dalpha, cache):
     """dscores = alpha * (dalpha - sum_s dalpha * alpha): 0 wherever alpha is 0 (padding)."""
-    alpha = cache["alpha"]
+    alpha = cache                                # the weights themselves
     # every weight of a row depends on every score of the row: the whole Jacobian
     return alpha * (dalpha - (dalpha * alpha).sum(axis=2, keepdims=True))
 
 
 def attention_backward(dh_tilde, cache):
-    """(dh, dhs, dWc) for h_tilde = tanh([alpha @ hs ; h] @ Wc), alpha = softmax(h @ hs^T)."""
-    h, hs, Wc, alpha, ctx_h, h_tilde = (cache[k] for k in ("h", "hs", "Wc", "alpha", "ctx_h", "h_tilde"))
+    """(dh, dhs, dkeys, {"Wc": dWc}) for h_tilde = tanh([alpha @ hs ; h] @ Wc),
+    alpha = softmax(h @ keys^T) (the dot score, Luong's output)."""
+    score, output, (h, keys), alpha, (_, hs), (ctx_h, Wc, h_tilde, He) = cache
     H = h.shape[2]
     # h_tilde = tanh(ctx_h @ Wc)
     dpre = dh_tilde * (1.0 - h_tilde ** 2)
@@ -189,12 +199,12 @@ def attention_backward(dh_tilde, cache):
     # ctx = alpha @ hs: hs as the values
     dalpha = dctx @ hs.transpose(0, 2, 1)
     dhs_values = alpha.transpose(0, 2, 1) @ dctx
-    dscores = masked_softmax_backward(dalpha, cache)
-    # scores = h @ hs^T: hs as the keys
-    dh_score = dscores @ hs
-    dhs_keys = dscores.transpose(0, 2, 1) @ h
-    # h and hs are each used twice: their gradients add
-    return dh_direct + dh_score, dhs_values + dhs_keys, dWc
+    dscores = masked_softmax_backward(dalpha, alpha)
+    # scores = h @ keys^T
+    dh_score = dscores @ keys
+    dkeys = dscores.transpose(0, 2, 1) @ h
+    # h is used twice: its gradients add
+    return dh_direct + dh_score, dhs_values, dkeys, {"Wc": dWc}
 
 
 # --- 13-14. clipping, and the extra: Adam --------------------------------------------------------------

@@ -121,6 +121,27 @@ for row, row_rev in zip(src, rev):
           f"    ids {row.tolist()} -> {row_rev.tolist()}")
 
 # %% [markdown]
+# ## Your backward trains this model
+# Every gradient below comes from minis2s's own functions -- `lstm_step_backward` at every step of
+# every LSTM, `lstm_backward` around it, the peeky decoder's `backward` -- and in the student
+# edition those are holes you filled (notebook 1, exercises 6 and 7): until then training stops
+# with "finish exercise 6 first", after it the model learns on your code. `check` with no
+# function judges what the package holds, on the engine's own caches:
+
+# %%
+import inspect
+from pathlib import Path
+
+import minis2s.functional as F
+from minis2s.exercises import check
+
+where = Path(inspect.getsourcefile(F.lstm_step_backward)).relative_to(Path(minis2s.__file__).parents[1])
+print("the LSTM step this model runs:", where.as_posix(), "->", F.lstm_step_backward.__name__)
+for name in ("lstm_step_backward", "lstm_backward"):
+    assert check(name, verbose=False), f"{name}: check({name!r}) says what is wrong"
+    print(f"check({name!r}): PASS")
+
+# %% [markdown]
 # ## Three models, the same settings
 # The pieces are the ones `minis2s train` wires together (see `minis2s/app/cli/train.py`): a `Seq2Seq`,
 # Adam, a `BatchIterator` that shuffles uniformly each epoch, and the `Trainer`, which after each

@@ -132,7 +132,7 @@ def test_a_failed_check_is_falsy_and_a_passed_one_truthy():
     with pytest.raises(AssertionError):
         assert check("peeky_concat", lambda dout, E: (dout[..., :E], dout[..., E:].mean(axis=1)),
                      verbose=False)
-    assert check("peeky_concat", solutions.peeky_concat_backward, verbose=False)
+    assert check("peeky_concat", solutions.peek_backward, verbose=False)
 
 
 # --- the library cannot do the exercise -------------------------------------------------
@@ -143,7 +143,7 @@ LIBRARY_ATTEMPTS = {
     "softmax_cross_entropy": F.softmax_cross_entropy,   # same signature as the exercise
     "rnn_step_backward": lambda dh, cache: F.rnn_step_backward(dh, cache),
     "masked_softmax_backward": F.masked_softmax_backward,
-    "attention_backward": lambda dh_tilde, cache: F.attention_backward(dh_tilde, cache)[:2],
+    "attention_backward": F.attention_backward,                # same signature as the exercise
 }
 
 
@@ -155,21 +155,28 @@ def test_the_library_backward_does_not_pass(name, capsys):
     assert "minis2s.functional" in capsys.readouterr().out
 
 
-def test_the_library_backward_on_an_exercise_cache_cannot_run():
-    """Even unflagged, the library's backward cannot read the exercise's cache layout."""
+def test_the_lstm_exercises_are_the_engine_functions_on_the_engine_caches():
+    """The exercise is minis2s's own lstm_step_backward: its case is the engine's cache, on which
+    the engine's function gives the oracle's answer (and calling it is flagged, above)."""
     case = EXERCISES["lstm_step_backward"].make_case(np.random.default_rng(0))
     dh, dc, cache = case.args
-    with pytest.raises(Exception):
-        F.lstm_step_backward(dh, dc, cache)
+    assert isinstance(cache, F.LSTMStepCache)
+    for got, want in zip(F.lstm_step_backward(dh, dc, cache), case.oracle.values()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    cache = EXERCISES["lstm_backward"].make_case(np.random.default_rng(0)).args[3]
+    assert isinstance(cache, F.LSTMCache) and isinstance(cache.steps[0], F.LSTMStepCache)
 
 
-def test_the_library_attention_backward_on_an_exercise_cache_cannot_run():
-    dh_tilde, cache = EXERCISES["attention_backward"].make_case(np.random.default_rng(0)).args
-    with pytest.raises(Exception):
-        F.attention_backward(dh_tilde, cache)
-    dalpha, cache = EXERCISES["masked_softmax_backward"].make_case(np.random.default_rng(0)).args
-    with pytest.raises(Exception):
-        F.masked_softmax_backward(dalpha, cache)
+def test_the_attention_exercises_are_the_engine_functions_on_the_engine_caches():
+    """On the engine's caches the engine's functions give the oracle's answers (and calling
+    them is flagged, above)."""
+    case = EXERCISES["attention_backward"].make_case(np.random.default_rng(0))
+    dh, dhs, dkeys, grads = F.attention_backward(*case.args)
+    for got, want in zip((dh, dhs, dkeys, grads["Wc"]), case.oracle.values()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    case = EXERCISES["masked_softmax_backward"].make_case(np.random.default_rng(0))
+    np.testing.assert_allclose(F.masked_softmax_backward(*case.args), case.oracle["dscores"],
+                               rtol=1e-6, atol=1e-8)
 
 
 def test_wrappers_and_helpers_that_reach_the_library_are_flagged():
@@ -196,48 +203,63 @@ def test_wrappers_and_helpers_that_reach_the_library_are_flagged():
 
 
 def test_a_forward_exercise_may_not_call_the_given_forward_it_is_asked_to_write():
-    def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
-        h, c, _ = given.lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b)
+    def lstm_step_forward(a_x, h_prev, c_prev, Wh):
+        h, c, _ = given.lstm_step_forward(a_x, h_prev, c_prev, np.eye(a_x.shape[1]), Wh, 0.0)
         return h, c
     result = check("lstm_step_forward", lstm_step_forward, verbose=False)
     assert not result and "FLAGGED" in result.problem and "lstm_step_forward" in result.problem
 
     def masked_softmax_forward(scores, mask):
-        return given.attention_forward.__globals__["masked_softmax_forward"](scores, mask)[0]
+        return vars(given)["masked_softmax_forward"](scores, mask)[0]     # under another name
     assert not check("masked_softmax_forward", masked_softmax_forward, verbose=False)
 
 
 def test_a_backward_pass_by_finite_differences_is_flagged():
-    """The oracle's own method, on the given forward: right numbers, and FLAGGED."""
+    """The oracle's own method: right numbers, and FLAGGED -- on a given forward pass it is
+    counted (finite differences call it once per element), on the engine's own forward pass
+    it is a call into minis2s's code."""
+    def softmax_cross_entropy(logits, targets, ignore_index):
+        d = np.zeros_like(logits)
+        for k in np.ndindex(logits.shape):                 # central differences, by hand
+            old = logits[k]
+            logits[k] = old + 1e-5
+            up = float(given.cross_entropy_loss(logits, targets, ignore_index))
+            logits[k] = old - 1e-5
+            down = float(given.cross_entropy_loss(logits, targets, ignore_index))
+            logits[k] = old
+            d[k] = (up - down) / 2e-5
+        return float(given.cross_entropy_loss(logits, targets, ignore_index)), d
+    result = check("softmax_cross_entropy", softmax_cross_entropy, verbose=False)
+    assert not result and "FLAGGED" in result.problem and "finite differences" in result.problem
+
+    def with_one_forward(logits, targets, ignore_index):   # a handful of calls is allowed
+        given.cross_entropy_loss(logits, targets, ignore_index)
+        return solutions.softmax_cross_entropy(logits, targets, ignore_index)
+    assert check("softmax_cross_entropy", with_one_forward, verbose=False)
+
     def rnn_step_backward(dh, cache):
-        x, h_prev, Wx, Wh, h = (cache[k] for k in ("x", "h_prev", "Wx", "Wh", "h"))
-        b = (np.arctanh(h) - x @ Wx - h_prev @ Wh).mean(axis=0)      # b, recovered from h
-        inputs = [x, h_prev, Wx, Wh, b]
+        h_prev, Wh, h = cache
+        inputs = [np.arctanh(h) - h_prev @ Wh, h_prev.copy()]    # a_x, recovered from h
         grads = []
-        for a in inputs:                                   # central differences, by hand
+        for a in inputs:
             g = np.zeros_like(a)
             for k in np.ndindex(a.shape):
                 old = a[k]
                 a[k] = old + 1e-5
-                up = (given.rnn_step_forward(*inputs)[0] * dh).sum()
+                up = (F.rnn_step_forward(*inputs, Wh)[0] * dh).sum()
                 a[k] = old - 1e-5
-                down = (given.rnn_step_forward(*inputs)[0] * dh).sum()
+                down = (F.rnn_step_forward(*inputs, Wh)[0] * dh).sum()
                 a[k] = old
                 g[k] = (up - down) / 2e-5
             grads.append(g)
         return tuple(grads)
     result = check("rnn_step_backward", rnn_step_backward, verbose=False)
-    assert not result and "FLAGGED" in result.problem and "finite differences" in result.problem
-
-    def with_one_forward(dh, cache):                   # a handful of calls is allowed
-        given.rnn_step_forward(cache["x"], cache["h_prev"], cache["Wx"], cache["Wh"], 0.0)
-        return solutions.rnn_step_backward(dh, cache)
-    assert check("rnn_step_backward", with_one_forward, verbose=False)
+    assert not result and "minis2s's own code" in result.problem
 
 
 # --- the given forward passes compute what the library computes ----------------------------
 
-def test_given_lstm_and_rnn_forward_equal_the_library(rng):
+def test_given_lstm_forward_equals_the_library(rng):
     N, T, D, H = 3, 5, 4, 2
     x, h0, c0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
     Wx, Wh, b = rng.standard_normal((D, 4 * H)), rng.standard_normal((H, 4 * H)), rng.standard_normal(4 * H)
@@ -246,21 +268,6 @@ def test_given_lstm_and_rnn_forward_equal_the_library(rng):
     hs_lib, (hT_lib, cT_lib), _ = F.lstm_forward(x, h0, c0, Wx, Wh, b, mask=mask)
     for a, want in ((hs, hs_lib), (hT, hT_lib), (cT, cT_lib)):
         np.testing.assert_allclose(a, want, rtol=1e-12, atol=1e-12)
-    Wx, Wh, b = rng.standard_normal((D, H)), rng.standard_normal((H, H)), rng.standard_normal(H)
-    hs, _ = given.rnn_forward(x, h0, Wx, Wh, b)
-    np.testing.assert_allclose(hs, F.rnn_forward(x, h0, Wx, Wh, b)[0], rtol=1e-12, atol=1e-12)
-
-
-def test_given_attention_forward_is_the_library_dot_attention(rng):
-    N, T, S, H = 3, 4, 5, 2
-    h, hs = rng.standard_normal((N, T, H)), rng.standard_normal((N, S, H))
-    Wc = rng.standard_normal((2 * H, H))
-    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 0, 0, 0, 0]], dtype=float)
-    h_tilde, cache = given.attention_forward(h, hs, mask, Wc)
-    want, alpha, _ = F.attention_forward(h, hs, hs, mask, {"Wc": Wc}, "dot", "luong")
-    np.testing.assert_allclose(h_tilde, want, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(cache["alpha"], alpha, rtol=1e-12, atol=1e-12)
-    assert np.all(cache["alpha"][1, :, 2:] == 0.0) and np.all(cache["alpha"][2, :, 1:] == 0.0)
 
 
 def test_the_given_forward_passes_import_numpy_only():
@@ -280,8 +287,8 @@ def test_the_attention_hints_say_more_at_each_level(capsys):
         hint("attention_backward", level)
         texts.append(capsys.readouterr().out)
     assert "used" in texts[0] and "twice" in texts[0] and "(N, S, H)" not in texts[0]
-    assert "(N, S, H)" in texts[1] and "keys" not in texts[1]
-    assert "(5) scores = h hs^T" in texts[2] and "Add the two gradients of h, and the two of hs" in texts[2]
+    assert "(N, S, H)" in texts[1] and "(N, S, H)" not in texts[0]
+    assert "(5) scores = h keys^T" in texts[2] and "Add the two" in texts[2]
     hint("masked_softmax_forward", 1)
     assert "infinity" not in capsys.readouterr().out      # level 1 gives the idea, not the trick
     hint("masked_softmax_forward", 3)
@@ -304,20 +311,21 @@ def _replace(outputs, k, value):
 
 
 def test_dWh_from_h_instead_of_h_prev_is_named(capsys):
-    def wrong(dh, dc, cache):
-        bad = solutions.lstm_step_backward(dh, dc, dict(cache, h_prev=cache["o"] * cache["tanh_c"]))
-        return _replace(solutions.lstm_step_backward(dh, dc, cache), 4, bad[4])
-    result = check("lstm_step_backward", wrong)
+    def wrong(dhs, dhT, dcT, cache):                    # each step's h where its h_prev belongs
+        good = solutions.lstm_backward(dhs, dhT, dcT, cache)
+        shifted = cache._replace(h0=cache.hs[0], hs=np.concatenate([cache.hs[1:], cache.hs[-1:]]))
+        return _replace(good, 4, solutions.lstm_backward(dhs, dhT, dcT, shifted)[4])
+    result = check("lstm_backward", wrong)
     assert result.failed == ["dWh"]
     last = capsys.readouterr().out.rstrip().splitlines()[-1]
     assert last.startswith("FAIL") and "dWh" in last
 
 
 def test_transposed_dWh_is_named_with_its_shape(capsys):
-    def wrong(dh, dc, cache):
-        good = solutions.lstm_step_backward(dh, dc, cache)
+    def wrong(dhs, dhT, dcT, cache):
+        good = solutions.lstm_backward(dhs, dhT, dcT, cache)
         return _replace(good, 4, good[4].T)
-    result = check("lstm_step_backward", wrong)
+    result = check("lstm_backward", wrong)
     assert result.failed == ["dWh"]
     assert "dWh has shape" in capsys.readouterr().out and "expected (H, 4H)" in result.lines[-1]
 
@@ -331,21 +339,23 @@ def test_missing_dc_term_is_named():
 
 def test_lstm_backward_forgetting_the_mask_fails():
     def wrong(dhs, dhT, dcT, cache):
-        return solutions.lstm_backward(dhs, dhT, dcT, dict(cache, m=np.ones_like(cache["m"])))
+        return solutions.lstm_backward(dhs, dhT, dcT, cache._replace(mask=np.ones_like(cache.mask)))
     result = check("lstm_backward", wrong, verbose=False)
     assert not result and "dx" in result.failed
 
 
 def test_rnn_backward_without_the_future_gradient_fails():
-    def wrong(dhs, cache):
-        outs = [solutions.rnn_step_backward(dhs[:, t], s) for t, s in enumerate(cache["steps"])]
-        return (np.stack([o[0] for o in outs], 1), outs[0][1], sum(o[2] for o in outs),
-                sum(o[3] for o in outs), sum(o[4] for o in outs))
-    assert not check("rnn_backward", wrong, verbose=False)
+    def wrong(dhs, dhT, cache):                   # every step sees only its own loss
+        steps = [step._replace(Wh=0.0 * step.Wh) for step in cache.steps]   # dh_prev = 0
+        return solutions.rnn_backward(dhs, dhT, cache._replace(steps=steps))
+    result = check("rnn_backward", wrong, verbose=False)
+    assert not result and "dh0" in result.failed
+    assert check("rnn_backward", solutions.rnn_backward, verbose=False)
 
 
 def test_embedding_without_accumulation_is_named():
-    def wrong(dout, ids, V):
+    def wrong(dout, cache):
+        ids, V = cache
         dW = np.zeros((V, dout.shape[-1]))
         dW[ids] += dout                                   # repeated ids: only one of them counts
         return dW
@@ -485,16 +495,15 @@ def test_softmax_forward_with_a_finite_mask_value_leaks_and_is_named():
 
 def test_softmax_backward_with_only_the_jacobian_diagonal_is_named():
     def wrong(dalpha, cache):                             # alpha (1 - alpha): no cross terms
-        return dalpha * cache["alpha"] * (1.0 - cache["alpha"])
+        return dalpha * cache * (1.0 - cache)
     assert check("masked_softmax_backward", wrong, verbose=False).failed == ["dscores"]
 
 
-def test_softmax_backward_forgetting_the_mask_is_named():
-    def wrong(dalpha, cache):                             # the weights recomputed without the mask
-        z = cache["scores"] - cache["scores"].max(axis=2, keepdims=True)
-        p = np.exp(z) / np.exp(z).sum(axis=2, keepdims=True)
-        return solutions.masked_softmax_backward(dalpha, {"alpha": p})
-    assert check("masked_softmax_backward", wrong, verbose=False).failed == ["dscores"]
+def test_softmax_backward_leaking_to_the_padding_is_named():
+    def wrong(dalpha, cache):                             # padding keeps its upstream gradient
+        return solutions.masked_softmax_backward(dalpha, cache) + (cache == 0) * dalpha
+    result = check("masked_softmax_backward", wrong, verbose=False)
+    assert result.failed == ["dscores"]
 
 
 def _plain_softmax(scores):
@@ -502,9 +511,9 @@ def _plain_softmax(scores):
     return np.exp(z) / np.exp(z).sum(axis=2, keepdims=True)
 
 
-def _attention_backward(dh_tilde, cache, mask=True, hs_as_keys=True, h_direct=True, tanh_prime=True):
+def _attention_backward(dh_tilde, cache, mask=True, keys_grad=True, h_direct=True, tanh_prime=True):
     """attention_backward written out, with a switch for each typical mistake (all on: right)."""
-    h, hs, Wc, alpha, ctx_h, h_tilde = (cache[k] for k in ("h", "hs", "Wc", "alpha", "ctx_h", "h_tilde"))
+    _, _, (h, keys), alpha, (_, hs), (ctx_h, Wc, h_tilde, _) = cache
     H = h.shape[2]
     dpre = dh_tilde * (1.0 - h_tilde ** 2) if tanh_prime else dh_tilde
     dctx_h = dpre @ Wc.T
@@ -512,12 +521,16 @@ def _attention_backward(dh_tilde, cache, mask=True, hs_as_keys=True, h_direct=Tr
     dctx, dh_direct = dctx_h[..., :H], dctx_h[..., H:]
     dalpha = dctx @ hs.transpose(0, 2, 1)
     dhs = alpha.transpose(0, 2, 1) @ dctx
-    a = alpha if mask else _plain_softmax(cache["scores"])    # the softmax backward's weights
+    a = alpha if mask else _plain_softmax(h @ keys.transpose(0, 2, 1))   # the backward's weights
     dscores = a * (dalpha - (dalpha * a).sum(axis=2, keepdims=True))
-    dh = dscores @ hs + (dh_direct if h_direct else 0.0)
-    if hs_as_keys:
-        dhs = dhs + dscores.transpose(0, 2, 1) @ h
-    return dh, dhs, dWc
+    dh = dscores @ keys + (dh_direct if h_direct else 0.0)
+    dkeys = dscores.transpose(0, 2, 1) @ h if keys_grad else np.zeros_like(keys)
+    return dh, dhs, dkeys, {"Wc": dWc}
+
+
+def _padded(cache):
+    """(N, S) bool: the padded source positions (alpha is exactly 0 there)."""
+    return cache.alpha[:, 0, :] == 0
 
 
 def test_the_written_out_attention_backward_is_right():
@@ -528,24 +541,27 @@ def test_the_written_out_attention_backward_is_right():
 def test_attention_forgetting_the_mask_in_the_softmax_backward_is_named():
     def wrong(dh_tilde, cache):                           # unmasked weights in the softmax backward
         return _attention_backward(dh_tilde, cache, mask=False)
-    # dWc needs only ctx_h and h_tilde, which are right; dh and dhs go through the weights
-    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dhs"]
+    # dWc needs only ctx_h and h_tilde, dhs only alpha, which are right; dh and dkeys go
+    # through the softmax backward's weights
+    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dkeys"]
     dh_tilde, cache = EXERCISES["attention_backward"].make_case(np.random.default_rng(0)).args
-    padded = cache["mask"] == 0
-    assert np.abs(wrong(dh_tilde, cache)[1][padded]).min() > 0    # padding gets a gradient
+    assert np.abs(wrong(dh_tilde, cache)[2][_padded(cache)]).min() > 0    # padding gets a gradient
 
 
 def test_attention_recomputing_the_weights_without_the_mask_is_named():
     def wrong(dh_tilde, cache):                           # alpha itself unmasked, everywhere
-        return solutions.attention_backward(dh_tilde, dict(cache, alpha=_plain_softmax(cache["scores"])))
-    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dhs"]
+        h, keys = cache.score_cache
+        alpha = _plain_softmax(h @ keys.transpose(0, 2, 1))
+        return solutions.attention_backward(dh_tilde, cache._replace(
+            alpha=alpha, context=cache.context._replace(alpha=alpha)))
+    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dhs", "dkeys"]
 
 
-def test_attention_with_hs_only_as_the_values_is_named():
-    """The dot score uses hs as the keys too: forgetting that term leaves dhs wrong, only dhs."""
+def test_attention_without_the_gradient_of_the_keys_is_named():
+    """The dot score compares h with the keys: forgetting their gradient leaves dkeys wrong, only."""
     def wrong(dh_tilde, cache):
-        return _attention_backward(dh_tilde, cache, hs_as_keys=False)
-    assert check("attention_backward", wrong, verbose=False).failed == ["dhs"]
+        return _attention_backward(dh_tilde, cache, keys_grad=False)
+    assert check("attention_backward", wrong, verbose=False).failed == ["dkeys"]
 
 
 def test_attention_with_h_only_in_the_scores_is_named():
@@ -557,23 +573,31 @@ def test_attention_with_h_only_in_the_scores_is_named():
 def test_attention_without_the_tanh_derivative_fails_everywhere():
     def wrong(dh_tilde, cache):                           # dpre = dh_tilde
         return _attention_backward(dh_tilde, cache, tanh_prime=False)
-    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dhs", "dWc"]
+    assert check("attention_backward", wrong, verbose=False).failed == ["dh", "dhs", "dkeys", "dWc"]
 
 
 def test_attention_transposed_dWc_is_a_shape_error_naming_it():
     def wrong(dh_tilde, cache):
-        dh, dhs, dWc = solutions.attention_backward(dh_tilde, cache)
-        return dh, dhs, dWc.T
+        dh, dhs, dkeys, grads = solutions.attention_backward(dh_tilde, cache)
+        return dh, dhs, dkeys, {"Wc": grads["Wc"].T}
     result = check("attention_backward", wrong, verbose=False)
     assert result.failed == ["dWc"] and "dWc has shape" in result.lines[-1]
     assert "expected (2H, H)" in result.lines[-1]
 
 
+def test_attention_without_the_grads_dict_says_what_it_expects():
+    def wrong(dh_tilde, cache):                           # dWc bare, as a fourth output
+        dh, dhs, dkeys, grads = solutions.attention_backward(dh_tilde, cache)
+        return dh, dhs, dkeys, grads["Wc"]
+    result = check("attention_backward", wrong, verbose=False)
+    assert not result and "grads {'Wc': dWc (2H, H)}" in result.problem
+
+
 def test_attention_dhs_leaking_into_padding_is_named(capsys):
     """A gradient of 1e-30 on padded encoder outputs is within any tolerance, and still wrong."""
     def leaky(dh_tilde, cache):
-        dh, dhs, dWc = solutions.attention_backward(dh_tilde, cache)
-        return dh, dhs + 1e-30, dWc
+        dh, dhs, dkeys, grads = solutions.attention_backward(dh_tilde, cache)
+        return dh, dhs + 1e-30, dkeys, grads
     result = check("attention_backward", leaky)
     out = capsys.readouterr().out
     assert result.failed == ["dhs"]
@@ -585,7 +609,7 @@ def test_every_attention_case_has_padding_and_several_steps_positions_and_senten
     for seed in range(6):
         case = EXERCISES["attention_backward"].make_case(np.random.default_rng(seed))
         dh_tilde, cache = case.args
-        N, T, S = cache["alpha"].shape
+        N, T, S = cache.alpha.shape
         assert N > 1 and T > 1 and S > 1
         padded, _ = case.exact["dhs"]
         assert padded.any() and not padded.all()
@@ -596,7 +620,7 @@ def test_every_attention_case_has_padding_and_several_steps_positions_and_senten
 
 def test_a_function_that_raises_fails_with_the_exception(capsys):
     def broken(dh, dc, cache):
-        return dh @ cache["Wx"]                           # (N, H) @ (D, 4H): a shape bug
+        return dh @ cache.Wh.T                            # (N, H) @ (4H, H): a shape bug
     result = check("lstm_step_backward", broken)
     out = capsys.readouterr().out
     assert not result and "ValueError" in result.problem
@@ -604,7 +628,8 @@ def test_a_function_that_raises_fails_with_the_exception(capsys):
 
 
 def test_returning_None_is_not_implemented_yet():
-    def forgot_return(dout, ids, V):
+    def forgot_return(dout, cache):
+        ids, V = cache
         np.zeros((V, dout.shape[-1]))
     result = check("embedding_backward", forgot_return, verbose=False)
     assert not result and "not implemented yet" in result.problem
@@ -612,15 +637,15 @@ def test_returning_None_is_not_implemented_yet():
 
 def test_wrong_number_of_outputs_fails():
     result = check("lstm_step_backward",
-                   lambda dh, dc, cache: solutions.lstm_step_backward(dh, dc, cache)[:5], verbose=False)
-    assert not result and "expected 6 outputs" in result.problem and "db (4H,)" in result.problem
+                   lambda dh, dc, cache: solutions.lstm_step_backward(dh, dc, cache)[:2], verbose=False)
+    assert not result and "expected 3 outputs" in result.problem and "dc_prev (N, H)" in result.problem
 
 
 def test_scribbling_on_the_arguments_changes_nothing():
     """The oracle is computed first and the function gets copies: in-place writes are harmless."""
     def scribbler(dh, dc, cache):
         grads = solutions.lstm_step_backward(dh, dc, cache)
-        for a in (dh, dc, *cache.values()):
+        for a in (dh, dc, *cache):
             a[...] = 0.0
         return grads
     assert check("lstm_step_backward", scribbler, verbose=False)
@@ -647,26 +672,31 @@ def _gate_columns(a, H, perm):
 
 
 def test_gates_in_the_wrong_order_name_their_blocks():
-    def swapped(dh, dc, cache):                          # f and o swapped in every weight gradient
-        out = solutions.lstm_step_backward(dh, dc, cache)
-        H = cache["Wh"].shape[0]
-        return out[:3] + tuple(_gate_columns(a, H, (0, 3, 2, 1)) for a in out[3:])
+    def swapped(dh, dc, cache):                          # f and o swapped in da
+        da, dh_prev, dc_prev = solutions.lstm_step_backward(dh, dc, cache)
+        return _gate_columns(da, cache.Wh.shape[0], (0, 3, 2, 1)), dh_prev, dc_prev
     result = check("lstm_step_backward", swapped, verbose=False)
-    assert result.failed == ["dWx", "dWh", "db"]
+    assert result.failed == ["da"]
     text = str(result)
-    assert text.count("-> wrong in the blocks of gates f, o") == 3 and "i, g right" in text
+    assert text.count("-> wrong in the blocks of gates f, o") == 1 and "i, g right" in text
+    wrong_bptt = check("lstm_backward", lambda *args: (lambda dx, dh0, dc0, dWx, dWh, db: (
+        dx, dh0, dc0, *(_gate_columns(a, dWh.shape[0], (0, 3, 2, 1)) for a in (dWx, dWh, db))))(
+        *solutions.lstm_backward(*args)), verbose=False)
+    assert wrong_bptt.failed == ["dWx", "dWh", "db"]
+    assert str(wrong_bptt).count("-> wrong in the blocks of gates f, o") == 3
 
 
 def test_a_missing_forget_gate_term_names_the_f_block_only():
     def no_df(dh, dc, cache):                            # df = 0: forgets dc_total * c_prev
-        return solutions.lstm_step_backward(dh, dc, dict(cache, c_prev=0.0 * cache["c_prev"]))
+        return solutions.lstm_step_backward(dh, dc, cache._replace(c_prev=0.0 * cache.c_prev))
     result = check("lstm_step_backward", no_df, verbose=False)
-    assert {"dWx", "dWh", "db"} <= set(result.failed) and "dc_prev" not in result.failed
-    assert str(result).count("-> wrong in the block of gate f (") == 3
+    assert "da" in result.failed and "dc_prev" not in result.failed
+    assert str(result).count("-> wrong in the block of gate f (") == 1
 
 
 def test_embedding_without_accumulation_names_the_repeated_ids():
-    def wrong(dout, ids, V):
+    def wrong(dout, cache):
+        ids, V = cache
         dW = np.zeros((V, dout.shape[-1]))
         dW[ids] += dout                                   # repeated ids: only one write counts
         return dW
@@ -679,12 +709,13 @@ def test_embedding_without_accumulation_names_the_repeated_ids():
 
 
 def test_embedding_writing_to_an_unused_row_names_it():
-    def wrong(dout, ids, V):
-        dW = solutions.embedding_backward(dout, ids, V)
+    def wrong(dout, cache):
+        ids, V = cache
+        dW = solutions.embedding_backward(dout, cache)
         dW[V - 1] += 1.0                                  # row V-1 is never looked up
         return dW
     result = check("embedding_backward", wrong, verbose=False)
-    V = EXERCISES["embedding_backward"].make_case(np.random.default_rng(0)).args[2]
+    V = EXERCISES["embedding_backward"].make_case(np.random.default_rng(0)).args[1].V
     assert f"rows no id looked up (should be exactly 0): {V - 1}" in str(result)
 
 
@@ -702,7 +733,7 @@ def test_softmax_gradient_at_padding_names_the_padded_positions():
 
 def test_lstm_backward_ignoring_the_mask_names_the_positions():
     def wrong(dhs, dhT, dcT, cache):
-        return solutions.lstm_backward(dhs, dhT, dcT, dict(cache, m=np.ones_like(cache["m"])))
+        return solutions.lstm_backward(dhs, dhT, dcT, cache._replace(mask=np.ones_like(cache.mask)))
     result = check("lstm_backward", wrong, verbose=False)
     assert "dx" in result.failed
     line = next(l for l in result.lines if "positions (n, t) that differ" in l)
@@ -711,15 +742,15 @@ def test_lstm_backward_ignoring_the_mask_names_the_positions():
 
 def test_padding_leaks_name_their_indices():
     def leaky(dh_tilde, cache):
-        dh, dhs, dWc = solutions.attention_backward(dh_tilde, cache)
+        dh, dhs, dkeys, grads = solutions.attention_backward(dh_tilde, cache)
         dhs = dhs.copy()
-        n, s = np.argwhere(cache["mask"] == 0)[0]
+        n, s = np.argwhere(_padded(cache))[0]
         dhs[n, s, 0] += 1e-30
-        return dh, dhs, dWc
+        return dh, dhs, dkeys, grads
     result = check("attention_backward", leaky, verbose=False)
     assert result.failed == ["dhs"]
-    n, s = np.argwhere(EXERCISES["attention_backward"].make_case(np.random.default_rng(0))
-                       .args[1]["mask"] == 0)[0]
+    n, s = np.argwhere(_padded(EXERCISES["attention_backward"].make_case(np.random.default_rng(0))
+                               .args[1]))[0]
     assert f"at indices ({n}, {s}, 0))" in result.lines[-1]
 
 

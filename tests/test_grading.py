@@ -94,7 +94,7 @@ def test_one_wrong_output_costs_the_whole_case(tmp_path):
 
 
 def test_a_hanging_exercise_times_out_and_the_others_are_still_graded(tmp_path):
-    text = SOLUTIONS.read_text() + "\n\ndef embedding_backward(dout, ids, V):\n    while True:\n        pass\n"
+    text = SOLUTIONS.read_text() + "\n\ndef embedding_backward(dout, cache):\n    while True:\n        pass\n"
     report = grade(write(tmp_path, text), exercises=["softmax_cross_entropy", "embedding_backward"],
                    seeds=(0,), timeout=2, large=False)
     first, second = report.exercises
@@ -115,7 +115,7 @@ def test_a_missing_function_is_named(tmp_path):
 
 def test_the_submission_sees_no_oracle_and_cannot_change_the_verdict(tmp_path):
     """Returning the arguments, or printing, earns nothing; printing does not flood the report."""
-    sub = write(tmp_path, "def embedding_backward(dout, ids, V):\n"
+    sub = write(tmp_path, "def embedding_backward(dout, cache):\n"
                           "    print('x' * 100000)\n"
                           "    return dout\n")
     report = grade(sub, exercises=["embedding_backward"], seeds=(0, 1), large=False)

@@ -122,7 +122,7 @@ def test_the_package_loaded_by_path_under_another_name_is_refused(tmp_path):
     ("open('/proc/self/environ').read()", "reading /proc/self/environ"),
 ])
 def test_the_sandbox_refuses_processes_writes_outside_its_folder_and_ctypes(tmp_path, code, refused):
-    sub = write(tmp_path, "def embedding_backward(dout, ids, V):\n    " + code + "\n")
+    sub = write(tmp_path, "def embedding_backward(dout, cache):\n    " + code + "\n")
     report = grade(sub, exercises=["embedding_backward"], seeds=(0,), large=False)
     assert report.score == 0 and refused in report.text()
 
@@ -185,8 +185,8 @@ MONKEYPATCH_CELLS = [
     from minis2s.exercises import check
     """,
     """
-    def embedding_backward(dout, ids, V):
-        return np.zeros((V, dout.shape[-1]))          # wrong: no scatter-add at all
+    def embedding_backward(dout, cache):
+        return np.zeros((cache[1], dout.shape[-1]))          # wrong: no scatter-add at all
     """,
     """
     import minis2s.exercises.checker as checker
@@ -217,7 +217,8 @@ def test_a_monkeypatched_checker_in_a_notebook_changes_nothing_in_its_grade(tmp_
 
 def test_a_right_notebook_gets_full_marks_and_a_broken_cell_is_skipped(tmp_path):
     cells = ["import numpy as np\n",
-             "def embedding_backward(dout, ids, V):\n"
+             "def embedding_backward(dout, cache):\n"
+             "    ids, V = cache\n"
              "    dW = np.zeros((V, dout.shape[-1]))\n"
              "    np.add.at(dW, ids.reshape(-1), dout.reshape(-1, dout.shape[-1]))\n"
              "    return dW\n",
@@ -372,7 +373,8 @@ def test_a_dependency_called_with_other_arguments_says_so(tmp_path):
     sub = write(tmp_path, SOLUTIONS.read_text() + textwrap.dedent("""
         _ref = lstm_backward
         def lstm_backward(dhs, dhT, dcT, cache):
-            lstm_step_backward(dhT, dcT, dict(cache["steps"][0], x=cache["steps"][0]["x"] + 1.0))
+            step = cache.steps[0]
+            lstm_step_backward(dhT, dcT, step._replace(h_prev=step.h_prev + 1.0))
             return _ref(dhs, dhT, dcT, cache)
         """))
     report = grade(sub, exercises=["lstm_backward"], seeds=(0,))
@@ -380,7 +382,7 @@ def test_a_dependency_called_with_other_arguments_says_so(tmp_path):
     assert "the reference lstm_step_backward stands in for yours" in report.text()
 
 
-def test_the_stand_ins_are_the_backward_passes_of_the_given_forwards():
+def test_the_stand_ins_are_the_backward_passes_of_the_engine_forwards():
     """J^T @ upstream from the grader's data equals the reference solutions on the case."""
     from minis2s.exercises.standins import standins
     from minis2s.grading.sandbox import make_standin
@@ -390,9 +392,9 @@ def test_the_stand_ins_are_the_backward_passes_of_the_given_forwards():
     spec.loader.exec_module(sol)
     case = EXERCISES["lstm_backward"].make_case(np.random.default_rng(3))
     ref = make_standin("lstm_step_backward", standins("lstm_backward", case)["lstm_step_backward"])
-    step = case.args[3]["steps"][1]
+    step = case.args[3].steps[1]
     rng = np.random.default_rng(0)
-    dh, dc = rng.standard_normal(step["h_prev"].shape), rng.standard_normal(step["h_prev"].shape)
+    dh, dc = rng.standard_normal(step.h_prev.shape), rng.standard_normal(step.h_prev.shape)
     for got, want in zip(ref(dh, dc, cache=step), sol.lstm_step_backward(dh, dc, step)):
         np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)
 
@@ -401,7 +403,8 @@ def test_gradescope_grades_an_uploaded_notebook_on_its_exported_functions(tmp_pa
     root = _autograder_tree(tmp_path, "", exercises=("embedding_backward",))
     (root / "submission" / "submission.py").unlink()
     cells = ["import numpy as np\n",
-             "def embedding_backward(dout, ids, V):\n"
+             "def embedding_backward(dout, cache):\n"
+             "    ids, V = cache\n"
              "    dW = np.zeros((V, dout.shape[-1]))\n"
              "    np.add.at(dW, ids.reshape(-1), dout.reshape(-1, dout.shape[-1]))\n"
              "    return dW\n",

@@ -166,6 +166,8 @@ def test_the_edition_with_the_package_holds_no_solution(tmp_path):
 def test_in_a_punched_edition_the_engine_check_names_the_missing_exercise(tmp_path):
     edition.copy_package(tmp_path)
     proc = run_in(tmp_path, """
+        import sys
+        sys.modules["torch"] = None                  # no torch: the oracle is the engine's hole
         from minis2s.exercises import check
         check("lstm_step_backward")
         check("rnn_step_backward")
@@ -175,3 +177,48 @@ def test_in_a_punched_edition_the_engine_check_names_the_missing_exercise(tmp_pa
     assert "FAIL: finish exercise 13 first (clip_gradients" in proc.stdout     # its oracle is the hole
     assert "FAIL: finish exercise 5 first (lstm_step_forward" in proc.stdout     # its forward
     assert "FAIL: finish exercise 3 first (rnn_step_backward" in proc.stdout     # itself
+
+
+def test_in_a_punched_edition_clipping_adam_and_bleu_are_checked_against_torch_and_sacrebleu(tmp_path):
+    """Their engine functions are holes there: the independent references still judge the
+    student's function -- a right one passes, a wrong one fails -- before the holes are filled."""
+    pytest.importorskip("torch")
+    pytest.importorskip("sacrebleu")
+    edition.copy_package(tmp_path)
+    (tmp_path / "solutions.py").write_text((ROOT / "instructor" / "solutions.py").read_text())
+    proc = run_in(tmp_path, """
+        import solutions
+        from minis2s.exercises import check
+        for name, fn in [("clip_gradients", solutions.clip_gradients),
+                         ("adam_update", solutions.adam_update),
+                         ("corpus_bleu", solutions.corpus_bleu)]:
+            for seed in range(3):
+                print(name, seed, bool(check(name, fn, seed=seed, verbose=False)))
+        wrong = lambda p, g, m, v, t, lr, b1, b2, eps: solutions.adam_update(p, g, m, v, t, lr, b1, b2, 0.0)
+        print("adam without eps", bool(check("adam_update", wrong, verbose=False)))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count(" True") == 9 and "adam without eps False" in proc.stdout, proc.stdout
+
+
+def test_in_a_punched_edition_the_searches_are_checked_against_stored_answers(tmp_path):
+    """generate runs the search holes there: the edition stores the full package's answers for
+    the public seeds, so a right search passes and a wrong one fails; another seed says which
+    exercise to finish first."""
+    edition.copy_package(tmp_path)
+    assert (tmp_path / "minis2s" / "exercises" / "search_expected.json").exists()
+    (tmp_path / "solutions.py").write_text((ROOT / "instructor" / "solutions.py").read_text())
+    proc = run_in(tmp_path, """
+        import solutions
+        from minis2s.exercises import check
+        for name in ("greedy_search", "beam_search"):
+            for seed in range(3):
+                print(name, seed, bool(check(name, getattr(solutions, name), seed=seed, verbose=False)))
+        def short(step, state, sos_id, eos_id, max_len):       # stops one step early
+            return solutions.greedy_search(step, state, sos_id, eos_id, max_len - 1)
+        print("short", bool(check("greedy_search", short, verbose=False)))
+        check("greedy_search", solutions.greedy_search, seed=123)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count(" True") == 6 and "short False" in proc.stdout, proc.stdout
+    assert "FAIL: finish exercise" in proc.stdout

@@ -4,21 +4,22 @@ Luong's global attention with the dot score and the tanh output layer, as
 minis2s's AttentionDecoder computes it with ``score="dot"`` (docs/derivations.md,
 section "Attention")::
 
-    scores  = h @ hs^T                        (N, T, S)   hs as the keys
+    scores  = h @ keys^T                      (N, T, S)   keys = hs for the dot score
     alpha   = masked_softmax(scores, mask)    (N, T, S)   padding: weight exactly 0
     ctx     = alpha @ hs                      (N, T, H)   hs as the values
     ctx_h   = [ctx ; h]                       (N, T, 2H)
     h_tilde = tanh(ctx_h @ Wc)                (N, T, H)
 
-``^T`` swaps the last two axes. The given forward passes,
-:func:`minis2s.exercises.given.masked_softmax_forward` and
-:func:`minis2s.exercises.given.attention_forward`, make the caches you receive.
+``^T`` swaps the last two axes. The caches you receive are minis2s's own, made by
+:func:`minis2s.functional.masked_softmax_forward` and :func:`minis2s.functional.attention_forward`;
+``masked_softmax_forward`` is checked against :func:`minis2s.exercises.given.masked_softmax_forward`.
 Shapes: N batch, T decoder steps, S source positions, H hidden size.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import functional as F
 from ..gradcheck import numerical_gradient
 from . import _cases, given
 from .checker import Case, Exercise
@@ -38,28 +39,31 @@ def masked_softmax_forward(scores, mask):
 
 
 def masked_softmax_backward(dalpha, cache):
-    """Backward of :func:`minis2s.exercises.given.masked_softmax_forward`.
+    """Backward of the masked softmax: minis2s's own
+    :func:`minis2s.functional.masked_softmax_backward`, on its cache.
 
     dalpha (N, T, S): the gradient flowing into the weights alpha.
-    cache: {"scores" (N, T, S), "mask" (N, S), "alpha" (N, T, S): the weights, exactly 0
-    at padding}.
+    cache: what minis2s's ``masked_softmax_forward`` keeps: alpha (N, T, S), the weights
+    themselves, exactly 0 at padding.
     Returns dscores (N, T, S) -- exactly 0 at the padded positions.
     """
     raise NotImplementedError
 
 
 def attention_backward(dh_tilde, cache):
-    """Backward of :func:`minis2s.exercises.given.attention_forward` (the module docstring).
+    """Backward of minis2s's ``attention_forward(h, hs, keys, mask, {"Wc": Wc}, "dot")``:
+    minis2s's own :func:`minis2s.functional.attention_backward`, for the dot score and
+    Luong's output (the module docstring).
 
     dh_tilde (N, T, H): the gradient flowing into the attentional hidden state.
-    cache: the dict the forward made, keyed by the symbols of docs/derivations.md:
+    cache: the engine's ``AttentionCache(score="dot", output="luong", score_cache, alpha,
+    context, out)``: score_cache = DotScoreCache(h (N, T, H), keys (N, S, H)); alpha (N, T, S),
+    exactly 0 at padding; context = ContextCache(alpha, hs (N, S, H)); out =
+    OutputCache(ctx_h (N, T, 2H): [ctx ; h], Wc (2H, H), h_tilde (N, T, H), He = H).
 
-        h (N, T, H), hs (N, S, H), mask (N, S) (1 = real, 0 = padding), Wc (2H, H),
-        scores (N, T, S), alpha (N, T, S) (exactly 0 at padding), ctx (N, T, H),
-        ctx_h (N, T, 2H): [ctx ; h], h_tilde (N, T, H).
-
-    Returns (dh (N, T, H), dhs (N, S, H), dWc (2H, H)); dhs is exactly 0 at the padded
-    source positions. You may call your own masked_softmax_backward.
+    Returns (dh (N, T, H), dhs (N, S, H): through the values, dkeys (N, S, H): through the
+    scores, grads: {"Wc": dWc (2H, H)}); dhs and dkeys are exactly 0 at the padded source
+    positions. You may call your own masked_softmax_backward.
     """
     raise NotImplementedError
 
@@ -108,16 +112,16 @@ SOFTMAX_BACKWARD_HINTS = (
 ATTENTION_HINTS = (
     """
     Run the forward pass backwards, one line at a time: tanh, the concatenation [ctx ; h],
-    the context ctx = alpha @ hs, the masked softmax, the dot score. Two arrays are used
-    twice, and each gets the sum of its two gradients: h (in the scores and in [ctx ; h]) and
-    hs (as the keys of the scores and as the values averaged into ctx).
+    the context ctx = alpha @ hs, the masked softmax, the dot score. h is used twice (in the
+    scores and in [ctx ; h]) and gets the sum of its two gradients; the values hs and the keys
+    get one each (the layer adds them when the keys are hs itself).
     """,
     """
     dpre (N, T, H): the gradient before the tanh. dctx_h = dpre @ Wc.T is (N, T, 2H): its
     first H columns are dctx (N, T, H), the rest the direct part of dh. dWc (2H, H) sums
     ctx_h^T dpre over all N*T rows. dalpha and dscores are (N, T, S). For the batched
     products, x.transpose(0, 2, 1) swaps the last two axes: (N, T, S) -> (N, S, T).
-    dh (N, T, H) and dhs (N, S, H) each collect two terms.
+    dh (N, T, H) collects two terms; dhs and dkeys are (N, S, H); grads holds dWc.
     """,
     """
     Undo the forward pass line by line, from h_tilde back to h, hs and Wc. (1) Through the tanh,
@@ -125,9 +129,9 @@ ATTENTION_HINTS = (
     gradient over all N T rows; the gradient of ctx_h splits at column H into the gradient of ctx
     and a first, direct gradient of h. (3) ctx = alpha hs is a batched matrix product: it gives the
     gradient of alpha and a first gradient of hs (hs as the values). (4) Through the masked softmax
-    (your masked_softmax_backward) to the gradient of the scores. (5) scores = h hs^T is another
-    batched product: it gives the second gradient of h and the second gradient of hs (hs as the
-    keys). Add the two gradients of h, and the two of hs; batched transposes swap the last two axes.
+    (your masked_softmax_backward) to the gradient of the scores. (5) scores = h keys^T is another
+    batched product: it gives the second gradient of h and the gradient of the keys. Add the two
+    gradients of h; batched transposes swap the last two axes.
     """,
 )
 
@@ -158,9 +162,9 @@ def _softmax_backward_case(rng) -> Case:
     N, T, S = s["N"], s["T"], s["S"]
     mask, lengths = _padded_mask(rng, N, S)
     scores = _cases.randn(rng, N, T, S, scale=2.0)
-    _, cache = given.masked_softmax_forward(scores, mask)
+    _, cache = F.masked_softmax_forward(scores, mask)
     dalpha = _cases.randn(rng, N, T, S)
-    num = numerical_gradient(lambda scores: given.masked_softmax_forward(scores, mask)[0],
+    num = numerical_gradient(lambda scores: F.masked_softmax_forward(scores, mask)[0],
                              {"scores": scores}, dalpha)
     padded = np.broadcast_to(mask[:, None, :] == 0, scores.shape)
     return Case(args=(dalpha, cache), oracle={"dscores": num["scores"]},
@@ -173,9 +177,9 @@ def _large_softmax_backward_case(rng) -> Case:
     N, T, S = int(rng.integers(36, 44)), int(rng.integers(40, 56)), int(rng.integers(88, 104))
     mask, lengths = _padded_mask(rng, N, S)
     scores = _cases.randn(rng, N, T, S, scale=2.0)
-    _, cache = given.masked_softmax_forward(scores, mask)
+    _, cache = F.masked_softmax_forward(scores, mask)
     dalpha = _cases.randn(rng, N, T, S)
-    dirs = _cases.directional_oracle(lambda scores: given.masked_softmax_forward(scores, mask)[0],
+    dirs = _cases.directional_oracle(lambda scores: F.masked_softmax_forward(scores, mask)[0],
                                      {"scores": scores}, dalpha, rng)
     padded = np.broadcast_to(mask[:, None, :] == 0, scores.shape)
     return Case(args=(dalpha, cache), oracle={"dscores": None},
@@ -187,15 +191,30 @@ def _attention_case(rng) -> Case:
     s = _cases.sizes(rng, "NTSH")
     N, T, S, H = s["N"], s["T"], s["S"], s["H"]
     mask, lengths = _padded_mask(rng, N, S)
-    inputs = {"h": _cases.randn(rng, N, T, H), "hs": _cases.randn(rng, N, S, H),
+    hs = _cases.randn(rng, N, S, H)
+    inputs = {"h": _cases.randn(rng, N, T, H), "hs": hs, "keys": hs.copy(),   # the dot score: keys = hs
               "Wc": _cases.randn(rng, 2 * H, H, scale=0.5)}
-    _, cache = given.attention_forward(mask=mask, **inputs)
+
+    def forward(h, hs, keys, Wc):
+        return F.attention_forward(h, hs, keys, mask, {"Wc": Wc}, "dot")[0]
+    _, _, cache = F.attention_forward(inputs["h"], hs, inputs["keys"], mask, {"Wc": inputs["Wc"]},
+                                      "dot")
     dh_tilde = _cases.randn(rng, N, T, H)
-    num = numerical_gradient(lambda **k: given.attention_forward(mask=mask, **k)[0], inputs, dh_tilde)
+    num = numerical_gradient(forward, inputs, dh_tilde)
     padded = np.broadcast_to(mask[:, :, None] == 0, (N, S, H))
     return Case(args=(dh_tilde, cache), oracle={"d" + k: g for k, g in num.items()},
                 sizes=f"{_cases.spell(s)}, source lengths={lengths.tolist()}",
-                exact={"dhs": (padded, "the padded source positions")})
+                exact={"dhs": (padded, "the padded source positions"),
+                       "dkeys": (padded, "the padded source positions")}, context={"mask": mask})
+
+
+def unpack_attention(out):
+    """(dh, dhs, dkeys, grads) -> (dh, dhs, dkeys, dWc): the weight gradient out of its dict."""
+    if not isinstance(out, (tuple, list)) or len(out) != 4 or not isinstance(out[3], dict) \
+            or "Wc" not in out[3]:
+        raise ValueError("expected 4 outputs (dh (N, T, H), dhs (N, S, H), dkeys (N, S, H), "
+                         "grads {'Wc': dWc (2H, H)}), as minis2s's attention_backward returns")
+    return tuple(out[:3]) + (out[3]["Wc"],)
 
 
 EXERCISES = [
@@ -206,7 +225,7 @@ EXERCISES = [
         make_case=_softmax_forward_case, stub=masked_softmax_forward,
         hints=SOFTMAX_FORWARD_HINTS, level=1, minutes=15,
         oracle="the given masked_softmax_forward", tol=1e-12,
-        forbidden_given=("masked_softmax_forward", "attention_forward")),
+        forbidden_given=("masked_softmax_forward",)),
     Exercise(
         name="masked_softmax_backward",
         signature="masked_softmax_backward(dalpha, cache) -> dscores",
@@ -217,8 +236,9 @@ EXERCISES = [
         make_large_case=_large_softmax_backward_case),
     Exercise(
         name="attention_backward",
-        signature="attention_backward(dh_tilde, cache) -> (dh, dhs, dWc)",
-        outputs={"dh": "(N, T, H)", "dhs": "(N, S, H)", "dWc": "(2H, H)"},
+        signature="attention_backward(dh_tilde, cache) -> (dh, dhs, dkeys, {'Wc': dWc})",
+        outputs={"dh": "(N, T, H)", "dhs": "(N, S, H)", "dkeys": "(N, S, H)", "dWc": "(2H, H)"},
+        unpack=unpack_attention,
         make_case=_attention_case, stub=attention_backward, hints=ATTENTION_HINTS,
         level=2, minutes=45,
         oracle="the numerical gradient of attention_forward (dot score, masked)"),

@@ -113,6 +113,9 @@ class Exercise:
         along random directions (``Case.directional``): a right backward pass takes
         milliseconds on it, finite differences of a copied forward pass hours -- the grader
         adds one to every exercise that has it, within the same time limit.
+    unpack: ``return value -> tuple of the outputs``, for a function that returns more than
+        arrays (attention_backward's dict of weight gradients); it raises ``ValueError``
+        saying what was expected when the return value does not have that form.
     """
     name: str
     signature: str
@@ -129,6 +132,7 @@ class Exercise:
     forward_limit: int | None = FORWARD_LIMIT
     explain: dict = field(default_factory=dict)
     make_large_case: Callable | None = None
+    unpack: Callable | None = None
 
     @property
     def max_points(self) -> float:
@@ -358,6 +362,11 @@ def judge(ex: Exercise, case: Case, out, seed=0, lines=None) -> ExerciseResult:
     if out is None:
         return fail("not implemented yet: the function returned None "
                     "(write its body -- and check it ends with a `return`)")
+    if ex.unpack is not None:
+        try:
+            out = ex.unpack(out)
+        except ValueError as e:
+            return fail(str(e))
     if len(names) == 1 and not isinstance(out, tuple):
         out = (out,)
     expected = ", ".join(f"{n} {ex.outputs[n]}" for n in names)

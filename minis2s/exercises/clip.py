@@ -3,15 +3,16 @@ r"""Exercise 13: gradient clipping by global norm.
 Exploding gradients (docs/derivations.md, "Vanishing and exploding gradients")
 are tamed by rescaling *all* gradients together when their joint L2 norm is too
 large -- the direction of the step is kept, only its length is capped. Checked
-against :func:`minis2s.optim.clip_grad_norm`, to a relative error of 1e-12.
+against ``torch.nn.utils.clip_grad_norm_`` (minis2s's own :func:`minis2s.optim.clip_grad_norm`
+where torch is not installed: :mod:`minis2s.exercises.references`), to a relative error of 1e-12.
 """
 from __future__ import annotations
 
 import math
 
-from ..optim import clip_grad_norm
 from . import _cases
 from .checker import Case, Exercise
+from .references import CLIP, clip_reference
 
 __all__ = ["clip_gradients", "EXERCISES"]
 
@@ -55,8 +56,7 @@ def _case(rng) -> Case:
              "db": _cases.randn(rng, 4 * H)}
     norm0 = math.sqrt(sum(float((g ** 2).sum()) for g in grads.values()))
     max_norm = float(norm0 * rng.choice([0.3, 0.7, 1.5]))       # some seeds clip, some do not
-    clipped = {k: v.copy() for k, v in grads.items()}
-    norm = clip_grad_norm(clipped, max_norm)
+    clipped, norm = clip_reference(grads, max_norm)
     return Case(args=(grads["dWx"], grads["dWh"], grads["db"], max_norm),
                 oracle={**clipped, "norm": norm},
                 sizes=f"{_cases.spell(s)}, max_norm={max_norm:.3g} "
@@ -69,5 +69,5 @@ EXERCISES = [
         signature="clip_gradients(dWx, dWh, db, max_norm) -> (dWx, dWh, db, norm)",
         outputs={"dWx": "dWx.shape", "dWh": "dWh.shape", "db": "db.shape", "norm": "()"},
         make_case=_case, stub=clip_gradients, hints=HINTS, level=1, minutes=10,
-        oracle="minis2s.optim.clip_grad_norm", tol=1e-12),
+        oracle=CLIP, tol=1e-12),
 ]

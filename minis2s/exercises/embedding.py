@@ -1,6 +1,8 @@
 r"""Exercise 2: the embedding's backward pass -- a scatter-add.
 
-The forward pass is given, :func:`minis2s.exercises.given.embedding_forward`::
+This is minis2s's own :func:`minis2s.functional.embedding_backward`: the stub has its
+signature, and its cache is the engine's ``EmbeddingCache(ids, V)``, made by
+:func:`minis2s.functional.embedding_forward`::
 
     out[n, t] = W[ids[n, t]]          ids (N, T) int, W (V, E) -> out (N, T, E)
 
@@ -8,6 +10,7 @@ Check your backward with ``check("embedding_backward", my_embedding_backward)``.
 """
 from __future__ import annotations
 
+from .. import functional as F
 from ..gradcheck import numerical_gradient
 from . import _cases
 from .checker import Case, Exercise
@@ -15,12 +18,12 @@ from .checker import Case, Exercise
 __all__ = ["embedding_backward", "EXERCISES"]
 
 
-def embedding_backward(dout, ids, V):
+def embedding_backward(dout, cache):
     """Gradient of the embedding table.
 
     dout (N, T, E): the gradient flowing into ``out = W[ids]``.
-    ids (N, T) int: the token ids looked up (the same id can occur many times).
-    V: the vocabulary size (the number of rows of W).
+    cache: ``EmbeddingCache(ids, V)``: ids (N, T) int, the token ids looked up (the same id can
+    occur many times); V, the vocabulary size (the number of rows of W).
     Returns dW (V, E).
     """
     raise NotImplementedError
@@ -53,9 +56,10 @@ def _case(rng) -> Case:
     # and one id is forced to repeat.
     ids = rng.integers(0, V - 1, size=(N, T))
     ids[-1, -1] = ids[0, 0]
+    _, cache = F.embedding_forward(ids, W)
     dout = rng.standard_normal((N, T, E))
-    num = numerical_gradient(lambda W: W[ids], {"W": W}, dout)
-    return Case(args=(dout, ids, V), oracle={"dW": num["W"]}, sizes=_cases.spell(s),
+    num = numerical_gradient(lambda W: F.embedding_forward(ids, W)[0], {"W": W}, dout)
+    return Case(args=(dout, cache), oracle={"dW": num["W"]}, sizes=_cases.spell(s),
                 context={"ids": ids})
 
 
@@ -66,16 +70,17 @@ def _large_case(rng) -> Case:
     W = rng.standard_normal((V, E))
     ids = rng.integers(0, V - 1, size=(N, T))
     ids[-1, -1] = ids[0, 0]
+    _, cache = F.embedding_forward(ids, W)
     dout = rng.standard_normal((N, T, E))
-    dirs = _cases.directional_oracle(lambda W: W[ids], {"W": W}, dout, rng)
-    return Case(args=(dout, ids, V), oracle={"dW": None}, sizes=f"large: N={N}, T={T}, V={V}, E={E}",
+    dirs = _cases.directional_oracle(lambda W: F.embedding_forward(ids, W)[0], {"W": W}, dout, rng)
+    return Case(args=(dout, cache), oracle={"dW": None}, sizes=f"large: N={N}, T={T}, V={V}, E={E}",
                 directional={"dW": dirs["W"]})
 
 
 EXERCISES = [
     Exercise(
         name="embedding_backward",
-        signature="embedding_backward(dout, ids, V) -> dW",
+        signature="embedding_backward(dout, cache) -> dW",
         outputs={"dW": "(V, E)"},
         make_case=_case, stub=embedding_backward, hints=HINTS, level=1, minutes=15,
         oracle="the numerical gradient of W[ids]", explain={"dW": "rows"},

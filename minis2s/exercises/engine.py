@@ -1,6 +1,6 @@
 r"""``check(name)`` with no function: the package's *own* implementation, judged.
 
-In a student edition built with ``make_student_edition.py --package`` the exercises are
+In a student edition (``make_student_edition.py``, without ``--no-package``) the exercises are
 holes in the engine itself (``minis2s/functional/lstm.py``'s ``lstm_step_backward`` raises
 ``ExerciseNotDone`` until the student writes its body). ``check("lstm_step_backward")``
 then judges what is in the package -- the student's body -- on a fresh random case:
@@ -21,7 +21,13 @@ from .. import functional as F
 from ..errors import ExerciseNotDone
 from ..gradcheck import numerical_gradient
 from . import _cases
+from .attention import _attention_case as _attention, _softmax_backward_case as _masked_softmax
+from .attention import unpack_attention
 from .checker import Case, Exercise, ExerciseResult, judge
+from .embedding import _case as _embedding
+from .lstm import _sequence_case as _lstm, _step_case as _lstm_step
+from .peeky import _concat_case as _peek
+from .rnn import _sequence_case as _rnn, _step_case as _rnn_step
 
 __all__ = ["ENGINE", "check_engine"]
 
@@ -49,129 +55,15 @@ def _softmax(rng):
                 sizes=_cases.spell(s), context={"mask": real})
 
 
-def _embedding(rng):
-    s = _cases.sizes(rng, "NTVE", 2, 8)
-    N, T, V, E = s["N"], s["T"], s["V"], s["E"]
-    ids = rng.integers(0, V - 1, size=(N, T))
-    ids[-1, -1] = ids[0, 0]
-    W = _r(rng, V, E)
-    _, cache = F.embedding_forward(ids, W)
-    dout = _r(rng, N, T, E)
-    num = numerical_gradient(lambda W: F.embedding_forward(ids, W)[0], {"W": W}, dout)
-    return Case(args=(dout, cache), oracle={"dW": num["W"]}, sizes=_cases.spell(s),
-                context={"ids": ids})
-
-
-def _rnn_step(rng):
-    s = _cases.sizes(rng, "NH")
-    N, H = s["N"], s["H"]
-    Wh = _r(rng, H, H, scale=0.5)
-    inputs = {"a_x": _r(rng, N, H), "h_prev": _r(rng, N, H)}
-    _, cache = F.rnn_step_forward(Wh=Wh, **inputs)
-    dh = _r(rng, N, H)
-    num = numerical_gradient(lambda **k: F.rnn_step_forward(Wh=Wh, **k)[0], inputs, dh)
-    return Case(args=(dh, cache), oracle={"da": num["a_x"], "dh_prev": num["h_prev"]},
-                sizes=_cases.spell(s))
-
-
-def _rnn(rng):
-    s = _cases.sizes(rng, "NTDH")
-    N, T, D, H = s["N"], s["T"], s["D"], s["H"]
-    mask = _mask(rng, N, T)
-    inputs = {"x": _r(rng, N, T, D), "h0": _r(rng, N, H), "Wx": _r(rng, D, H, scale=0.5),
-              "Wh": _r(rng, H, H, scale=0.5), "b": _r(rng, H, scale=0.5)}
-    _, _, cache = F.rnn_forward(mask=mask, **inputs)
-    dhs, dhT = _r(rng, N, T, H), _r(rng, N, H)
-    num = numerical_gradient(lambda **k: F.rnn_forward(mask=mask, **k)[:2], inputs, [dhs, dhT])
-    return Case(args=(dhs, dhT, cache), oracle={"d" + k: v for k, v in num.items()},
-                sizes=_cases.spell(s), context={"mask": mask})
-
-
-def _lstm_step(rng):
-    s = _cases.sizes(rng, "NH")
-    N, H = s["N"], s["H"]
-    Wh = _r(rng, H, 4 * H, scale=0.5)
-    inputs = {"a_x": _r(rng, N, 4 * H), "h_prev": _r(rng, N, H), "c_prev": _r(rng, N, H)}
-    _, _, cache = F.lstm_step_forward(Wh=Wh, **inputs)
-    dh, dc = _r(rng, N, H), _r(rng, N, H)
-    num = numerical_gradient(lambda **k: F.lstm_step_forward(Wh=Wh, **k)[:2], inputs, [dh, dc])
-    return Case(args=(dh, dc, cache), oracle={"da": num["a_x"], "dh_prev": num["h_prev"],
-                                              "dc_prev": num["c_prev"]}, sizes=_cases.spell(s))
-
-
-def _lstm(rng):
-    s = _cases.sizes(rng, "NTDH")
-    N, T, D, H = s["N"], s["T"], s["D"], s["H"]
-    mask = _mask(rng, N, T)
-    inputs = {"x": _r(rng, N, T, D), "h0": _r(rng, N, H), "c0": _r(rng, N, H),
-              "Wx": _r(rng, D, 4 * H, scale=0.5), "Wh": _r(rng, H, 4 * H, scale=0.5),
-              "b": _r(rng, 4 * H, scale=0.5)}
-    _, _, cache = F.lstm_forward(mask=mask, **inputs)
-    douts = [_r(rng, N, T, H), _r(rng, N, H), _r(rng, N, H)]
-
-    def forward(**k):
-        hs, (hT, cT), _ = F.lstm_forward(mask=mask, **k)
-        return hs, hT, cT
-    num = numerical_gradient(forward, inputs, douts)
-    return Case(args=(*douts, cache), oracle={"d" + k: v for k, v in num.items()},
-                sizes=_cases.spell(s), context={"mask": mask})
-
-
-def _peek(rng):
-    s = _cases.sizes(rng, "NTKH")
-    N, T, K, H = s["N"], s["T"], s["K"], s["H"]
-    inputs = {"a": _r(rng, N, T, K), "ctx": _r(rng, N, H)}
-    _, cache = F.peek_forward(**inputs)
-    dout = _r(rng, N, T, K + H)
-    num = numerical_gradient(lambda **k: F.peek_forward(**k)[0], inputs, dout)
-    return Case(args=(dout, cache), oracle={"da": num["a"], "dctx": num["ctx"]}, sizes=_cases.spell(s))
-
-
 def _source_mask(rng, N, S):
     return (np.arange(S)[None, :] < _cases.lengths(rng, N, S)[:, None]).astype(np.float64)
 
 
-def _masked_softmax(rng):
-    s = _cases.sizes(rng, "NTS")
-    N, T, S = s["N"], s["T"], s["S"]
-    mask = _source_mask(rng, N, S)
-    scores = _r(rng, N, T, S, scale=2.0)
-    _, cache = F.masked_softmax_forward(scores, mask)
-    dalpha = _r(rng, N, T, S)
-    num = numerical_gradient(lambda scores: F.masked_softmax_forward(scores, mask)[0],
-                             {"scores": scores}, dalpha)
-    padded = np.broadcast_to(mask[:, None, :] == 0, scores.shape)
-    return Case(args=(dalpha, cache), oracle={"dscores": num["scores"]}, sizes=_cases.spell(s),
-                exact={"dscores": (padded, "the padded positions")})
-
-
-def _attention(rng):
-    s = _cases.sizes(rng, "NTSH")
-    N, T, S, H = s["N"], s["T"], s["S"], s["H"]
-    mask = _source_mask(rng, N, S)
-    inputs = {"h": _r(rng, N, T, H), "hs": _r(rng, N, S, H), "Wc": _r(rng, 2 * H, H, scale=0.5)}
-
-    def forward(h, hs, Wc):          # dot score: the keys are hs itself
-        return F.attention_forward(h, hs, hs, mask, {"Wc": Wc}, "dot")[0]
-    _, _, cache = F.attention_forward(inputs["h"], inputs["hs"], inputs["hs"], mask,
-                                      {"Wc": inputs["Wc"]}, "dot")
-    dh_tilde = _r(rng, N, T, H)
-    num = numerical_gradient(forward, inputs, dh_tilde)
-
-    def call(dh_tilde, cache):       # hs is the values and the keys: its two gradients add
-        dh, dhs, dkeys, grads = F.attention_backward(dh_tilde, cache)
-        return dh, dhs + dkeys, grads["Wc"]
-    padded = np.broadcast_to(mask[:, :, None] == 0, (N, S, H))
-    return Case(args=(dh_tilde, cache), oracle={"dh": num["h"], "dhs": num["hs"], "dWc": num["Wc"]},
-                sizes=_cases.spell(s), exact={"dhs": (padded, "the padded source positions")},
-                context={"call": call})
-
-
-def _engine(name, function, signature, outputs, make_case, explain=None):
+def _engine(name, function, signature, outputs, make_case, explain=None, unpack=None):
     ex = Exercise(name=name, signature=signature, outputs=outputs, make_case=make_case,
                   stub=None, hints=(), level=1, minutes=0,
                   oracle="the numerical gradient of the package's own forward pass",
-                  explain=explain or {})
+                  explain=explain or {}, unpack=unpack)
     return ex, function
 
 
@@ -201,7 +93,8 @@ ENGINE = dict((ex.name, (ex, fn)) for ex, fn in (
             _masked_softmax),
     _engine("attention_backward", "attention_backward",
             "F.attention_backward(dh_tilde, cache) -> (dh, dhs, dkeys, grads), dot score",
-            {"dh": "(N, T, H)", "dhs": "(N, S, H)", "dWc": "(2H, H)"}, _attention),
+            {"dh": "(N, T, H)", "dhs": "(N, S, H)", "dkeys": "(N, S, H)", "dWc": "(2H, H)"},
+            _attention, unpack=unpack_attention),
 ))
 
 
@@ -227,7 +120,7 @@ def check_engine(name: str, seed: int = 0, verbose: bool = True) -> ExerciseResu
         return fail(str(e))
     lines.append(f"minis2s.functional.{function} (seed {seed}; {case.sizes}): "
                  f"outputs compared with {ex.oracle}")
-    call = case.context.get("call") or getattr(F, function)
+    call = getattr(F, function)
     try:
         out = call(*case.args)
     except ExerciseNotDone as e:

@@ -1,17 +1,10 @@
-r"""The forward passes the exercises give you, with the exercises' own cache layouts.
+r"""The forward passes that remain outside the engine: what the last exercises still need.
 
-Every backward exercise differentiates one of these functions, and every cache
-an exercise hands you was made by one of them. They are written for the
-exercises, not taken from :mod:`minis2s.functional`: the library's functions
-keep their caches in their own (faster, changing) layouts, so a submission
-that calls the library's backward on an exercise's cache does not even run --
-and the grader takes the library away altogether (docs/exercises.md,
-"Why the library cannot do your exercise").
-
-A cache here is a ``dict`` whose keys are the symbols of docs/derivations.md
-(``x, h_prev, c_prev, Wx, Wh, i, f, g, o, c, tanh_c``, ``h, hs, scores, alpha, ctx``
-...), so you read what you
-need by name: ``i, f = cache["i"], cache["f"]``.
+Most exercises are minis2s's own functions, on the engine's caches (docs/exercises.md).
+What is left here: the loss (the oracle of ``softmax_cross_entropy`` and the peeky decoder's
+loss), the masked softmax (the oracle of ``masked_softmax_forward``), the LSTM step (the
+oracle of ``lstm_step_forward``), and the decoder step and encoder the search exercises'
+``step`` runs -- in the grader's sandbox, where minis2s itself cannot be imported.
 
 This file imports NumPy and nothing else, so that the autograder can load it
 into a sandbox where minis2s itself is not importable. Shapes: N batch, T time
@@ -23,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["sigmoid", "log_softmax", "cross_entropy_loss", "embedding_forward",
-           "rnn_step_forward", "rnn_forward", "lstm_step_forward", "lstm_forward",
-           "peeky_concat_forward", "peeky_decoder_forward", "masked_softmax_forward",
-           "attention_forward", "decoder_step", "encode",
+           "lstm_step_forward", "lstm_forward",
+           "masked_softmax_forward",
+           "decoder_step", "encode",
            "make_step", "prepare"]
 
 
@@ -57,32 +50,6 @@ def cross_entropy_loss(logits, targets, ignore_index):
 def embedding_forward(ids, W):
     """out[n, t] = W[ids[n, t]]: ids (N, T) int, W (V, E) -> (N, T, E)."""
     return W[ids]
-
-
-# --- the vanilla RNN ---------------------------------------------------------------
-
-def rnn_step_forward(x, h_prev, Wx, Wh, b):
-    """h = tanh(x @ Wx + h_prev @ Wh + b).
-
-    x (N, D), h_prev (N, H), Wx (D, H), Wh (H, H), b (H,).
-    Returns (h (N, H), cache) with cache = {"x", "h_prev", "Wx", "Wh", "h"}.
-    """
-    h = np.tanh(x @ Wx + h_prev @ Wh + b)
-    return h, {"x": x, "h_prev": h_prev, "Wx": Wx, "Wh": Wh, "h": h}
-
-
-def rnn_forward(x, h0, Wx, Wh, b):
-    """The RNN over a whole sequence (no padding).
-
-    x (N, T, D), h0 (N, H). Returns (hs (N, T, H), cache) with
-    cache = {"steps": [the rnn_step_forward cache of step t, for t = 0..T-1]}.
-    """
-    h, hs, steps = h0, [], []
-    for t in range(x.shape[1]):
-        h, step_cache = rnn_step_forward(x[:, t], h, Wx, Wh, b)
-        hs.append(h)
-        steps.append(step_cache)
-    return np.stack(hs, axis=1), {"steps": steps}
 
 
 # --- the LSTM ------------------------------------------------------------------------
@@ -134,44 +101,6 @@ def lstm_forward(x, h0, c0, Wx, Wh, b, mask=None):
     return np.stack(hs, axis=1), (h, c), {"steps": steps, "m": m}
 
 
-# --- the peeky decoder ------------------------------------------------------------------
-
-def peeky_concat_forward(e, ctx):
-    """[e ; ctx] along the last axis, ctx repeated at every step: (N, T, E), (N, H) -> (N, T, E + H)."""
-    N, T, _ = e.shape
-    return np.concatenate([e, np.broadcast_to(ctx[:, None, :], (N, T, ctx.shape[1]))], axis=-1)
-
-
-def peeky_decoder_forward(y_in, y_out, h0, c0, params, pad_id):
-    """The peeky decoder of one layer, and its loss, as minis2s's PeekyDecoder computes them.
-
-    y_in, y_out (N, T) int: the decoder's inputs and targets (y_out padded with pad_id).
-    h0, c0 (N, H): the encoder's final state; the context is ctx = h0.
-    params: {"W_emb" (V, E), "Wx" (E + H, 4H), "Wh" (H, 4H), "b" (4H,),
-             "W_out" (2H, V), "b_out" (V,)}.
-
-        e      = W_emb[y_in]                          (N, T, E)
-        x      = [e ; ctx]                            (N, T, E + H)
-        hs, _  = lstm_forward(x, h0, c0)              (N, T, H)
-        z      = [hs ; ctx]                           (N, T, 2H)
-        logits = z @ W_out + b_out                    (N, T, V)
-        loss   = cross_entropy_loss(logits, y_out, pad_id)
-
-    Returns (loss, cache) with cache = {"y_in", "y_out", "pad_id", "params",
-    "ctx", "e", "x", "lstm" (the lstm_forward cache), "hs", "z", "logits"}.
-    """
-    ctx = h0
-    e = embedding_forward(y_in, params["W_emb"])
-    x = peeky_concat_forward(e, ctx)
-    hs, _, lstm_cache = lstm_forward(x, h0, c0, params["Wx"], params["Wh"], params["b"])
-    z = peeky_concat_forward(hs, ctx)
-    logits = z @ params["W_out"] + params["b_out"]
-    loss = cross_entropy_loss(logits, y_out, pad_id)
-    cache = {"y_in": y_in, "y_out": y_out, "pad_id": pad_id, "params": params, "ctx": ctx,
-             "e": e, "x": x, "lstm": lstm_cache, "hs": hs, "z": z, "logits": logits}
-    return loss, cache
-
-
 # --- attention (Luong's, with the dot score) -------------------------------------------------
 
 def masked_softmax_forward(scores, mask):
@@ -189,34 +118,6 @@ def masked_softmax_forward(scores, mask):
     e = np.exp(shifted)                                      # exp(-inf) = 0 at padding
     alpha = e / e.sum(axis=-1, keepdims=True)
     return alpha, {"scores": scores, "mask": mask, "alpha": alpha}
-
-
-def attention_forward(h, hs, mask, Wc):
-    """Luong's global attention with the dot score and the tanh output layer.
-
-    h (N, T, H): the decoder's outputs, one query per step. hs (N, S, H): the
-    encoder's outputs, used twice -- as the keys the queries are compared with
-    and as the values that get averaged (the dot score needs He = H).
-    mask (N, S), 1 = real token, 0 = padding. Wc (2H, H)::
-
-        scores  = h @ hs^T                        (N, T, S)   hs as the keys
-        alpha   = masked_softmax(scores, mask)    (N, T, S)
-        ctx     = alpha @ hs                      (N, T, H)   hs as the values
-        ctx_h   = [ctx ; h]                       (N, T, 2H)
-        h_tilde = tanh(ctx_h @ Wc)                (N, T, H)
-
-    (``^T`` swaps the last two axes.) Returns (h_tilde (N, T, H), cache) with
-    cache = {"h", "hs", "mask", "Wc", "scores", "alpha", "ctx", "ctx_h", "h_tilde"}.
-    """
-    scores = h @ hs.transpose(0, 2, 1)
-    alpha, _ = masked_softmax_forward(scores, mask)
-    ctx = alpha @ hs
-    ctx_h = np.concatenate([ctx, h], axis=-1)
-    h_tilde = np.tanh(ctx_h @ Wc)
-    cache = {"h": h, "hs": hs, "mask": mask, "Wc": Wc, "scores": scores, "alpha": alpha,
-             "ctx": ctx, "ctx_h": ctx_h, "h_tilde": h_tilde}
-    return h_tilde, cache
-
 
 # --- decoding: one step, and the encoder that starts it -------------------------------------
 

@@ -3,26 +3,30 @@ r"""Exercises 8-9: the peeky decoder -- its concatenation, then its whole backwa
 The peeky decoder (:class:`minis2s.models.decoder.PeekyDecoder`) feeds the
 context ``ctx`` -- the encoder's final h -- to *every* step, by concatenating it
 to each step's input and to the output layer's input. Its forward pass, with
-its loss, is given as :func:`minis2s.exercises.given.peeky_decoder_forward`.
+its loss, is :func:`peeky_decoder_forward` below; its LSTM is minis2s's own
+(:func:`minis2s.functional.lstm_forward`), so its cache is the engine's ``LSTMCache``,
+the one your ``lstm_backward`` reads.
 Maths: docs/derivations.md, sections "The peeky decoder" and "The hand-off".
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import functional as F
 from ..gradcheck import numerical_gradient
 from . import _cases, given
 from .checker import Case, Exercise
 
-__all__ = ["peeky_concat_backward", "peeky_decoder_backward", "EXERCISES"]
+__all__ = ["peek_backward", "peeky_decoder_backward", "peeky_decoder_forward", "EXERCISES"]
 
 
-def peeky_concat_backward(dout, E):
-    """Backward of :func:`minis2s.exercises.given.peeky_concat_forward`, out = [e ; ctx].
+def peek_backward(dout, cache):
+    """Backward of minis2s's ``peek_forward(a, ctx)``, out = [a ; ctx] (the peeky concatenation).
 
-    dout (N, T, E + H): the gradient flowing into the concatenation.
-    E: the width of the first part (e); ctx (N, H) was repeated at every step.
-    Returns (de (N, T, E), dctx (N, H)).
+    dout (N, T, K + H): the gradient flowing into the concatenation.
+    cache: what peek_forward keeps, K: the width of the first part (a); ctx (N, H) was
+    repeated at every step.
+    Returns (da (N, T, K), dctx (N, H)).
     """
     raise NotImplementedError
 
@@ -30,10 +34,12 @@ def peeky_concat_backward(dout, E):
 def peeky_decoder_backward(cache):
     """The gradients of the peeky decoder's loss, and what it hands back to the encoder.
 
-    cache: what :func:`minis2s.exercises.given.peeky_decoder_forward` made: {"y_in",
+    cache: what :func:`peeky_decoder_forward` made: {"y_in",
     "y_out" (N, T) int, "pad_id", "params" (W_emb (V, E), Wx (E + H, 4H), Wh (H, 4H),
-    b (4H,), W_out (2H, V), b_out (V,)), "ctx" (N, H), "e" (N, T, E), "x" (N, T, E + H),
-    "lstm" (an lstm_forward cache), "hs" (N, T, H), "z" (N, T, 2H), "logits" (N, T, V)}.
+    b (4H,), W_out (2H, V), b_out (V,)), "ctx" (N, H), "e" (N, T, E), "embed" (the
+    embedding's EmbeddingCache), "x" (N, T, E + H), "peek_in" (E: peek_forward's cache),
+    "lstm" (minis2s's lstm_forward cache, an LSTMCache, mask None), "hs" (N, T, H),
+    "z" (N, T, 2H), "peek_out" (H), "logits" (N, T, V)}.
     The decoder starts from the encoder's final state (h0, c0), and ctx = h0.
 
     Returns (dW_emb, dWx, dWh, db, dW_out, db_out, dh_enc (N, H), dc_enc (N, H)): the
@@ -44,18 +50,50 @@ def peeky_decoder_backward(cache):
     raise NotImplementedError
 
 
+def peeky_decoder_forward(y_in, y_out, h0, c0, params, pad_id):
+    """The peeky decoder of one layer, and its loss, as minis2s's PeekyDecoder computes them.
+
+    y_in, y_out (N, T) int: the decoder's inputs and targets (y_out padded with pad_id).
+    h0, c0 (N, H): the encoder's final state; the context is ctx = h0.
+    params: {"W_emb" (V, E), "Wx" (E + H, 4H), "Wh" (H, 4H), "b" (4H,),
+             "W_out" (2H, V), "b_out" (V,)}.
+
+        e      = W_emb[y_in]                          (N, T, E)   minis2s's embedding_forward
+        x      = [e ; ctx]                            (N, T, E + H)   peek_forward
+        hs, _  = lstm_forward(x, h0, c0)              (N, T, H)   minis2s's own
+        z      = [hs ; ctx]                           (N, T, 2H)
+        logits = z @ W_out + b_out                    (N, T, V)
+        loss   = cross_entropy_loss(logits, y_out, pad_id)
+
+    Returns (loss, cache) with cache = {"y_in", "y_out", "pad_id", "params", "ctx", "e",
+    "embed" (the EmbeddingCache), "x", "peek_in" (E), "lstm" (the LSTMCache), "hs", "z",
+    "peek_out" (H), "logits"}: minis2s's own embedding, peek and LSTM caches.
+    """
+    ctx = h0
+    e, embed = F.embedding_forward(y_in, params["W_emb"])
+    x, peek_in = F.peek_forward(e, ctx)
+    hs, _, lstm_cache = F.lstm_forward(x, h0, c0, params["Wx"], params["Wh"], params["b"])
+    z, peek_out = F.peek_forward(hs, ctx)
+    logits = z @ params["W_out"] + params["b_out"]
+    loss = given.cross_entropy_loss(logits, y_out, pad_id)
+    cache = {"y_in": y_in, "y_out": y_out, "pad_id": pad_id, "params": params, "ctx": ctx,
+             "e": e, "embed": embed, "x": x, "peek_in": peek_in, "lstm": lstm_cache, "hs": hs,
+             "z": z, "peek_out": peek_out, "logits": logits}
+    return loss, cache
+
+
 CONCAT_HINTS = (
     """
     A concatenation's backward splits the gradient where the forward joined the arrays. A value
     used at several places receives the sum of the gradients of all its uses.
     """,
     """
-    de is dout's first E columns, (N, T, E). The last H columns are (N, T, H), one gradient for
+    da is dout's first K columns, (N, T, K). The last H columns are (N, T, H), one gradient for
     each of the T uses of ctx; dctx must have the shape of ctx, (N, H).
     """,
     """
-    The forward put e and ctx side by side along the last axis, ctx copied to every step. So split
-    dout at column E: the first part is de as it is. The second part holds one gradient per step
+    The forward put a and ctx side by side along the last axis, ctx copied to every step. So split
+    dout at column K: the first part is da as it is. The second part holds one gradient per step
     for the same ctx; a value used T times receives the sum of its T gradients, so reduce that part
     over the time axis to get the shape of ctx.
     """,
@@ -90,24 +128,26 @@ DECODER_HINTS = (
 
 
 def _concat_case(rng) -> Case:
-    s = _cases.sizes(rng, "NTEH")
-    N, T, E, H = s["N"], s["T"], s["E"], s["H"]
-    inputs = {"e": rng.standard_normal((N, T, E)), "ctx": rng.standard_normal((N, H))}
-    dout = rng.standard_normal((N, T, E + H))
-    num = numerical_gradient(given.peeky_concat_forward, inputs, dout)
-    return Case(args=(dout, E), oracle={"de": num["e"], "dctx": num["ctx"]}, sizes=_cases.spell(s))
+    s = _cases.sizes(rng, "NTKH")
+    N, T, K, H = s["N"], s["T"], s["K"], s["H"]
+    inputs = {"a": rng.standard_normal((N, T, K)), "ctx": rng.standard_normal((N, H))}
+    _, cache = F.peek_forward(**inputs)
+    dout = rng.standard_normal((N, T, K + H))
+    num = numerical_gradient(lambda **k: F.peek_forward(**k)[0], inputs, dout)
+    return Case(args=(dout, cache), oracle={"da": num["a"], "dctx": num["ctx"]}, sizes=_cases.spell(s))
 
 
 def _large_concat_case(rng) -> Case:
     """Realistic sizes: checked along random directions."""
     N, T = int(rng.integers(40, 56)), int(rng.integers(32, 48))
-    E, H = int(rng.integers(176, 208)), int(rng.integers(144, 176))
-    inputs = {"e": rng.standard_normal((N, T, E)), "ctx": rng.standard_normal((N, H))}
-    dout = rng.standard_normal((N, T, E + H))
-    dirs = _cases.directional_oracle(given.peeky_concat_forward, inputs, dout, rng)
-    return Case(args=(dout, E), oracle={"de": None, "dctx": None},
-                sizes=f"large: N={N}, T={T}, E={E}, H={H}",
-                directional={"de": dirs["e"], "dctx": dirs["ctx"]})
+    K, H = int(rng.integers(176, 208)), int(rng.integers(144, 176))
+    inputs = {"a": rng.standard_normal((N, T, K)), "ctx": rng.standard_normal((N, H))}
+    _, cache = F.peek_forward(**inputs)
+    dout = rng.standard_normal((N, T, K + H))
+    dirs = _cases.directional_oracle(lambda **k: F.peek_forward(**k)[0], inputs, dout, rng)
+    return Case(args=(dout, cache), oracle={"da": None, "dctx": None},
+                sizes=f"large: N={N}, T={T}, K={K}, H={H}",
+                directional={"da": dirs["a"], "dctx": dirs["ctx"]})
 
 
 PARAMS = ("W_emb", "Wx", "Wh", "b", "W_out", "b_out")
@@ -127,10 +167,10 @@ def _decoder_case(rng) -> Case:
     y_out[np.arange(T)[None, :] >= lengths[:, None]] = pad
 
     def loss(**k):
-        return given.peeky_decoder_forward(y_in, y_out, k["h0"], k["c0"],
+        return peeky_decoder_forward(y_in, y_out, k["h0"], k["c0"],
                                            {p: k[p] for p in PARAMS}, pad)[0]
 
-    _, cache = given.peeky_decoder_forward(y_in, y_out, h0, c0, params, pad)
+    _, cache = peeky_decoder_forward(y_in, y_out, h0, c0, params, pad)
     num = numerical_gradient(loss, dict(params, h0=h0, c0=c0), np.ones(()))
     oracle = {"d" + p: num[p] for p in PARAMS}
     oracle.update(dh_enc=num["h0"], dc_enc=num["c0"])
@@ -141,10 +181,10 @@ def _decoder_case(rng) -> Case:
 EXERCISES = [
     Exercise(
         name="peeky_concat",
-        signature="peeky_concat_backward(dout, E) -> (de, dctx)",
-        outputs={"de": "(N, T, E)", "dctx": "(N, H)"},
-        make_case=_concat_case, stub=peeky_concat_backward, hints=CONCAT_HINTS, level=1, minutes=10,
-        oracle="the numerical gradient of peeky_concat_forward", make_large_case=_large_concat_case),
+        signature="peek_backward(dout, cache) -> (da, dctx)",
+        outputs={"da": "(N, T, K)", "dctx": "(N, H)"},
+        make_case=_concat_case, stub=peek_backward, hints=CONCAT_HINTS, level=1, minutes=10,
+        oracle="the numerical gradient of peek_forward", make_large_case=_large_concat_case),
     Exercise(
         name="peeky_decoder_backward",
         signature="peeky_decoder_backward(cache) -> (dW_emb, dWx, dWh, db, dW_out, db_out, dh_enc, dc_enc)",

@@ -28,6 +28,7 @@ import inspect
 
 import numpy as np
 
+from .. import functional as F
 from . import given
 
 __all__ = ["standins", "DEPENDENCIES", "jacobian"]
@@ -37,7 +38,7 @@ DEPENDENCIES = {
     "rnn_backward": ("rnn_step_backward",),
     "lstm_backward": ("lstm_step_backward",),
     "peeky_decoder_backward": ("softmax_cross_entropy", "lstm_backward", "lstm_step_backward",
-                               "embedding_backward", "peeky_concat_backward"),
+                               "embedding_backward", "peek_backward"),
     "attention_backward": ("masked_softmax_backward",),
 }
 
@@ -55,6 +56,8 @@ def jacobian(f, inputs: dict, h: float = 1e-5) -> np.ndarray:
 
     columns = []
     for x in inputs.values():
+        if not x.flags.c_contiguous:
+            raise ValueError("jacobian needs C-contiguous inputs (it writes through a flat view)")
         flat = x.reshape(-1)                              # a view: writes reach inputs
         for k in range(flat.size):
             old = flat[k]
@@ -75,28 +78,22 @@ def _params(stub_name):
 
 def _linear(match, grad_args, grad_shapes, f, inputs):
     """A linear stand-in entry: outputs = J^T @ (the gradient arguments, flattened)."""
-    inputs = {k: np.array(v, dtype=np.float64) for k, v in inputs.items()}
+    # C order: the Jacobian writes into each input through a flat view (a transposed view,
+    # like the engine's hs, would be copied by reshape and its columns come out zero)
+    inputs = {k: np.array(v, dtype=np.float64, order="C") for k, v in inputs.items()}
     return {"kind": "linear", "match": match, "grad_args": list(grad_args),
             "grad_shapes": [list(s) for s in grad_shapes], "J": jacobian(f, inputs),
             "out_shapes": [list(v.shape) for v in inputs.values()]}
 
 
-def _step_entries(steps, b, lstm: bool):
-    entries = []
-    for step in steps:
-        if lstm:
-            inputs = dict(x=step["x"], h_prev=step["h_prev"], c_prev=step["c_prev"],
-                          Wx=step["Wx"], Wh=step["Wh"], b=b)
-            shape = step["h_prev"].shape
-            entries.append(_linear([[[2, "x"], step["x"]], [[2, "h_prev"], step["h_prev"]],
-                                    [[2, "c_prev"], step["c_prev"]]], (0, 1), (shape, shape),
-                                   lambda **k: given.lstm_step_forward(**k)[:2], inputs))
-        else:
-            inputs = dict(x=step["x"], h_prev=step["h_prev"], Wx=step["Wx"], Wh=step["Wh"], b=b)
-            entries.append(_linear([[[1, "x"], step["x"]], [[1, "h_prev"], step["h_prev"]]], (0,),
-                                   (step["h_prev"].shape,),
-                                   lambda **k: given.rnn_step_forward(**k)[0], inputs))
-    return entries
+def _lstm_step_entries(steps, a_x):
+    """LSTMStepCache(h_prev, c_prev, Wh, ...) of step t, matched on h_prev and c_prev (the cache
+    is argument 2); the Jacobian of the engine's step with respect to (a_x, h_prev, c_prev)."""
+    return [_linear([[[2, 0], step.h_prev], [[2, 1], step.c_prev]], (0, 1),
+                    (step.h_prev.shape, step.h_prev.shape),
+                    lambda Wh=step.Wh, **k: F.lstm_step_forward(Wh=Wh, **k)[:2],
+                    {"a_x": a_x[:, t], "h_prev": step.h_prev, "c_prev": step.c_prev})
+            for t, step in enumerate(steps)]
 
 
 def standins(name: str, case) -> dict:
@@ -105,22 +102,26 @@ def standins(name: str, case) -> dict:
         return {}
     specs = {}
     if name == "rnn_backward":
-        _, cache = case.args
-        specs["rnn_step_backward"] = _step_entries(cache["steps"], case.context["b"], lstm=False)
+        cache, a_x = case.args[2], case.context["a_x"]
+        specs["rnn_step_backward"] = [       # RNNStepCache(h_prev, Wh, h): matched on h_prev and h
+            _linear([[[1, 0], step.h_prev], [[1, 2], step.h]], (0,), (step.h.shape,),
+                    lambda Wh=step.Wh, **k: F.rnn_step_forward(Wh=Wh, **k)[0],
+                    {"a_x": a_x[:, t], "h_prev": step.h_prev})
+            for t, step in enumerate(cache.steps)]
     elif name == "lstm_backward":
-        cache = case.args[3]
-        specs["lstm_step_backward"] = _step_entries(cache["steps"], case.context["b"], lstm=True)
+        specs["lstm_step_backward"] = _lstm_step_entries(case.args[3].steps, case.context["a_x"])
     elif name == "attention_backward":
         _, cache = case.args
-        scores, mask = cache["scores"], cache["mask"]
-        specs["masked_softmax_backward"] = [_linear(
-            [[[1, "scores"], scores]], (0,), (scores.shape,),
-            lambda scores: given.masked_softmax_forward(scores, mask)[0], {"scores": scores})]
+        h, keys = cache.score_cache
+        scores, mask = h @ keys.transpose(0, 2, 1), case.context["mask"]
+        specs["masked_softmax_backward"] = [_linear(       # the engine's cache: alpha itself
+            [[[1], cache.alpha]], (0,), (scores.shape,),
+            lambda scores: F.masked_softmax_forward(scores, mask)[0], {"scores": scores})]
     elif name == "peeky_decoder_backward":
         (cache,) = case.args
         p, lstm = cache["params"], cache["lstm"]
-        steps = lstm["steps"]
-        x, h0, c0 = cache["x"], steps[0]["h_prev"], steps[0]["c_prev"]
+        x, h0 = cache["x"], lstm.h0
+        c0 = lstm.steps[0].c_prev
         N, T, _ = x.shape
         H = h0.shape[1]
         logits, y_out, pad = cache["logits"], cache["y_out"], cache["pad_id"]
@@ -129,19 +130,20 @@ def standins(name: str, case) -> dict:
         specs["softmax_cross_entropy"] = [{
             "kind": "value", "match": [[[0], logits], [[1], y_out], [[2], pad]],
             "outputs": [float(given.cross_entropy_loss(logits, y_out, pad)), dlogits]}]
+        # LSTMCache(proj, h0, ...): matched on the input rows and h0
         specs["lstm_backward"] = [_linear(
-            [[[3, "steps", 0, "x"], steps[0]["x"]], [[3, "steps", 0, "h_prev"], h0]], (0, 1, 2),
+            [[[3, 0, 0], lstm.proj.x_rows], [[3, 1], h0]], (0, 1, 2),
             ((N, T, H), (N, H), (N, H)),
-            lambda **k: (lambda hs, state, _: (hs, *state))(*given.lstm_forward(**k)),
+            lambda **k: (lambda hs, state, _: (hs, *state))(*F.lstm_forward(**k)),
             dict(x=x, h0=h0, c0=c0, Wx=p["Wx"], Wh=p["Wh"], b=p["b"]))]
-        specs["lstm_step_backward"] = _step_entries(steps, p["b"], lstm=True)
+        specs["lstm_step_backward"] = _lstm_step_entries(lstm.steps, x @ p["Wx"] + p["b"])
         V, E = p["W_emb"].shape
-        specs["embedding_backward"] = [_linear(
-            [[[1], cache["y_in"]], [[2], V]], (0,), (cache["e"].shape,),
-            lambda W: W[cache["y_in"]], {"W": np.zeros((V, E))})]
-        specs["peeky_concat_backward"] = [                   # the input side, the output side
-            _linear([[[1], E]], (0,), (x.shape,), given.peeky_concat_forward,
-                    {"e": cache["e"], "ctx": cache["ctx"]}),
-            _linear([[[1], H]], (0,), (cache["z"].shape,), given.peeky_concat_forward,
-                    {"e": cache["hs"], "ctx": cache["ctx"]})]
+        specs["embedding_backward"] = [_linear(     # EmbeddingCache(ids, V)
+            [[[1, 0], cache["y_in"]], [[1, 1], V]], (0,), (cache["e"].shape,),
+            lambda W: F.embedding_forward(cache["y_in"], W)[0], {"W": np.zeros((V, E))})]
+        specs["peek_backward"] = [                   # the input side, the output side (cache: K)
+            _linear([[[1], E]], (0,), (x.shape,), lambda **k: F.peek_forward(**k)[0],
+                    {"a": cache["e"], "ctx": cache["ctx"]}),
+            _linear([[[1], H]], (0,), (cache["z"].shape,), lambda **k: F.peek_forward(**k)[0],
+                    {"a": cache["hs"], "ctx": cache["ctx"]})]
     return {dep: {"params": _params(dep), "entries": entries} for dep, entries in specs.items()}

@@ -9,9 +9,15 @@ The peeky decoder applies it twice: to the embeddings entering the first LSTM
 layer, and to the LSTM outputs entering the output layer (models/decoder.py).
 
 Backward: a concatenation splits its gradient at the same column; ``ctx`` was
-used at all T steps, so its gradient is the sum of the T copies' gradients::
+used at all T steps, so its gradient is the sum of the T copies' gradients.
+
+.. EXERCISE peeky_concat: begin
+
+::
 
     peek_backward:  da = dout[:, :, :K],    dctx = sum_t dout[:, t, K:]     (N, H)
+
+.. EXERCISE peeky_concat: end
 
 Derived in docs/derivations.md, "The peeky decoder". A single step (decoding)
 is the same with T = 1: pass a (N, K) and get (N, K + H).
