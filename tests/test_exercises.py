@@ -5,7 +5,6 @@ The checker's oracle is a numerical gradient or the library's own result, never
 the reference solutions (instructor/solutions.py, outside the package) -- so
 "every solution passes" is a real test of both.
 """
-import importlib.util
 import textwrap
 from pathlib import Path
 
@@ -15,18 +14,11 @@ import pytest
 import minis2s.exercises as exercises
 import minis2s.functional as F
 from minis2s.exercises import EXERCISES, check, given, hint, list_exercises, template
+from conftest import instructor_module
 
 ROOT = Path(__file__).parents[1]
 
-
-def _load_solutions():
-    spec = importlib.util.spec_from_file_location("instructor_solutions", ROOT / "instructor" / "solutions.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-solutions = _load_solutions()
+solutions = instructor_module("solutions")
 
 LADDER = ["softmax_cross_entropy", "embedding_backward", "rnn_step_backward", "rnn_backward",
           "lstm_step_forward", "lstm_step_backward", "lstm_backward", "peeky_concat",
@@ -105,9 +97,7 @@ def test_no_hint_is_code():
     """Level 3 explains the structure in words: no line of any hint is a Python statement that
     computes something, and no hint holds a line of the reference solutions (the audit's test)."""
     import ast
-    spec = importlib.util.spec_from_file_location("edition", ROOT / "instructor" / "make_student_edition.py")
-    edition = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(edition)
+    edition = instructor_module("make_student_edition")
     fingerprints = edition.solution_lines()
     for ex in EXERCISES.values():
         for level, text in enumerate(ex.hints, 1):

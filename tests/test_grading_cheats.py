@@ -24,6 +24,7 @@ from minis2s.exercises import EXERCISES, template
 from minis2s.grading import case_rng, grade, load_secret, new_secret
 from minis2s.grading.contain import descendants, run_contained
 from minis2s.grading.notebook import export_notebook
+from conftest import instructor_module
 
 ROOT = Path(__file__).parents[1]
 SOLUTIONS = ROOT / "instructor" / "solutions.py"
@@ -231,16 +232,8 @@ def test_a_right_notebook_gets_full_marks_and_a_broken_cell_is_skipped(tmp_path)
 
 # --- 7. Gradescope: the submission cannot write its own grade ------------------------------------------
 
-def _load_make_autograder():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("make_autograder", ROOT / "instructor" / "make_autograder.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _autograder_tree(tmp_path, submission_text, exercises=("softmax_cross_entropy",)):
-    zip_path = _load_make_autograder().build(tmp_path / "autograder.zip", list(exercises), cases=1,
+    zip_path = instructor_module("make_autograder").build(tmp_path / "autograder.zip", list(exercises), cases=1,
                                              timeout=60)
     root = tmp_path / "autograder"
     with zipfile.ZipFile(zip_path) as z:
@@ -293,7 +286,7 @@ def test_a_detached_process_cannot_rewrite_the_results_later(tmp_path):
 
 
 def test_the_zip_holds_a_fresh_secret_that_nothing_prints(tmp_path, capsys):
-    ma = _load_make_autograder()
+    ma = instructor_module("make_autograder")
     assert ma.main([str(tmp_path / "a.zip"), "--exercises", "clip_gradients"]) == 0
     ma.build(tmp_path / "b.zip", ["clip_gradients"])
     out = capsys.readouterr().out
@@ -386,10 +379,7 @@ def test_the_stand_ins_are_the_backward_passes_of_the_engine_forwards():
     """J^T @ upstream from the grader's data equals the reference solutions on the case."""
     from minis2s.exercises.standins import standins
     from minis2s.grading.sandbox import make_standin
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("solutions", SOLUTIONS)
-    sol = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sol)
+    sol = instructor_module("solutions")
     case = EXERCISES["lstm_backward"].make_case(np.random.default_rng(3))
     ref = make_standin("lstm_step_backward", standins("lstm_backward", case)["lstm_step_backward"])
     step = case.args[3].steps[1]

@@ -2,7 +2,6 @@
 source, punched into `raise ExerciseNotDone(...)` with the docstring intact; minis2s stops at the
 first hole it needs and runs on the student's code once it is filled; the audit finds the
 engine's own answers when a hole is not punched."""
-import importlib.util
 import os
 import re
 import subprocess
@@ -13,18 +12,12 @@ from pathlib import Path
 import pytest
 
 from minis2s.exercises import list_exercises
+from conftest import instructor_module
 
 ROOT = Path(__file__).parents[1]
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "instructor" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-edition = _load("make_student_edition")
+edition = instructor_module("make_student_edition")
 
 
 def run_in(package_root, code, timeout=300):

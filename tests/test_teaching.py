@@ -1,7 +1,6 @@
 """docs/teaching.md, step by step: the student edition holds no solution and runs up to its
 first exercise; the Gradescope autograder zip grades a submission end to end; the docs list
 every exercise and notebook."""
-import importlib.util
 import json
 import os
 import re
@@ -13,19 +12,13 @@ from pathlib import Path
 import pytest
 
 from minis2s.exercises import EXERCISES, _doc_table, template
+from conftest import instructor_module
 
 ROOT = Path(__file__).parents[1]
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "instructor" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-edition = _load("make_student_edition")
-autograder = _load("make_autograder")
+edition = instructor_module("make_student_edition")
+autograder = instructor_module("make_autograder")
 
 
 @pytest.fixture(scope="module")
