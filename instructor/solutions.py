@@ -303,3 +303,19 @@ def corpus_bleu(hypotheses, references):
     if min(precisions) == 0.0:
         return 0.0, precisions, bp
     return 100.0 * bp * math.exp(sum(math.log(p) for p in precisions) / 4), precisions, bp
+
+
+# --- 18. the GRU -----------------------------------------------------------------------------------
+
+def gru_step_backward(dh, cache):
+    """(da_x, dh_prev, da_h) for h = (1 - z) n + z h_prev, gate order r, z, n (PyTorch's)."""
+    h_prev, Wh, r, z, n, a_hn = cache
+    d_n = dh * (1.0 - z)                         # h is a blend: product rule on each share
+    d_z = dh * (h_prev - n)
+    da_n = d_n * (1.0 - n ** 2)                  # tanh' = 1 - tanh^2
+    d_r = da_n * a_hn                            # r scales a_hn inside n's pre-activation
+    da_r = d_r * r * (1.0 - r)                   # sigmoid' = s (1 - s)
+    da_z = d_z * z * (1.0 - z)
+    da_x = np.concatenate([da_r, da_z, da_n], axis=1)
+    da_h = np.concatenate([da_r, da_z, da_n * r], axis=1)   # the n block went through r
+    return da_x, dh * z + da_h @ Wh.T, da_h      # h_prev: the direct path plus the one via a_h

@@ -24,7 +24,7 @@ LADDER = ["softmax_cross_entropy", "embedding_backward", "rnn_step_backward", "r
           "lstm_step_forward", "lstm_step_backward", "lstm_backward", "peeky_concat",
           "peeky_decoder_backward", "masked_softmax_forward", "masked_softmax_backward",
           "attention_backward", "clip_gradients", "adam_update", "greedy_search",
-          "beam_search", "corpus_bleu"]
+          "beam_search", "corpus_bleu", "gru_step_backward"]
 
 
 def solution(name):
@@ -134,6 +134,7 @@ LIBRARY_ATTEMPTS = {
     "rnn_step_backward": lambda dh, cache: F.rnn_step_backward(dh, cache),
     "masked_softmax_backward": F.masked_softmax_backward,
     "attention_backward": F.attention_backward,                # same signature as the exercise
+    "gru_step_backward": F.gru_step_backward,                  # same signature as the exercise
 }
 
 
@@ -808,3 +809,24 @@ def test_the_engine_check_judges_whatever_the_package_holds(monkeypatch, capsys)
     assert "minis2s.functional.lstm_step_backward" in out
     with pytest.raises(KeyError, match="no engine check yet"):
         check("beam_search")
+
+
+def test_the_engine_check_fails_a_gru_step_without_its_direct_path(monkeypatch, capsys):
+    """Break it: a package whose gru_step_backward forgets h_prev's direct path (dh * z) fails
+    on dh_prev alone; the reference solution of exercise 18, written that way, fails too."""
+    right = F.gru_step_backward
+
+    def no_highway(dh, cache):
+        da_x, dh_prev, da_h = right(dh, cache)
+        return da_x, dh_prev - dh * cache.z, da_h
+    monkeypatch.setattr(F, "gru_step_backward", no_highway)
+    result = check("gru_step_backward")
+    out = capsys.readouterr().out
+    assert not result and result.failed == ["dh_prev"]
+    assert "minis2s.functional.gru_step_backward" in out
+
+    def student_no_highway(dh, cache):
+        da_x, dh_prev, da_h = solutions.gru_step_backward(dh, cache)
+        return da_x, dh_prev - dh * cache.z, da_h
+    assert not check("gru_step_backward", student_no_highway, verbose=False)
+    assert check("gru_step_backward", solutions.gru_step_backward, verbose=False)

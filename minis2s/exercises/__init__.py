@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import inspect
 
-from . import adam, attention, bleu, clip, embedding, given, lstm, peeky, rnn, search, softmax
+from . import adam, attention, bleu, clip, embedding, given, gru, lstm, peeky, rnn, search, softmax
 from .checker import DIFFICULTY, Exercise, ExerciseResult, format_hint, run_exercise
 
 __all__ = ["check", "hint", "ladder", "list_exercises", "template", "EXERCISES",
@@ -39,7 +39,7 @@ __all__ = ["check", "hint", "ladder", "list_exercises", "template", "EXERCISES",
 
 #: The exercises, in the order of the course.
 EXERCISES: dict = {ex.name: ex for module in (softmax, embedding, rnn, lstm, peeky, attention,
-                                               clip, adam, search, bleu)
+                                               clip, adam, search, bleu, gru)
                    for ex in module.EXERCISES}
 
 

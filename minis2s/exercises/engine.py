@@ -25,6 +25,7 @@ from .attention import _attention_case as _attention, _softmax_backward_case as 
 from .attention import unpack_attention
 from .checker import Case, Exercise, ExerciseResult, judge
 from .embedding import _case as _embedding
+from .gru import _step_case as _gru_step
 from .lstm import _sequence_case as _lstm, _step_case as _lstm_step
 from .peeky import _concat_case as _peek
 from .rnn import _sequence_case as _rnn, _step_case as _rnn_step
@@ -95,6 +96,9 @@ ENGINE = dict((ex.name, (ex, fn)) for ex, fn in (
             "F.attention_backward(dh_tilde, cache) -> (dh, dhs, dkeys, grads), dot score",
             {"dh": "(N, T, H)", "dhs": "(N, S, H)", "dkeys": "(N, S, H)", "dWc": "(2H, H)"},
             _attention, unpack=unpack_attention),
+    _engine("gru_step_backward", "gru_step_backward",
+            "F.gru_step_backward(dh, cache) -> (da_x, dh_prev, da_h)",
+            {"da_x": "(N, 3H)", "dh_prev": "(N, H)", "da_h": "(N, 3H)"}, _gru_step),
 ))
 
 

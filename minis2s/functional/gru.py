@@ -24,6 +24,7 @@ the loop; the step takes ``a_x`` as its input. One step::
     n = tanh   (a_x[:, 2H:3H] + r * a_hn)           candidate state
     h = (1 - z) * n + z * h_prev
 
+.. EXERCISE gru_step_backward: begin
 Backward of a step, given dh flowing into h from above and from the future
 (derived in docs/derivations.md, "GRU")::
 
@@ -34,6 +35,7 @@ Backward of a step, given dh flowing into h from above and from the future
     da_h = [da_r, da_z, da_n * r]           gradient of a_h: the reset gate scales the n block
     dh_prev = dh * z + da_h @ Wh.T
 
+.. EXERCISE gru_step_backward: end
 h_prev reaches h twice: directly through ``z * h_prev`` (the GRU's gradient
 highway, like the LSTM's cell state) and through the three gates via ``a_h``.
 
@@ -118,6 +120,7 @@ def gru_step_backward(dh, cache: GRUStepCache):
     da_h (N, 3H): the gradient of a_h = h_prev @ Wh + bh, from which the
     sequence forms dWh and dbh after the loop).
     """
+    # EXERCISE gru_step_backward: begin
     h_prev, Wh, r, z, n, a_hn = cache
     xp = get_array_module(dh)
     # h = (1 - z) * n + z * h_prev: a blend of the candidate and the old state.
@@ -134,6 +137,7 @@ def gru_step_backward(dh, cache: GRUStepCache):
     # h_prev reaches h directly (z * h_prev) and through a_h = h_prev @ Wh + bh.
     dh_prev = dh * z + da_h @ Wh.T
     return da_x, dh_prev, da_h
+    # EXERCISE gru_step_backward: end
 
 
 # --- a whole sequence: a loop over the step, then explicit BPTT -------------------------
