@@ -45,7 +45,7 @@ class StackCache(NamedTuple):
 class Stacked(Module):
     """``n_layers`` stacked recurrent layers (see the module docstring)."""
 
-    has_cell = True          # the LSTM's c; a GRU has none
+    has_cell: bool           # a subclass says: the LSTM has a cell state c, a GRU none
 
     def __init__(self, input_size: int, hidden_size: int, rng, n_layers: int = 1,
                  dropout: float = 0.0, init: str = "uniform"):

@@ -122,8 +122,8 @@ class AttentionDecoder(Module):
 
     # --- training: a whole target sequence at once -----------------------------------
     def forward(self, y_in, enc: Encoded):
-        """y_in (N, T) int, enc -> (logits (N, T, V), cache); the weights alpha (N, T, S)
-        are ``cache.alpha``... see :meth:`forward_with_attention`."""
+        """y_in (N, T) int, enc -> (logits (N, T, V), cache); :meth:`forward_with_attention`
+        also returns the attention weights."""
         logits, _, cache = self.forward_with_attention(y_in, enc)
         return logits, cache
 

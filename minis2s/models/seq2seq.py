@@ -38,18 +38,18 @@ import warnings
 import numpy as np
 
 from ..backend import get_array_module, to_cpu, to_device
+from ..data.vocab import EOS, PAD, SOS
+from ..errors import InputError
 from ..functional import softmax_cross_entropy
 from ..functional.attention import OUTPUTS, SCORES
+from ..init import INITS
 from ..layers import CELLS, Dropout, Module
+from ..validate import finite_float, one_of
 from .attention_decoder import AttentionDecoder
 from .bidirectional_encoder import BidirectionalEncoder
 from .decoder import Decoder, PeekyDecoder
 from .encoder import Encoded, Encoder, reverse_padded
 from .search import beam_search, check_search_args, forbid, greedy_search
-from ..data.vocab import EOS, PAD, SOS
-from ..errors import InputError
-from ..init import INITS
-from ..validate import finite_float, one_of
 
 __all__ = ["Seq2Seq", "PeekySeq2Seq", "reverse_padded", "DECODERS"]
 
