@@ -56,6 +56,7 @@ from ..functional import log_softmax
 from ..metrics import corpus_bleu, perplexity, sequence_accuracy
 from ..optim import clip_grad_norm
 from .run_folder import claim_run_folder
+from .signals import interrupts_held
 from ..validate import finite_float
 
 __all__ = ["Trainer", "TrainingDiverged", "evaluate"]
@@ -218,7 +219,8 @@ class Trainer:
         if self.out_dir is None:
             return self._fit(epochs)
         with claim_run_folder(self.out_dir, self.command, log=self.log):
-            self._repair_derived_files()
+            with interrupts_held():     # as in save(): the files are rewritten whole
+                self._repair_derived_files()
             return self._fit(epochs)
 
     def _fit(self, epochs: int) -> list:
@@ -358,7 +360,8 @@ class Trainer:
         """
         if self.out_dir is None:
             raise ValueError("Trainer.save: no out_dir was given")
-        with claim_run_folder(self.out_dir, self.command, log=self.log):
+        # Ctrl-C or SIGTERM during the writes waits until the three files are whole.
+        with interrupts_held(), claim_run_folder(self.out_dir, self.command, log=self.log):
             self._write_history()
             path = save_checkpoint(
                 self.out_dir / "checkpoint.npz", self.model, self.src_vocab, self.tgt_vocab,
