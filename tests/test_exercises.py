@@ -206,6 +206,12 @@ def test_a_forward_exercise_answered_by_the_engines_own_forward_is_refused():
         return vars(F)["masked_softmax_forward"](scores, mask)[0]         # under another name
     assert not check("masked_softmax_forward", masked_softmax_forward, verbose=False)
 
+    import cheats                                       # in a namespace of its own: no F there
+    scope = {}
+    exec(cheats.given_forward_answers_the_forward(), scope)      # lstm.F.lstm_step_forward
+    result = check("lstm_step_forward", scope["lstm_step_forward"], verbose=False)
+    assert not result and "minis2s.functional" in result.problem
+
 
 def test_a_backward_pass_by_finite_differences_of_the_oracles_loss_is_refused():
     """The oracle's own method, on the oracle's own loss (built on the engine's log_softmax) or

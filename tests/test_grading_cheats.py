@@ -4,9 +4,9 @@ Each cheat lives in tests/cheats.py; each scored before the grader was hardened
 (pickle 4 / 4, public-seed table 6 / 6, package by path 2 / 2, given forward 2 / 2,
 finite differences 2 / 2, no max in the softmax 2 / 2, a monkeypatched notebook check
 passing a zero gradient, a line appended to run_autograder and a detached process each
-forging results.json to 999). Here each one earns nothing. (The given forward passes,
-exercises/given.py, are gone: no forward pass is handed out, and minis2s cannot be
-imported in the sandbox at all.)
+forging results.json to 999). Here each one earns nothing. (The given forward passes
+are gone: no forward pass is handed out, and minis2s cannot be imported in the sandbox
+at all.)
 """
 import json
 import os
@@ -144,8 +144,9 @@ def test_no_given_forward_can_answer_the_forward_exercise(tmp_path):
 def test_no_given_loss_can_be_differentiated_numerically(tmp_path):
     report = grade(write(tmp_path, cheats.finite_differences()),
                    exercises=["softmax_cross_entropy"], seeds=(0,), timeout=5)
-    assert report.score == 0
-    assert "minis2s.exercises cannot be imported while your submission is graded" in report.load_error
+    assert report.score == 0 and report.flags == ["imports minis2s.exercises.softmax"]
+    assert "minis2s.exercises.softmax cannot be imported while your submission is graded" \
+        in report.load_error
 
 
 @pytest.mark.slow

@@ -227,7 +227,8 @@ def library_uses(fn, _seen=None) -> list:
             except ValueError:                          # an empty cell
                 pass
     found = []
-    for name in sorted(_code_names(code)):
+    names = _code_names(code)
+    for name in sorted(names):
         if name not in scope:
             continue
         obj = scope[name]
@@ -236,6 +237,9 @@ def library_uses(fn, _seen=None) -> list:
             found.append(lib)
         elif isinstance(obj, types.FunctionType):
             found += library_uses(obj, seen)
+        elif isinstance(obj, types.ModuleType) and obj.__name__.startswith("minis2s."):
+            # an exercises module is allowed, not what it imported: ``lstm.F.lstm_step_forward``
+            found += [lib for lib in (_is_library(getattr(obj, n, None)) for n in sorted(names)) if lib]
     return sorted(set(found))
 
 
