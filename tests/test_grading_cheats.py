@@ -139,6 +139,7 @@ def test_no_given_forward_can_answer_the_forward_exercise(tmp_path):
     assert report.score == 0 and not report.flags             # `from minis2s.exercises` is not
     assert "minis2s.exercises cannot be imported while your submission is graded" in report.load_error
     assert "the submission did not load" in report.text()
+    assert 'calls of check belong under `if __name__ == "__main__":`' in report.load_error
 
 
 def test_no_given_loss_can_be_differentiated_numerically(tmp_path):
