@@ -30,9 +30,10 @@ __all__ = ["greedy_search", "beam_search", "EXERCISES"]
 def greedy_search(step, state, sos_id, eos_id, max_len):
     """Greedy decoding of N sentences at once.
 
-    state: a tuple of (N, ...) arrays, the decoder's first state. Every sentence starts from ``sos_id``; at each
-    step feed back the most probable token. A sentence is finished when it emits
-    ``eos_id``; stop after ``max_len`` steps at most.
+    step(tokens (M,), state) -> (logp (M, V), new state): scores the next token (whatever model
+    does it). state: a tuple of (N, ...) arrays, the first state of the N sentences. Every
+    sentence starts from ``sos_id``; at each step feed back the most probable token. A
+    sentence is finished when it emits ``eos_id``; stop after ``max_len`` steps at most.
     Returns (tokens, scores): tokens, a list of N token-id lists without the <eos>;
     scores (N,), the sum of the log-probabilities of the tokens chosen, <eos> included.
     """
@@ -45,7 +46,9 @@ def beam_search(step, state, sos_id, eos_id, max_len, beam_size):
     Keep the k best partial hypotheses (by summed log-probability). A hypothesis that
     emits ``eos_id`` is finished: it keeps its place and its score, and competes with the
     live ones for the k places at every later step. Stop when all k are finished or after
-    ``max_len`` steps; answer the best of the k (finished or not).
+    ``max_len`` steps; answer the best of the k (finished or not). ``step`` and ``state`` as for
+    greedy_search; a hypothesis continues from its parent's state row
+    (``tuple(s[rows] for s in state)``).
     Returns (tokens, scores) as greedy_search does: the best hypothesis per sentence.
     """
     raise NotImplementedError
