@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_FILES = ("setup.cfg", "pyproject.toml", "README.md")
+STORED_NAME = "stored_answers.json"     # minis2s.exercises.stored.STORED: a student edition's
 
 
 def build(out: Path, exercises=None, cases: int = 3, timeout: float = 60.0, secret=None) -> Path:
@@ -51,7 +52,10 @@ def build(out: Path, exercises=None, cases: int = 3, timeout: float = 60.0, secr
         for name in PACKAGE_FILES:
             z.write(ROOT / name, f"minis2s-src/{name}")
         for path in sorted((ROOT / "minis2s").rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            # the full package: its cases compute every oracle (a student edition's stored
+            # answers, should a copy lie in the tree, have no place here)
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc" \
+                    and path.name != STORED_NAME:
                 z.write(path, f"minis2s-src/{path.relative_to(ROOT)}")
     return out
 

@@ -33,7 +33,6 @@ alike. The same functions serve tests/test_teaching.py and tests/test_student_ed
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import sys
@@ -64,9 +63,15 @@ each level reveals.
 How you are graded: `check` and `minis2s grade` use public seeds, so you can see every case;
 the autograder grades on other cases, drawn from your instructor's secret, with the same sizes
 of mistakes in view. A case counts only when all its outputs are right. Your code runs where
-minis2s cannot be imported or read (except `minis2s.exercises.given`), and a backward pass that
-calls the given forward passes more than a handful of times (finite differences) is flagged.
-A notebook is graded on its imports and function definitions only.
+minis2s cannot be imported or read: write the exercises with NumPy only (calls of `check` go
+below `if __name__ == "__main__":`, which the grader skips). Each exercise also gets a case of
+realistic size, within the same time limit: milliseconds for a backward pass, hours for finite
+differences. A notebook is graded on its imports and function definitions only.
+
+Where a check compares with minis2s's own function (a forward pass, a search) and that function
+is one of your holes, it compares with the answers the full package gave for the public seeds,
+stored in `minis2s/exercises/stored_answers.json`: `check(name, fn, seed=s)` works for seeds
+0 to 9.
 """
 
 
@@ -248,9 +253,9 @@ def _region_code(exercises) -> str:
 
 
 def _given_fingerprints(exercises) -> set:
-    """What students get anyway: the notebooks outside their solution regions, the stubs, the
-    package outside the holes punched for ``exercises``, and (while it exists) the given
-    forward passes -- a solution line there is no leak."""
+    """What students get anyway: the notebooks outside their solution regions and the package
+    outside the holes punched for ``exercises`` (not the exercises' package: stubs, checker,
+    hints) -- a solution line there is no leak."""
     given = set()
     for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
         _, outside = _region_lines(nb.read_text())
@@ -260,7 +265,7 @@ def _given_fingerprints(exercises) -> set:
         except SyntaxError:
             pass
     for path in sorted((ROOT / "minis2s").rglob("*.py")):
-        if path.parent.name == "exercises" and path.name != "given.py":
+        if path.parent.name == "exercises":
             continue                     # the exercises' package: stubs, checker, hints
         given |= _code_fingerprints(punch(path.read_text(), exercises, str(path)), values=True)
     return given
@@ -363,7 +368,7 @@ def limit_hints(source: str, max_level: int) -> str:
 
 
 PACKAGE_FILES = ("setup.cfg", "pyproject.toml", "README.md")
-SEARCH_SEEDS = range(10)      # the public seeds whose search answers an edition stores
+STORED_SEEDS = range(10)      # the public seeds whose answers an edition stores
 
 
 def copy_package(out: Path, max_hint: int = 3, exercises=None) -> None:
@@ -386,10 +391,11 @@ def copy_package(out: Path, max_hint: int = 3, exercises=None) -> None:
         if path.parent.name == "exercises":
             text = limit_hints(text, max_hint)
         target.write_text(text)
-    # generate's answers for the public seeds: in the edition generate runs the holes
-    from minis2s.exercises import search
-    target = out / "minis2s" / "exercises" / search.STORED.name
-    target.write_text(json.dumps(search.expected_answers(SEARCH_SEEDS)))
+    # the answers of the engine functions that are holes in the edition, for the public seeds
+    # (minis2s/exercises/stored.py): computed here, by the full package
+    from minis2s.exercises import stored
+    names = [name for name in stored.STORED_EXERCISES if name in exercises]
+    stored.write(out / "minis2s" / "exercises" / stored.STORED.name, names, STORED_SEEDS)
 
 
 def make(out: Path, max_hint: int = 3, package: bool = True, exercises=None) -> list:
@@ -399,10 +405,10 @@ def make(out: Path, max_hint: int = 3, package: bool = True, exercises=None) -> 
         not in the edition at all. The hints live in the package, so this needs ``package``.
     package: ship minis2s's source too, with the regions of ``exercises`` punched into holes
         (``raise ExerciseNotDone``): minis2s then runs on the student's code (the default).
-        The RNN and LSTM exercises' stubs are the engine's functions, on its caches; the
-        others' stubs still take the caches of exercises/given.py, and the oracles of
-        clip_gradients, adam_update, the searches and BLEU are engine functions a punched
-        package no longer has (their checks say "finish exercise N first").
+        The exercises' stubs are the engine's functions, on its caches. The oracles of the
+        forward passes and the searches are engine functions the punched package no longer
+        has: their answers for the public seeds are stored (minis2s/exercises/stored.py);
+        those of clip_gradients, adam_update and BLEU say "finish exercise N first".
     exercises: which exercises become holes (default: the whole ladder); the others stay
         filled in, and their solutions are not looked for by the audit.
     """

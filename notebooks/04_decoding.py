@@ -23,7 +23,7 @@
 # **Learning goals, lab A.** You can
 # - explain teacher forcing, exposure bias, and what a teacher-forcing ratio below 1 changes;
 # - train with a *scheduled* ratio (scheduled sampling) and compare it with fixed ratios;
-# - write greedy search over a decoder step and check it against `Seq2Seq.generate`.
+# - write greedy search over a decoder's `step` and check it against minis2s's own search.
 #
 # **Learning goals, lab B.** You can
 # - run beam search by hand on one sentence and draw its tree of hypotheses;
@@ -178,8 +178,9 @@ for ratio, trainer in trainers.items():
 # ### Task A1: greedy search, by hand
 # Write greedy search over a decoder step (exercise `greedy_search`, docs/exercises.md): start
 # every sentence from `<sos>`, feed back the most probable token, stop a sentence at `<eos>`. The
-# checker builds a model, hands you its `step`, and compares your tokens and scores with
-# `Seq2Seq.generate`.
+# checker hands you a `step` -- a table of next-token log-probabilities stands in for a trained
+# decoder: a search does not care what scores the tokens -- and compares your tokens and scores
+# with minis2s's own greedy search (the one `Seq2Seq.generate` runs) on the same `step`.
 
 # %%
 def my_greedy_search(step, state, sos_id, eos_id, max_len):
@@ -411,7 +412,8 @@ print("answer:", "".join(tgt_vocab.decode(list(best["tokens"]))), f"(log p = {be
 # ### Task B1: beam search, by hand
 # Write beam search (exercise `beam_search`): the function above without the drawing, for N
 # sentences, returning the best hypothesis of each and its score. Check it with
-# `check("beam_search", my_beam_search)`; it is compared with `Seq2Seq.generate(..., beam_size=k)`.
+# `check("beam_search", my_beam_search)`; it is compared with minis2s's own beam search (what
+# `Seq2Seq.generate(..., beam_size=k)` runs) on the same `step`.
 #
 # ### Questions, lab B
 # 1. In the tree, find a step where a hypothesis that was *not* the best at that step ends up

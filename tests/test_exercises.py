@@ -13,7 +13,7 @@ import pytest
 
 import minis2s.exercises as exercises
 import minis2s.functional as F
-from minis2s.exercises import EXERCISES, check, given, hint, list_exercises, template
+from minis2s.exercises import EXERCISES, check, hint, list_exercises, template
 from conftest import instructor_module
 
 ROOT = Path(__file__).parents[1]
@@ -193,40 +193,47 @@ def test_wrappers_and_helpers_that_reach_the_library_are_flagged():
     assert not check("clip_gradients", clip, verbose=False)
 
 
-def test_a_forward_exercise_may_not_call_the_given_forward_it_is_asked_to_write():
+def test_a_forward_exercise_answered_by_the_engines_own_forward_is_refused():
+    """Its oracle is the engine's function: handing the work to it (or to the oracle's
+    helpers, which reach the engine) is a call into minis2s's own code, a FAIL."""
     def lstm_step_forward(a_x, h_prev, c_prev, Wh):
-        h, c, _ = given.lstm_step_forward(a_x, h_prev, c_prev, np.eye(a_x.shape[1]), Wh, 0.0)
-        return h, c
+        return F.lstm_step_forward(a_x, h_prev, c_prev, Wh)[:2]
     result = check("lstm_step_forward", lstm_step_forward, verbose=False)
-    assert not result and "FLAGGED" in result.problem and "lstm_step_forward" in result.problem
+    assert not result and "minis2s's own code" in result.problem
+    assert "minis2s.functional" in result.problem
 
     def masked_softmax_forward(scores, mask):
-        return vars(given)["masked_softmax_forward"](scores, mask)[0]     # under another name
+        return vars(F)["masked_softmax_forward"](scores, mask)[0]         # under another name
     assert not check("masked_softmax_forward", masked_softmax_forward, verbose=False)
 
+    import cheats                                       # in a namespace of its own: no F there
+    scope = {}
+    exec(cheats.given_forward_answers_the_forward(), scope)      # lstm.F.lstm_step_forward
+    result = check("lstm_step_forward", scope["lstm_step_forward"], verbose=False)
+    assert not result and "minis2s.functional" in result.problem
 
-def test_a_backward_pass_by_finite_differences_is_flagged():
-    """The oracle's own method: right numbers, and FLAGGED -- on a given forward pass it is
-    counted (finite differences call it once per element), on the engine's own forward pass
-    it is a call into minis2s's code."""
+
+def test_a_backward_pass_by_finite_differences_of_the_oracles_loss_is_refused():
+    """The oracle's own method, on the oracle's own loss (built on the engine's log_softmax) or
+    on the engine's forward pass: right numbers, and a FAIL -- both reach minis2s's code. The
+    grader's sandbox cannot import them at all; finite differences of a copy run out of time
+    on the large case (tests/test_grading_cheats.py)."""
+    from minis2s.exercises.softmax import cross_entropy_loss
+
     def softmax_cross_entropy(logits, targets, ignore_index):
         d = np.zeros_like(logits)
         for k in np.ndindex(logits.shape):                 # central differences, by hand
             old = logits[k]
             logits[k] = old + 1e-5
-            up = float(given.cross_entropy_loss(logits, targets, ignore_index))
+            up = float(cross_entropy_loss(logits, targets, ignore_index))
             logits[k] = old - 1e-5
-            down = float(given.cross_entropy_loss(logits, targets, ignore_index))
+            down = float(cross_entropy_loss(logits, targets, ignore_index))
             logits[k] = old
             d[k] = (up - down) / 2e-5
-        return float(given.cross_entropy_loss(logits, targets, ignore_index)), d
+        return float(cross_entropy_loss(logits, targets, ignore_index)), d
     result = check("softmax_cross_entropy", softmax_cross_entropy, verbose=False)
-    assert not result and "FLAGGED" in result.problem and "finite differences" in result.problem
-
-    def with_one_forward(logits, targets, ignore_index):   # a handful of calls is allowed
-        given.cross_entropy_loss(logits, targets, ignore_index)
-        return solutions.softmax_cross_entropy(logits, targets, ignore_index)
-    assert check("softmax_cross_entropy", with_one_forward, verbose=False)
+    assert not result and "minis2s's own code" in result.problem
+    assert "minis2s.functional" in result.problem
 
     def rnn_step_backward(dh, cache):
         h_prev, Wh, h = cache
@@ -248,27 +255,16 @@ def test_a_backward_pass_by_finite_differences_is_flagged():
     assert not result and "minis2s's own code" in result.problem
 
 
-# --- the given forward passes compute what the library computes ----------------------------
+# --- the oracles ------------------------------------------------------------------------
 
-def test_given_lstm_forward_equals_the_library(rng):
-    N, T, D, H = 3, 5, 4, 2
-    x, h0, c0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
-    Wx, Wh, b = rng.standard_normal((D, 4 * H)), rng.standard_normal((H, 4 * H)), rng.standard_normal(4 * H)
-    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 0, 0, 0, 0]])
-    hs, (hT, cT), _ = given.lstm_forward(x, h0, c0, Wx, Wh, b, mask)
-    hs_lib, (hT_lib, cT_lib), _ = F.lstm_forward(x, h0, c0, Wx, Wh, b, mask=mask)
-    for a, want in ((hs, hs_lib), (hT, hT_lib), (cT, cT_lib)):
-        np.testing.assert_allclose(a, want, rtol=1e-12, atol=1e-12)
-
-
-def test_the_given_forward_passes_import_numpy_only():
-    """The grader loads given.py where minis2s is not importable: it must stand alone."""
+def test_the_searches_step_imports_numpy_only():
+    """The grader's sandbox loads markov.py by path where minis2s is not importable."""
     import ast
-    tree = ast.parse((ROOT / "minis2s" / "exercises" / "given.py").read_text())
+    tree = ast.parse((ROOT / "minis2s" / "exercises" / "markov.py").read_text())
     imported = {a.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for a in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module}
+    imported |= {node.module.split(".")[0] if node.module else "." for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom)}
     assert imported <= {"numpy", "__future__"}, imported
 
 
@@ -286,11 +282,16 @@ def test_the_attention_hints_say_more_at_each_level(capsys):
     assert "minus infinity" in capsys.readouterr().out
 
 
-def test_given_loss_is_the_library_loss(rng):
+def test_the_oracles_loss_is_the_library_loss(rng):
+    from minis2s.exercises.softmax import cross_entropy_loss
     logits = rng.standard_normal((2, 3, 5))
     targets = np.array([[1, 2, 0], [4, 0, 0]])
     loss, _ = F.softmax_cross_entropy(logits, targets, ignore_index=0)
-    assert abs(float(given.cross_entropy_loss(logits, targets, 0)) - float(loss)) < 1e-12
+    assert abs(float(cross_entropy_loss(logits, targets, 0)) - float(loss)) < 1e-12
+    # the mean is over the real positions only: padding moves nothing
+    moved = logits.copy()
+    moved[targets == 0] += 100.0 * rng.standard_normal(moved[targets == 0].shape)
+    assert float(cross_entropy_loss(moved, targets, 0)) == float(cross_entropy_loss(logits, targets, 0))
 
 
 # --- typical mistakes are caught and named ------------------------------------------------
@@ -431,6 +432,90 @@ def test_greedy_that_keeps_scoring_after_eos_fails():
         return out, scores
     verdicts = [check("greedy_search", wrong, seed=s, verbose=False) for s in range(4)]
     assert any(r.failed == ["scores"] for r in verdicts)
+
+
+def test_a_beam_that_does_not_move_its_state_rows_with_its_hypotheses_fails():
+    """The searches' step is a table whose state is the token before the last one: a beam that
+    leaves its state rows where they were, instead of following each kept candidate's parent,
+    looks up the wrong rows -- as it would read the wrong hidden states of a decoder."""
+    def unmoved(step, state, sos_id, eos_id, max_len, beam_size):
+        out, scores = [], []
+        for n in range(state[0].shape[0]):
+            s = tuple(a[n:n + 1] for a in state)
+            hyps = [([], 0.0, False)]
+            for _ in range(max_len):
+                live = [b for b, h in enumerate(hyps) if not h[2]]
+                if not live:
+                    break
+                logp, ns = step(np.array([hyps[b][0][-1] if hyps[b][0] else sos_id for b in live]),
+                                tuple(a[live] for a in s))
+                cand = [(sc, t, True) for t, sc, done in hyps if done]
+                cand += [(hyps[b][1] + logp[r, v], hyps[b][0] + [int(v)], int(v) == eos_id)
+                         for r, b in enumerate(live) for v in np.flatnonzero(np.isfinite(logp[r]))]
+                best = sorted(cand, key=lambda c: -c[0])[:beam_size]
+                s = tuple(a[np.arange(len(best)) % len(a)] for a in ns)   # rows stay in place
+                hyps = [(t, sc, done) for sc, t, done in best]
+            t, sc, _ = max(hyps, key=lambda h: h[1])
+            out.append(t[:-1] if t and t[-1] == eos_id else t)
+            scores.append(sc)
+        return out, np.array(scores)
+    verdicts = [bool(check("beam_search", unmoved, seed=s, verbose=False)) for s in range(10)]
+    assert verdicts.count(False) >= 5, verdicts          # measured: 79 of seeds 0-99 fail
+
+
+def test_the_search_cases_tell_greedy_from_beam_and_end_at_various_lengths():
+    """On the same table, greedy decoding differs from the beam's answer on most beam cases
+    (a greedy search handed in as beam search fails), and sentences end at many lengths."""
+    from minis2s.exercises.markov import prepare
+    differ, lengths, cut = 0, set(), 0
+    for seed in range(20):
+        case = EXERCISES["beam_search"].make_case(np.random.default_rng(seed))
+        step, state, sos_id, eos_id, max_len, _ = prepare("beam_search", case.args)
+        greedy, _ = solutions.greedy_search(step, state, sos_id, eos_id, max_len)
+        differ += greedy != case.oracle["tokens"]
+        g = EXERCISES["greedy_search"].make_case(np.random.default_rng(seed))
+        lengths |= {len(t) for t in g.oracle["tokens"]}
+        cut += any(len(t) == g.args[4] for t in g.oracle["tokens"])      # ran to max_len
+    assert differ >= 15, differ                          # measured: 96 of seeds 0-99
+    assert len(lengths) >= 6 and cut >= 2, (lengths, cut)
+
+
+def test_a_hole_in_the_engine_is_answered_by_the_stored_answers(tmp_path, monkeypatch):
+    """In a student edition the engine functions these oracles run are the student's holes:
+    the answers stored for the public seeds judge instead -- exactly the computed ones, and
+    before anything is computed (a filled but wrong hole does not become the oracle)."""
+    from minis2s.errors import ExerciseNotDone
+    from minis2s.exercises import stored
+    import minis2s.models.search as engine_search
+
+    names = stored.STORED_EXERCISES
+    computed = {name: [EXERCISES[name].make_case(np.random.default_rng(s)).oracle for s in (0, 1)]
+                for name in names}
+    monkeypatch.setattr(stored, "STORED", tmp_path / "stored_answers.json")
+    stored.write(stored.STORED, names, seeds=(0, 1))
+
+    def hole(name):
+        def raises(*args, **kwargs):
+            raise ExerciseNotDone(0, name, "a hole")
+        return raises
+    for module, name in ((F, "lstm_step_forward"), (F, "masked_softmax_forward"),
+                         (engine_search, "greedy_search"), (engine_search, "beam_search")):
+        monkeypatch.setattr(module, name, hole(name))
+    for name in names:
+        for seed in (0, 1):
+            case = EXERCISES[name].make_case(np.random.default_rng(seed))
+            for out, want in computed[name][seed].items():                 # bit for bit
+                got = case.oracle[out]
+                assert got == want if isinstance(want, list) else np.array_equal(got, want)
+            assert check(name, solution(name), seed=seed, verbose=False)
+        unstored = check(name, solution(name), seed=7, verbose=False)
+        assert not unstored and "finish exercise 0 first" in unstored.problem
+
+    def wrong(*args, **kwargs):                          # a filled hole, wrongly
+        return tuple(0.0 * np.asarray(a) for a in args[:2]) + (None,)
+    monkeypatch.setattr(F, "lstm_step_forward", wrong)
+    assert check("lstm_step_forward", solution("lstm_step_forward"), seed=0, verbose=False)
+    assert not check("lstm_step_forward", wrong, seed=0, verbose=False)
 
 
 def test_bleu_without_clipping_or_brevity_penalty_fails():

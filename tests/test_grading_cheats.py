@@ -4,7 +4,9 @@ Each cheat lives in tests/cheats.py; each scored before the grader was hardened
 (pickle 4 / 4, public-seed table 6 / 6, package by path 2 / 2, given forward 2 / 2,
 finite differences 2 / 2, no max in the softmax 2 / 2, a monkeypatched notebook check
 passing a zero gradient, a line appended to run_autograder and a detached process each
-forging results.json to 999). Here each one earns nothing.
+forging results.json to 999). Here each one earns nothing. (The given forward passes
+are gone: no forward pass is handed out, and minis2s cannot be imported in the sandbox
+at all.)
 """
 import json
 import os
@@ -128,29 +130,30 @@ def test_the_sandbox_refuses_processes_writes_outside_its_folder_and_ctypes(tmp_
     assert report.score == 0 and refused in report.text()
 
 
-# --- 4. the given forward passes: not the answer, not finite differences ------------------------------
+# --- 4. no forward pass is handed out: none answers, none is differentiated ----------------------------
 
-def test_the_given_forward_cannot_answer_the_forward_exercise(tmp_path):
+def test_no_given_forward_can_answer_the_forward_exercise(tmp_path):
+    """Importing anything of minis2s fails in the sandbox: the file does not load, 0 points."""
     report = grade(write(tmp_path, cheats.given_forward_answers_the_forward()),
                    exercises=["lstm_step_forward"], seeds=(0,))
-    assert report.score == 0
-    assert report.flags == ["lstm_step_forward: your function calls the given lstm_step_forward: "
-                            "the exercise is to write that computation yourself"]
+    assert report.score == 0 and not report.flags             # `from minis2s.exercises` is not
+    assert "minis2s.exercises cannot be imported while your submission is graded" in report.load_error
+    assert "the submission did not load" in report.text()
+    assert 'calls of check belong under `if __name__ == "__main__":`' in report.load_error
 
 
-def test_finite_differences_of_the_given_forward_are_flagged(tmp_path):
+def test_no_given_loss_can_be_differentiated_numerically(tmp_path):
     report = grade(write(tmp_path, cheats.finite_differences()),
                    exercises=["softmax_cross_entropy"], seeds=(0,), timeout=5)
-    assert report.score == 0
-    assert "FLAGGED" in report.text() and "finite differences" in report.flags[0]
-    assert "cross_entropy_loss x" in report.flags[0]
-    assert "timed out after 5 s on seed 0, large" in report.text()   # and the large case hung
+    assert report.score == 0 and report.flags == ["imports minis2s.exercises.softmax"]
+    assert "minis2s.exercises.softmax cannot be imported while your submission is graded" \
+        in report.load_error
 
 
 @pytest.mark.slow
 def test_finite_differences_of_a_copied_forward_run_out_of_time_on_the_large_case(tmp_path):
-    """No given forward is called, so nothing is counted -- but the large case (~200,000
-    inputs) would take minutes of finite differences: the exercise times out and scores 0.
+    """Nothing of minis2s is imported -- but the large case (~200,000 inputs) would take
+    minutes of finite differences: the exercise times out and scores 0.
     Before large cases existed this submission scored 2 / 2."""
     report = grade(write(tmp_path, cheats.finite_differences_of_a_copy()),
                    exercises=["rnn_step_backward"], seeds=(0, 1), timeout=8)

@@ -194,24 +194,34 @@ def test_in_a_punched_edition_clipping_adam_and_bleu_are_checked_against_torch_a
     assert proc.stdout.count(" True") == 9 and "adam without eps False" in proc.stdout, proc.stdout
 
 
-def test_in_a_punched_edition_the_searches_are_checked_against_stored_answers(tmp_path):
-    """generate runs the search holes there: the edition stores the full package's answers for
-    the public seeds, so a right search passes and a wrong one fails; another seed says which
-    exercise to finish first."""
+def test_in_a_punched_edition_forwards_and_searches_are_checked_against_stored_answers(tmp_path):
+    """Their oracles are engine functions that are holes there: the edition stores the full
+    package's answers for the public seeds, so a right function passes and a wrong one fails;
+    another seed says which exercise to finish first. The loss's oracle needs no storage (the
+    engine's log_softmax is no exercise)."""
     edition.copy_package(tmp_path)
-    assert (tmp_path / "minis2s" / "exercises" / "search_expected.json").exists()
+    assert (tmp_path / "minis2s" / "exercises" / "stored_answers.json").exists()
     (tmp_path / "solutions.py").write_text((ROOT / "instructor" / "solutions.py").read_text())
     proc = run_in(tmp_path, """
         import solutions
         from minis2s.exercises import check
-        for name in ("greedy_search", "beam_search"):
+        names = {"lstm_step_forward": "lstm_step_forward", "masked_softmax_forward":
+                 "masked_softmax_forward", "greedy_search": "greedy_search",
+                 "beam_search": "beam_search", "softmax_cross_entropy": "softmax_cross_entropy"}
+        for name, fn in names.items():
             for seed in range(3):
-                print(name, seed, bool(check(name, getattr(solutions, name), seed=seed, verbose=False)))
+                print(name, seed, bool(check(name, getattr(solutions, fn), seed=seed, verbose=False)))
         def short(step, state, sos_id, eos_id, max_len):       # stops one step early
             return solutions.greedy_search(step, state, sos_id, eos_id, max_len - 1)
         print("short", bool(check("greedy_search", short, verbose=False)))
+        def no_mask(scores, mask):                              # padding gets weight too
+            return solutions.masked_softmax_forward(scores, mask + 1.0)
+        print("no_mask", bool(check("masked_softmax_forward", no_mask, verbose=False)))
         check("greedy_search", solutions.greedy_search, seed=123)
+        check("lstm_step_forward", solutions.lstm_step_forward, seed=123)
     """)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count(" True") == 6 and "short False" in proc.stdout, proc.stdout
-    assert "FAIL: finish exercise" in proc.stdout
+    assert proc.stdout.count(" True") == 15, proc.stdout
+    assert "short False" in proc.stdout and "no_mask False" in proc.stdout, proc.stdout
+    assert "FAIL: finish exercise 15 first" in proc.stdout
+    assert "FAIL: finish exercise 5 first" in proc.stdout

@@ -164,6 +164,27 @@ def test_the_gradescope_autograder_grades_a_submission_end_to_end(tmp_path):
     assert zero["score"] == 0
 
 
+def test_the_autograder_zip_holds_the_full_package_and_never_stored_answers(tmp_path, monkeypatch):
+    """The grader's cases compute every oracle with the full package; a student edition's stored
+    answers (minis2s/exercises/stored_answers.json), should a copy lie in the tree, stay out."""
+    import shutil
+    from minis2s.exercises import stored
+    tree = tmp_path / "repo"
+    shutil.copytree(ROOT / "minis2s", tree / "minis2s",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(ROOT / "instructor" / "gradescope", tree / "instructor" / "gradescope")
+    for name in autograder.PACKAGE_FILES:
+        shutil.copy(ROOT / name, tree / name)
+    (tree / "minis2s" / "exercises" / stored.STORED.name).write_text("{}")
+    monkeypatch.setattr(autograder, "ROOT", tree)
+    with zipfile.ZipFile(autograder.build(tmp_path / "a.zip", ["lstm_step_forward"])) as z:
+        names = z.namelist()
+    assert "minis2s-src/minis2s/functional/lstm.py" in names
+    assert "minis2s-src/minis2s/exercises/markov.py" in names
+    assert autograder.STORED_NAME == stored.STORED.name
+    assert not [n for n in names if n.endswith(stored.STORED.name)]
+
+
 # --- the docs say what the code does -------------------------------------------------------------
 
 def test_the_ladder_table_in_the_docs_is_current():

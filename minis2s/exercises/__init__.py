@@ -16,8 +16,11 @@ A ladder of functions to write, from a loss to beam search and BLEU
 
 ``check`` builds a fresh random float64 problem (``seed`` picks it, sizes
 included), calls your function, and compares every output with a numerical
-gradient of the given forward pass (:mod:`minis2s.exercises.given`) or with
-what the library computes. The result is truthy only if every output agrees.
+gradient of the package's own forward pass or with what the package itself
+computes (its forward passes, its searches, its metrics; in a student edition,
+where those are your holes, with the answers the full package stored for the
+public seeds: :mod:`minis2s.exercises.stored`). The result is truthy only if
+every output agrees.
 
 Hints are never printed unless you ask: the stubs raise a bare
 ``NotImplementedError``. ``template()`` writes a submission file with every
@@ -31,11 +34,11 @@ from __future__ import annotations
 
 import inspect
 
-from . import adam, attention, bleu, clip, embedding, given, gru, lstm, peeky, rnn, search, softmax
+from . import adam, attention, bleu, clip, embedding, gru, lstm, peeky, rnn, search, softmax
 from .checker import DIFFICULTY, Exercise, ExerciseResult, format_hint, run_exercise
 
 __all__ = ["check", "hint", "ladder", "list_exercises", "template", "EXERCISES",
-           "Exercise", "ExerciseResult", "given"]
+           "Exercise", "ExerciseResult"]
 
 #: The exercises, in the order of the course.
 EXERCISES: dict = {ex.name: ex for module in (softmax, embedding, rnn, lstm, peeky, attention,
@@ -110,9 +113,9 @@ def template(names=None) -> str:
     """
     names = list_exercises() if names is None else list(names)
     parts = ['"""My solutions to the minis2s exercises (minis2s grade submission.py).\n\n'
-             'Only NumPy and minis2s.exercises.given may be imported: the grader runs this file\n'
-             'where the rest of minis2s cannot be imported."""\n'
-             "import numpy as np\n\nfrom minis2s.exercises import given\n"]
+             'Only NumPy may be imported: the grader runs this file where minis2s cannot be\n'
+             'imported (your checks go below `if __name__ == "__main__":`, which it skips)."""\n'
+             "import numpy as np\n"]
     for name in names:
         ex = _get(name)
         parts.append(f"\n# --- {ex.name}: {DIFFICULTY[ex.level]}, ~{ex.minutes} min "

@@ -12,7 +12,7 @@ section "Attention")::
 
 ``^T`` swaps the last two axes. The caches you receive are minis2s's own, made by
 :func:`minis2s.functional.masked_softmax_forward` and :func:`minis2s.functional.attention_forward`;
-``masked_softmax_forward`` is checked against :func:`minis2s.exercises.given.masked_softmax_forward`.
+``masked_softmax_forward`` is checked against the engine's own (stored answers in a student edition).
 Shapes: N batch, T decoder steps, S source positions, H hidden size.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import functional as F
 from ..gradcheck import numerical_gradient
-from . import _cases, given
+from . import _cases, stored
 from .checker import Case, Exercise
 
 __all__ = ["masked_softmax_forward", "masked_softmax_backward", "attention_backward", "EXERCISES"]
@@ -150,9 +150,11 @@ def _softmax_forward_case(rng) -> Case:
     # padding may hold anything: here scores far above the real ones, so that a maximum
     # taken over the padded positions too sends every real exp to 0 (and the row to 0/0)
     scores = np.where(mask[:, None, :] > 0, scores, 800.0 + scores)
-    alpha, _ = given.masked_softmax_forward(scores, mask)
-    padded = np.broadcast_to(mask[:, None, :] == 0, alpha.shape)
-    return Case(args=(scores, mask), oracle={"alpha": alpha},
+    args = (scores, mask)
+    oracle = stored.oracle("masked_softmax_forward", args,
+                           lambda: {"alpha": F.masked_softmax_forward(scores, mask)[0]})
+    padded = np.broadcast_to(mask[:, None, :] == 0, scores.shape)
+    return Case(args=args, oracle=oracle,
                 sizes=f"{_cases.spell(s)}, source lengths={lengths.tolist()}",
                 exact={"alpha": (padded, "the padded positions")})
 
@@ -224,8 +226,7 @@ EXERCISES = [
         outputs={"alpha": "(N, T, S)"},
         make_case=_softmax_forward_case, stub=masked_softmax_forward,
         hints=SOFTMAX_FORWARD_HINTS, level=1, minutes=15,
-        oracle="the given masked_softmax_forward", tol=1e-12,
-        forbidden_given=("masked_softmax_forward",)),
+        oracle="minis2s.functional.masked_softmax_forward", tol=1e-12),
     Exercise(
         name="masked_softmax_backward",
         signature="masked_softmax_backward(dalpha, cache) -> dscores",

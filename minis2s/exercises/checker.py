@@ -6,12 +6,16 @@ sizes drawn from ``rng`` (odd, all different from each other), non-zero
 biases, padding in the masks -- and the *oracle* each output must match:
 
 * for a backward pass, the central-difference numerical gradient
-  (:func:`minis2s.gradcheck.numerical_gradient`) of the *given* forward pass
-  (:mod:`minis2s.exercises.given`), taken against a random upstream gradient.
+  (:func:`minis2s.gradcheck.numerical_gradient`) of the package's own forward
+  pass (:mod:`minis2s.functional`), taken against a random upstream gradient.
   No stored answer plays a part: an answer passes only if it really is the
   derivative of the forward pass;
-* for a value (a loss, a search, BLEU, an optimiser step), what the library
-  computes: ``Seq2Seq.generate``, :mod:`minis2s.metrics`, :mod:`minis2s.optim`.
+* for a value (a loss, a forward pass, a search, BLEU, an optimiser step), what
+  the library computes: the loss from :func:`minis2s.functional.log_softmax`,
+  :mod:`minis2s.functional`'s forward passes, :mod:`minis2s.models.search`,
+  :mod:`minis2s.metrics`, :mod:`minis2s.optim`. Where that function is itself a hole
+  of a student edition, the edition stores the full package's answers for the
+  public seeds (:mod:`minis2s.exercises.stored`).
 
 Where padding must receive nothing at all -- attention's weights and gradients
 at padded source positions -- a case also names those entries
@@ -22,7 +26,7 @@ The checker cannot be fooled by in-place tricks: the oracle is computed before
 the student's function runs, and the function gets deep copies of its
 arguments. Nor by the library: the exercises' caches have their own layout
 (the library's backward passes cannot read them), and a function that uses
-minis2s's own code (anything but :mod:`minis2s.exercises.given`) is refused
+minis2s's own code (anything outside :mod:`minis2s.exercises`) is refused
 with a FAIL that names what it used. The autograder (:mod:`minis2s.grading`)
 goes further and runs submissions where minis2s cannot be imported at all.
 
@@ -44,13 +48,12 @@ import numpy as np
 
 from ..errors import ExerciseNotDone
 from ..gradcheck import DEFAULT_TOL, rel_error
-from . import given
+from .markov import prepare
 
 __all__ = ["Case", "Exercise", "ExerciseResult", "run_exercise", "judge", "library_uses",
            "DIFFICULTY"]
 
 DIFFICULTY = {1: "* (warm-up)", 2: "** (core)", 3: "*** (challenge)"}
-FORWARD_LIMIT = 5           # calls of the given forward passes per case: "a handful"
 LARGE_TOL = 1e-5            # a large case's directional derivatives: sums over ~1e5 terms
 GATES = "ifgo"
 
@@ -60,7 +63,7 @@ class Case:
     """One random problem: what the student's function is called with, and the answers.
 
     args: plain data (arrays, numbers, lists, dicts); the function is called as
-        ``fn(*given.prepare(name, deepcopy(args)))``.
+        ``fn(*prepare(name, deepcopy(args)))`` (:func:`minis2s.exercises.markov.prepare`).
     oracle: {output name: what that output must match}, in return order.
     sizes: the sizes, spelled for the header line, e.g. ``"N=3, D=5, H=4"``.
     exact: {output name: (boolean array of its shape, what those entries are)}: entries
@@ -100,11 +103,6 @@ class Exercise:
     tol: the largest relative error that counts as right.
     points: what the autograder gives for the whole exercise (shared by its cases: a case
         earns its share only when every output is right).
-    forbidden_given: the given forward passes the function may not call at all (a forward
-        exercise may not hand its work to the given forward it is asked to write).
-    forward_limit: how often, per case, the function may call the given forward passes
-        (None: no limit, e.g. the searches, whose ``step`` is one). A backward pass needs
-        none; finite differences need hundreds.
     explain: {output name: "gates" | "rows" | "positions"}: where the report looks closer
         when that output is wrong -- which gate blocks (i, f, g, o) of a (.., 4H) array, which
         rows of an embedding gradient (and whether their ids repeat), which (n, t) positions
@@ -128,8 +126,6 @@ class Exercise:
     oracle: str = "a numerical gradient"
     tol: float = DEFAULT_TOL
     points: float = 0.0
-    forbidden_given: tuple = ()
-    forward_limit: int | None = FORWARD_LIMIT
     explain: dict = field(default_factory=dict)
     make_large_case: Callable | None = None
     unpack: Callable | None = None
@@ -190,7 +186,7 @@ def _is_library(obj) -> str:
         if not isinstance(name, str) or not name:
             return ""
         name = f"{name}.{getattr(obj, '__qualname__', getattr(obj, '__name__', '?'))}"
-    allowed = "minis2s.exercises"       # the stubs, the given forward passes, check and hint
+    allowed = "minis2s.exercises"       # the stubs, check and hint
     if (name == "minis2s" or name.startswith("minis2s.")) and not name.startswith(allowed):
         return name
     return ""
@@ -205,7 +201,7 @@ def _code_names(code) -> set:
 
 
 def library_uses(fn, _seen=None) -> list:
-    """The minis2s objects (outside :mod:`minis2s.exercises.given`) that ``fn`` reaches.
+    """The minis2s objects (outside :mod:`minis2s.exercises`) that ``fn`` reaches.
 
     Looks at ``fn`` itself, the globals and closure variables its code names, and,
     one level at a time, the student's own functions it calls. A static look: it
@@ -231,15 +227,19 @@ def library_uses(fn, _seen=None) -> list:
             except ValueError:                          # an empty cell
                 pass
     found = []
-    for name in sorted(_code_names(code)):
+    names = _code_names(code)
+    for name in sorted(names):
         if name not in scope:
             continue
         obj = scope[name]
         lib = _is_library(obj)
         if lib:
             found.append(lib)
-        elif isinstance(obj, types.FunctionType) and getattr(obj, "__module__", "") != "minis2s.exercises.given":
+        elif isinstance(obj, types.FunctionType):
             found += library_uses(obj, seen)
+        elif isinstance(obj, types.ModuleType) and obj.__name__.startswith("minis2s."):
+            # an exercises module is allowed, not what it imported: ``lstm.F.lstm_step_forward``
+            found += [lib for lib in (_is_library(getattr(obj, n, None)) for n in sorted(names)) if lib]
     return sorted(set(found))
 
 
@@ -492,72 +492,17 @@ def run_exercise(ex: Exercise, student_fn: Callable, seed: int = 0,
     used = library_uses(student_fn)
     if used:
         return fail(f"your function uses minis2s's own code ({', '.join(used)}); the exercise "
-                    "is to write it yourself, with NumPy and minis2s.exercises.given only")
-    args = given.prepare(ex.name, copy.deepcopy(case.args))
+                    "is to write it yourself, with NumPy only")
+    args = prepare(ex.name, copy.deepcopy(case.args))
     try:
-        with counting_given() as counts:
-            out = student_fn(*args)
+        out = student_fn(*args)
     except NotImplementedError:
         return fail(f"{ex.name} is not implemented yet (it raised NotImplementedError). "
                     f"Stuck? hint({ex.name!r}) lists the hint levels.")
     except Exception as e:  # any bug in the student's code is a FAIL, never a crash
         lines.append(_student_traceback(e))
         return fail(f"your function raised {type(e).__name__}: {e}")
-    flagged = forward_problem(ex, counts)
-    if flagged:
-        return fail(flagged)
     return finish(judge(ex, case, out, seed, lines))
-
-
-#: The given functions whose calls are counted (the helpers sigmoid and log_softmax are not).
-COUNTED = tuple(n for n in given.__all__ if n not in ("sigmoid", "log_softmax", "make_step", "prepare"))
-
-
-def forward_problem(ex: Exercise, counts: dict) -> str:
-    """Why the given forward calls ``counts`` ({name: calls} on one case) break the rules, or ""."""
-    used = sorted(n for n in ex.forbidden_given if counts.get(n))
-    if used:
-        return (f"FLAGGED: your function calls the given {', '.join(used)}: the exercise is to "
-                "write that computation yourself")
-    total = sum(counts.values())
-    if ex.forward_limit is not None and total > ex.forward_limit:
-        calls = ", ".join(f"{n} x{c}" for n, c in sorted(counts.items()))
-        return (f"FLAGGED: your function called the given forward passes {total} times on one "
-                f"case ({calls}); a backward pass computes its gradients from the cache, not by "
-                f"finite differences (at most {ex.forward_limit} calls)")
-    return ""
-
-
-class counting_given:
-    """Count the calls of the given forward passes made through ``minis2s.exercises.given``.
-
-    In-process this sees calls made through the module (``given.lstm_forward(...)``); the
-    grader's sandbox wraps the functions before the submission is loaded and sees all calls.
-    """
-
-    def __enter__(self):
-        self.counts, self.depth, self.saved = {}, 0, {n: getattr(given, n) for n in COUNTED}
-        for name, fn in self.saved.items():
-            setattr(given, name, self._wrap(name, fn))
-        return self.counts
-
-    def _wrap(self, name, fn):
-        def counted(*args, **kwargs):
-            if self.depth == 0:
-                self.counts[name] = self.counts.get(name, 0) + 1
-            self.depth += 1
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.depth -= 1
-        counted.__name__ = counted.__qualname__ = name
-        counted.__module__ = "minis2s.exercises.given"
-        return counted
-
-    def __exit__(self, *exc):
-        for name, fn in self.saved.items():
-            setattr(given, name, fn)
-        return False
 
 
 def format_hint(ex: Exercise, level: int | None) -> str:

@@ -1,24 +1,26 @@
 r"""Exercise 1: softmax cross-entropy over a vocabulary, with padding ignored.
 
-The loss to implement (given as :func:`minis2s.exercises.given.cross_entropy_loss`)::
+The loss to implement (minis2s's own :func:`minis2s.functional.softmax_cross_entropy`)::
 
     p    = softmax(z) over the last axis                 logits z (N, T, V)
     loss = -(1 / M') * sum over real positions m of log p[m, y_m]
 
 where the real positions are those whose target is not ``ignore_index`` (the
 padding id) and M' is how many there are. Write the loss and its gradient and
-check them with ``check("softmax_cross_entropy", my_fn)``.
+check them with ``check("softmax_cross_entropy", my_fn)``. The oracle,
+:func:`cross_entropy_loss` below, takes the log-probabilities from the engine's
+:func:`minis2s.functional.log_softmax` (not an exercise, so no hole in a student edition).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import functional as F
 from ..gradcheck import numerical_gradient
 from . import _cases
 from .checker import Case, Exercise
-from .given import cross_entropy_loss
 
-__all__ = ["softmax_cross_entropy", "EXERCISES"]
+__all__ = ["softmax_cross_entropy", "cross_entropy_loss", "EXERCISES"]
 
 
 def softmax_cross_entropy(logits, targets, ignore_index):
@@ -29,6 +31,19 @@ def softmax_cross_entropy(logits, targets, ignore_index):
     Returns (loss (a float or 0-d array), dlogits (N, T, V)).
     """
     raise NotImplementedError
+
+
+def cross_entropy_loss(logits, targets, ignore_index):
+    """The oracle's loss: the mean of -log p[target] over the positions whose target is not
+    ``ignore_index``, from the engine's log_softmax. logits (N, T, V), targets (N, T) int.
+
+    Returns a 0-d array. Its numerical gradient is the oracle of dlogits (and, in the grader,
+    of the peeky decoder's loss, :mod:`minis2s.exercises.standins`).
+    """
+    counted = targets != ignore_index                            # (N, T) bool
+    logp = F.log_softmax(logits)[counted]                        # (M', V)
+    picked = logp[np.arange(logp.shape[0]), targets[counted]]    # (M',): log p[target]
+    return np.asarray(-picked.sum() / max(int(counted.sum()), 1))
 
 
 HINTS = (

@@ -16,7 +16,8 @@ function definitions, nothing else (:mod:`minis2s.grading.notebook`).
 How it works (docs/teaching.md, "The autograder"):
 
 1. For each exercise the grader builds the random cases in *this* process, with
-   their oracle (numerical gradients, ``Seq2Seq.generate``, :mod:`minis2s.metrics`).
+   their oracle (numerical gradients of the package's forward passes, the package's
+   own forward passes and searches, :mod:`minis2s.metrics`).
    Locally the cases come from public seeds -- the ones ``check`` uses. With an
    instructor's ``secret`` (the Gradescope zip holds one, never printed), each
    case's generator is seeded from the secret, the exercise and the case number:
@@ -28,17 +29,17 @@ How it works (docs/teaching.md, "The autograder"):
    (:mod:`minis2s.grading.sandbox`), with a timeout, in a process group of its
    own that is killed whole afterwards, with every process it left behind
    (:mod:`minis2s.grading.contain`); as an unprivileged user when the grader
-   runs as root (``sandbox_user``). There minis2s cannot be imported or read
-   (except the given forward passes), nor torch, cupy, ctypes; no process can be
+   runs as root (``sandbox_user``). There minis2s cannot be imported or read,
+   nor torch, cupy, ctypes; no process can be
    started and nothing outside its own folder written. It receives the cases'
    arguments, never the oracle, and the data comes back as JSON and ``.npz``:
    nothing a submission returns is ever unpickled.
 3. Back here, the outputs are judged exactly as :func:`minis2s.exercises.check`
    judges them. **A case passes only if every output is right** (the report
    still names each wrong output), and an exercise earns its points in
-   proportion to the cases that pass. A function that calls the given forward
-   passes more than a handful of times per case (finite differences), or the
-   given forward it is asked to write, is FLAGGED and scores 0 on that exercise.
+   proportion to the cases that pass. No forward pass is handed to the
+   submission, so finite differences need a copy of one in the submission's own
+   file: the large cases make those run out of time.
 
 A submission is a Python file that defines the exercises' functions under their
 stub names (``minis2s.exercises.template()`` writes one). A missing function
@@ -63,8 +64,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..exercises import EXERCISES, list_exercises
-from ..exercises import given as _given
-from ..exercises.checker import COUNTED, ExerciseResult, forward_problem, judge
+from ..exercises import markov as _markov
+from ..exercises.checker import ExerciseResult, judge
 from ..exercises.standins import DEPENDENCIES, standins
 from ..app.safe_npz import NpzError, read_npz
 from . import sandbox as _wire
@@ -118,7 +119,7 @@ class ExerciseGrade:
     max_points: float
     results: list                     # ExerciseResult per case
     labels: list                      # "seed 0" / "case 1" per case
-    note: str = ""                    # missing, timed out, did not load, FLAGGED ...
+    note: str = ""                    # missing, timed out, did not load ...
 
     @property
     def passed(self) -> int:
@@ -247,8 +248,8 @@ def _run_sandbox(source: str, ex, cases, timeout: float, python: str, user=None,
     """Run the submission's function on every case in a fresh, contained process; its raw results."""
     work = Path(tempfile.mkdtemp(prefix="minis2s-grade-"))
     try:
-        job = {"exercise": ex.name, "function": ex.stub.__name__, "given": _given.__file__,
-               "counted": list(COUNTED), "unreadable": [str(PACKAGE), *map(str, unreadable)]}
+        job = {"exercise": ex.name, "function": ex.stub.__name__, "prepare": _markov.__file__,
+               "unreadable": [str(PACKAGE), *map(str, unreadable)]}
         (work / "job.json").write_text(json.dumps(job))
         (work / "submission.py").write_text(source)
         _wire.write_wire([{"args": list(c.args), "standins": standins(ex.name, c)} for c in cases],
@@ -312,9 +313,7 @@ def _grade_exercise(source: str, ex, rngs, labels, timeout, python, user, unread
         cases.append(ex.make_large_case(large_rng))         # too large for finite differences
         labels.append(large_label)
     raw = _run_sandbox(source, ex, cases, timeout, python, user, unreadable)
-    note, results, flag = "", [], ""
-    for call in raw.get("calls") or []:        # flagged calls count even if a later case hung
-        flag = flag or forward_problem(ex, call.get("forward_calls") or {})
+    note, results = "", []
     if raw.get("timeout"):
         done = len(raw.get("calls") or [])
         where = labels[done] if done < len(labels) else ""
@@ -337,11 +336,7 @@ def _grade_exercise(source: str, ex, rngs, labels, timeout, python, user, unread
                 results.append(_failed(ex, label, case, "no result came back for this case"))
                 continue
             call, out = calls[k], outputs[k] if k < len(outputs) else None
-            problem = forward_problem(ex, call.get("forward_calls") or {})
-            if problem:
-                flag = flag or problem
-                results.append(_failed(ex, label, case, problem))
-            elif call.get("error") is not None:
+            if call.get("error") is not None:
                 not_impl = call.get("kind") == "NotImplementedError"
                 problem = ("not implemented yet (it raised NotImplementedError)" if not_impl
                            else f"your function raised {str(call['error']).strip().splitlines()[-1]}")
@@ -354,12 +349,8 @@ def _grade_exercise(source: str, ex, rngs, labels, timeout, python, user, unread
                                        f"(numbers, arrays, lists, tuples): {call['not_data']}"))
             else:
                 results.append(judge(ex, case, out, label))
-    if flag:
-        note = "FLAGGED: " + flag.removeprefix("FLAGGED: ") + (f" ({note})" if note else "")
-        results = [r if r.problem else _failed(ex, label, c, note)
-                   for label, c, r in zip(labels, cases, results)]
     return ExerciseGrade(ex.name, ex.max_points, results, labels, note), \
-        str(raw.get("load_error") or ""), flag
+        str(raw.get("load_error") or "")
 
 
 def grade(submission, exercises=None, seeds=DEFAULT_SEEDS, timeout: float = DEFAULT_TIMEOUT,
@@ -401,7 +392,7 @@ def grade(submission, exercises=None, seeds=DEFAULT_SEEDS, timeout: float = DEFA
     else:
         source = submission.read_text(errors="replace")
     flags = sorted({m.group(1) for m in _IMPORT.finditer(source)
-                    if m.group(1) not in ("minis2s.exercises", "minis2s.exercises.given")})
+                    if m.group(1) != "minis2s.exercises"})
     report = GradeReport(str(submission), labels, [], secret=secret is not None,
                          flags=[f"imports {f}" for f in flags])
     for name in names:
@@ -412,12 +403,10 @@ def grade(submission, exercises=None, seeds=DEFAULT_SEEDS, timeout: float = DEFA
         else:
             rngs = [case_rng(name, k, secret) for k in range(1, len(labels) + 1)]
             large_rng, large_label = case_rng(name, 0, secret), "large case"
-        graded, load_error, flag = _grade_exercise(source, ex, rngs, labels, timeout,
-                                                   python or sys.executable, sandbox_user,
-                                                   unreadable, large_rng if large else None,
-                                                   large_label)
+        graded, load_error = _grade_exercise(source, ex, rngs, labels, timeout,
+                                             python or sys.executable, sandbox_user,
+                                             unreadable, large_rng if large else None,
+                                             large_label)
         report.exercises.append(graded)
         report.load_error = report.load_error or load_error
-        if flag:
-            report.flags.append(f"{name}: {flag.removeprefix('FLAGGED: ')}")
     return report

@@ -6,9 +6,10 @@ an in-notebook ``check`` pass anything. A grade is therefore never taken inside
 the notebook: ``minis2s grade notebook.ipynb`` (what nbgrader's or otter's
 autograding step runs, docs/teaching.md) reads the notebook's code cells and
 keeps only the imports and the function definitions -- every other statement,
-the monkeypatching included, is dropped, and so are imports of minis2s beyond
-the exercises' package (``import minis2s.exercises.checker`` is one) -- and grades that source in a fresh
-sandboxed process, exactly like a submission file.
+the monkeypatching included, is dropped, and so is every import of minis2s
+(``from minis2s.exercises import check`` is for the notebook, not for grading:
+minis2s cannot be imported where the grade is taken) -- and grades that source in
+a fresh sandboxed process, exactly like a submission file.
 
 Only the standard library is used: the notebook is JSON (nbformat 4).
 """
@@ -31,18 +32,17 @@ def _cell_code(cell) -> str:
                      for line in text.splitlines())
 
 
-ALLOWED_MINIS2S = ("minis2s.exercises", "minis2s.exercises.given")
+def _is_minis2s(name: str) -> bool:
+    return name == "minis2s" or name.startswith("minis2s.")
 
 
 def _keep(node) -> bool:
-    """Imports (but of minis2s only the exercises' package and the given forward passes) and
-    definitions; a notebook's other imports of minis2s (models, plots) are not for grading."""
+    """Imports (but none of minis2s: its check and hint, models and plots are for the notebook,
+    not for grading) and definitions."""
     if isinstance(node, ast.Import):
-        return all(not a.name.startswith("minis2s") or a.name in ALLOWED_MINIS2S for a in node.names)
+        return not any(_is_minis2s(a.name) for a in node.names)
     if isinstance(node, ast.ImportFrom):
-        mod = node.module or ""
-        return not mod.startswith("minis2s") or (mod in ALLOWED_MINIS2S and all(
-            a.name in ("given", "check", "hint") or mod.endswith("given") for a in node.names))
+        return not _is_minis2s(node.module or "")
     return isinstance(node, KEPT)
 
 

@@ -4,8 +4,9 @@ Run as a script, never imported by the submission: ``python -I sandbox.py WORKDI
 WORKDIR (a fresh folder the grader made) holds
 
 * ``job.json``: the exercise, the function to call, the path of
-  ``minis2s/exercises/given.py``, the paths the submission may not read, the
-  forward passes it may not call (or only a few times);
+  ``minis2s/exercises/markov.py`` (NumPy only: it builds the ``step`` the search
+  exercises are called with, from a case's table), the paths the submission may
+  not read;
 * ``submission.py``: a copy of the submission;
 * ``cases.json`` + ``cases.npz``: the arguments of every case, in the wire
   format below -- never the answers -- and the data of the reference stand-ins
@@ -14,9 +15,9 @@ WORKDIR (a fresh folder the grader made) holds
   by one, so that one mistake costs one exercise.
 
 The sandbox writes ``callK.json`` + ``callK.npz`` as soon as case K is done --
-the function's outputs (or the error it raised) and how often it called each
-given forward pass -- and ``out.json`` + ``out.npz`` at the end (whether the
-submission loaded, what it printed).
+the function's outputs (or the error it raised) and how long it took -- and
+``out.json`` + ``out.npz`` at the end (whether the submission loaded, what it
+printed).
 
 **Nothing is pickled, in either direction.** Data crosses the process boundary
 as JSON for the structure (numbers, strings, lists, tuples, dicts, named tuples)
@@ -27,19 +28,19 @@ class, a generator -- is refused here as "not data" and scores nothing.
 
 Before the submission is loaded:
 
-* an import hook makes ``minis2s`` (except the given forward passes),
-  ``torch``, ``cupy``, ``ctypes`` and other libraries that could do the
-  exercise impossible to import;
+* an import hook makes ``minis2s`` (all of it), ``torch``, ``cupy``, ``ctypes``
+  and other libraries that could do the exercise impossible to import;
 * an audit hook (PEP 578) refuses, for the rest of the process: reading any
   file of the minis2s package or the other paths the grader names (the
   instructor's secret, the autograder's folder), ``/proc`` and ``/sys``;
   writing, renaming or deleting anything outside WORKDIR; starting a process;
   sending signals; sockets; and ``ctypes``. So the package cannot be loaded
-  under another name, and nothing outlives the exercise or rewrites the results;
-* the given forward passes are wrapped to count their calls: a backward pass
-  may not call them more than a handful of times per case (finite differences
-  would), and a forward exercise may not call the given forward it is asked to
-  write.
+  under another name, and nothing outlives the exercise or rewrites the results.
+
+No forward pass is handed out, so none can be called for finite differences: a
+submission that copies a forward pass into its own file and differentiates it
+numerically is stopped by the large cases (realistic sizes: milliseconds for a
+backward pass, hours for finite differences, within the same time limit).
 
 An audit hook is a tripwire, not a wall: the grader also runs this process in a
 process group of its own, kills it and every process it left behind after each
@@ -57,7 +58,6 @@ import os
 import sys
 import time
 import traceback
-import types
 
 import numpy as np
 
@@ -151,13 +151,19 @@ def write_wire(value, json_path, npz_path) -> None:
 
 # --- what the submission may not do -----------------------------------------------------------------
 
+def _refusal(name) -> str:
+    why = f"{name} cannot be imported while your submission is graded: write the exercises with NumPy only"
+    if name.split(".")[0] == "minis2s":            # most often a check left at the top level
+        why += "; calls of check belong under `if __name__ == \"__main__\":`"
+    return why
+
+
 class NotDuringGrading(importlib.abc.MetaPathFinder):
     """Refuse the libraries that could do the exercises (or reach past the sandbox)."""
 
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"{name} cannot be imported while your submission is graded: "
-                              "write the exercises with NumPy (and minis2s.exercises.given) only")
+            raise ImportError(_refusal(name))
         return None
 
 
@@ -192,51 +198,8 @@ def make_audit_hook(workdir, unreadable):
                     refuse(f"{event} on {os.fsdecode(p)}")
         elif event == "import" and args and isinstance(args[0], str) \
                 and args[0].split(".")[0] in BLOCKED:
-            raise ImportError(f"{args[0]} cannot be imported while your submission is graded")
+            raise ImportError(_refusal(args[0]))
     return hook
-
-
-# --- the given forward passes, counted --------------------------------------------------------------
-
-class Calls:
-    """How often each given forward pass was called from outside another one (per case)."""
-
-    def __init__(self):
-        self.counts = collections.Counter()
-        self.depth = 0
-
-
-def _count(fn, name, calls):
-    def counted(*args, **kwargs):
-        if calls.depth == 0:
-            calls.counts[name] += 1
-        calls.depth += 1
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            calls.depth -= 1
-    counted.__name__ = counted.__qualname__ = name
-    counted.__doc__ = fn.__doc__
-    counted.__module__ = "minis2s.exercises.given"
-    return counted
-
-
-def _fake_minis2s(given_path, counted, calls):
-    """sys.modules entries for minis2s, minis2s.exercises and minis2s.exercises.given only."""
-    spec = importlib.util.spec_from_file_location("minis2s.exercises.given", given_path)
-    given = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(given)
-    for name in counted:                               # module globals too: inner calls see them
-        setattr(given, name, _count(getattr(given, name), name, calls))
-    pkg = types.ModuleType("minis2s")
-    pkg.__path__ = []                                  # a package with nothing else in it
-    ex = types.ModuleType("minis2s.exercises")
-    ex.__path__ = []
-    ex.given = given
-    ex.check = ex.hint = lambda *a, **k: None          # harmless if a submission calls them
-    pkg.exercises = ex
-    sys.modules.update({"minis2s": pkg, "minis2s.exercises": ex, "minis2s.exercises.given": given})
-    return given
 
 
 # --- the reference stand-ins for the exercises this one may call -------------------------------------
@@ -301,9 +264,12 @@ def main(workdir):
     for name in list(sys.modules):      # nothing of minis2s may be loaded already; NumPy keeps
         if name.split(".")[0] in BLOCKED:  # its own reference to ctypes, which the hook disarms
             del sys.modules[name]
-    calls = Calls()
-    given = _fake_minis2s(job["given"], job["counted"], calls)
-    prepare = given.prepare
+    # the search exercises' step, from markov.py: loaded by path before the hooks go in, under a
+    # name of its own (it is no part of an importable minis2s)
+    spec = importlib.util.spec_from_file_location("_minis2s_grading_markov", job["prepare"])
+    markov = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(markov)
+    prepare = markov.prepare
     sys.meta_path.insert(0, NotDuringGrading())
     sys.addaudithook(make_audit_hook(workdir, job["unreadable"]))
     os.chdir(workdir)
@@ -324,8 +290,6 @@ def main(workdir):
     if callable(fn):
         for k, case in enumerate(cases):
             args = case["args"]
-            calls.counts.clear()
-            calls.depth = 0
             start = time.perf_counter()
             call = {"error": None, "kind": None}
             value = None
@@ -350,7 +314,6 @@ def main(workdir):
                 else:
                     module.__dict__[dep] = own
             call["seconds"] = time.perf_counter() - start
-            call["forward_calls"] = dict(calls.counts)
             # each case as soon as it is done: a later case that runs out of time loses only itself
             write_wire({"call": call, "output": value}, os.path.join(workdir, f"call{k}.json"),
                        os.path.join(workdir, f"call{k}.npz"))
