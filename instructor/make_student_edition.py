@@ -71,7 +71,7 @@ differences. A notebook is graded on its imports and function definitions only.
 Where a check compares with minis2s's own function (a forward pass, a search) and that function
 is one of your holes, it compares with the answers the full package gave for the public seeds,
 stored in `minis2s/exercises/stored_answers.json`: `check(name, fn, seed=s)` works for seeds
-0 to 9.
+0 to 9 (another seed is refused: its oracle would be your own code).
 """
 
 

@@ -489,6 +489,7 @@ def test_a_hole_in_the_engine_is_answered_by_the_stored_answers(tmp_path, monkey
     import minis2s.models.search as engine_search
 
     names = stored.STORED_EXERCISES
+    engine_step = F.lstm_step_forward
     computed = {name: [EXERCISES[name].make_case(np.random.default_rng(s)).oracle for s in (0, 1)]
                 for name in names}
     monkeypatch.setattr(stored, "STORED", tmp_path / "stored_answers.json")
@@ -509,13 +510,22 @@ def test_a_hole_in_the_engine_is_answered_by_the_stored_answers(tmp_path, monkey
                 assert got == want if isinstance(want, list) else np.array_equal(got, want)
             assert check(name, solution(name), seed=seed, verbose=False)
         unstored = check(name, solution(name), seed=7, verbose=False)
-        assert not unstored and "finish exercise 0 first" in unstored.problem
+        assert not unstored and "stores the answers of seeds 0-1 only" in unstored.problem
 
     def wrong(*args, **kwargs):                          # a filled hole, wrongly
         return tuple(0.0 * np.asarray(a) for a in args[:2]) + (None,)
     monkeypatch.setattr(F, "lstm_step_forward", wrong)
     assert check("lstm_step_forward", solution("lstm_step_forward"), seed=0, verbose=False)
     assert not check("lstm_step_forward", wrong, seed=0, verbose=False)
+    # an unstored seed is refused, not computed: the filled hole would judge itself and pass
+    self_judged = check("lstm_step_forward", wrong, seed=7, verbose=False)
+    assert not self_judged and "which is your code" in self_judged.problem
+
+    # the exercises the file does not name are computed as always (holes left filled in)
+    stored.write(stored.STORED, ["beam_search"], seeds=(0,))
+    monkeypatch.setattr(F, "lstm_step_forward", engine_step)
+    assert check("lstm_step_forward", solution("lstm_step_forward"), seed=7, verbose=False)
+    assert not check("lstm_step_forward", wrong, seed=7, verbose=False)
 
 
 def test_bleu_without_clipping_or_brevity_penalty_fails():

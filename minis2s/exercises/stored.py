@@ -13,7 +13,9 @@ the student fills in: there the oracle cannot come from them. So the edition is 
 the full package's answers for the public seeds, in ``stored_answers.json`` next to this
 file, keyed by a fingerprint of each case's inputs, and a check reads them *before* it
 would compute anything (once the student has filled the hole, the package's function is
-the student's own, and would agree with itself).
+the student's own, and would agree with itself). For the same reason a seed whose answer is
+not stored is refused (:class:`NoStoredAnswer`) rather than computed: the file names the
+exercises it stands in for, and for those only the stored seeds can be checked.
 
 The grader's secret cases are built by the instructor's full package (the Gradescope zip
 holds the package, never this file), so they need no storage.
@@ -29,13 +31,27 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["STORED", "STORED_EXERCISES", "key", "oracle", "answers"]
+__all__ = ["STORED", "STORED_EXERCISES", "NoStoredAnswer", "key", "oracle", "answers", "write"]
 
 #: where a student edition keeps the answers (the instructor's package has no such file)
 STORED = Path(__file__).with_name("stored_answers.json")
 
 #: the exercises whose oracle runs an engine function that is a hole in a student edition
 STORED_EXERCISES = ("lstm_step_forward", "masked_softmax_forward", "greedy_search", "beam_search")
+
+
+class NoStoredAnswer(LookupError):
+    """A student edition's check for a case whose answer was not stored: computing it would run
+    the package's own function -- the student's code -- and compare the student with themselves."""
+
+    def __init__(self, name: str, seeds: list):
+        self.name, self.seeds = name, seeds
+        shown = f"{seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else seeds
+        super().__init__(
+            f"{name}: this student edition stores the answers of seeds {shown} only -- any other "
+            f"case would be judged by the package's own {name}, which is your code; check with "
+            f"one of those seeds (seed=...)")
+
 
 def _feed(h, value) -> None:
     """Hash ``value`` (arrays, numbers, strings, tuples, lists, dicts) with its structure."""
@@ -80,20 +96,26 @@ def _decode(value):
 
 
 def _stored() -> dict:
+    """The file's {"exercises": [names], "seeds": [public seeds], "answers": {key: answer}},
+    or an empty one (the instructor's package has no file)."""
     try:
         return json.loads(STORED.read_text())
     except FileNotFoundError:
-        return {}
+        return {"exercises": [], "seeds": [], "answers": {}}
 
 
 def oracle(name: str, args, compute) -> dict:
-    """The oracle of the case of ``name`` with inputs ``args``: the stored answer if there is one
-    (a student edition, public seed), else ``compute()`` ({output name: value}), which in a
-    student edition raises ExerciseNotDone while the engine function it runs is a hole."""
-    stored = _stored().get(key(name, args))
-    if stored is not None:
-        return {k: _decode(v) for k, v in stored.items()}
-    return compute()
+    """The oracle of the case of ``name`` with inputs ``args``: the stored answer if the file
+    stands in for ``name`` (a student edition where it is a hole), else ``compute()`` ({output
+    name: value}). Raises :class:`NoStoredAnswer` for a case of such an exercise whose answer
+    is not stored (a seed beyond the public ones)."""
+    held = _stored()
+    if name not in held["exercises"]:
+        return compute()
+    answer = held["answers"].get(key(name, args))
+    if answer is None:
+        raise NoStoredAnswer(name, held["seeds"])
+    return {k: _decode(v) for k, v in answer.items()}
 
 
 def answers(names=STORED_EXERCISES, seeds=range(10)) -> dict:
@@ -109,5 +131,8 @@ def answers(names=STORED_EXERCISES, seeds=range(10)) -> dict:
 
 
 def write(path, names=STORED_EXERCISES, seeds=range(10)) -> None:
-    """Write :func:`answers` as JSON to ``path`` (a student edition's ``stored_answers.json``)."""
-    Path(path).write_text(json.dumps(answers(names, seeds)))
+    """Write :func:`answers` as JSON to ``path`` (a student edition's ``stored_answers.json``),
+    with the exercises and seeds they stand in for."""
+    names, seeds = list(names), [int(s) for s in seeds]
+    held = {"exercises": names, "seeds": seeds, "answers": answers(names, seeds)}
+    Path(path).write_text(json.dumps(held))
