@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..data.vocab import EOS, PAD, SOS
 from . import _cases, stored
 from .checker import Case, Exercise
 from .markov import make_step
@@ -95,10 +96,6 @@ BEAM_HINTS = (
     or after max_len steps, and answer the best one (without its eos_id).
     """,
 )
-
-
-#: the special ids, as minis2s's vocabularies fix them (<unk> is 3)
-PAD, SOS, EOS = 0, 1, 2
 
 
 class _TableState:
