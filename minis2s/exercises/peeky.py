@@ -75,7 +75,7 @@ def peeky_decoder_forward(y_in, y_out, h0, c0, params, pad_id):
     x, peek_in = F.peek_forward(e, ctx)
     hs, _, lstm_cache = F.lstm_forward(x, h0, c0, params["Wx"], params["Wh"], params["b"])
     z, peek_out = F.peek_forward(hs, ctx)
-    logits = z @ params["W_out"] + params["b_out"]
+    logits, _ = F.linear_forward(z, params["W_out"], params["b_out"])   # the output layer
     loss = cross_entropy_loss(logits, y_out, pad_id)                    # the engine's log_softmax
     cache = {"y_in": y_in, "y_out": y_out, "pad_id": pad_id, "params": params, "ctx": ctx,
              "e": e, "embed": embed, "x": x, "peek_in": peek_in, "lstm": lstm_cache, "hs": hs,
