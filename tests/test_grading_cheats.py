@@ -137,9 +137,24 @@ def test_no_given_forward_can_answer_the_forward_exercise(tmp_path):
     report = grade(write(tmp_path, cheats.given_forward_answers_the_forward()),
                    exercises=["lstm_step_forward"], seeds=(0,))
     assert report.score == 0 and not report.flags             # `from minis2s.exercises` is not
-    assert "minis2s.exercises cannot be imported while your submission is graded" in report.load_error
+    assert "minis2s.exercises.lstm cannot be imported while your submission is graded" \
+        in report.load_error
     assert "the submission did not load" in report.text()
-    assert 'calls of check belong under `if __name__ == "__main__":`' in report.load_error
+    assert "`from minis2s.exercises import check, hint` alone is allowed" in report.load_error
+
+
+def test_check_and_hint_imported_at_the_top_do_nothing_and_the_file_still_loads(tmp_path):
+    """A student checks at home with check() at the top of the file: graded, it loads and scores."""
+    solution = (ROOT / "instructor" / "solutions.py").read_text()
+    top = "from minis2s.exercises import check, hint\n"
+    at_home = "\ncheck('embedding_backward')\nhint('clip_gradients', 1)\n"       # module level
+    assert "from __future__ import annotations\n" in solution
+    solution = solution.replace("from __future__ import annotations\n",
+                                "from __future__ import annotations\n" + top, 1) + at_home
+    report = grade(write(tmp_path, solution), exercises=["embedding_backward", "clip_gradients"],
+                   seeds=(0,), large=False)
+    assert not report.load_error, report.load_error
+    assert report.score == report.max_score > 0, report.text()
 
 
 def test_no_given_loss_can_be_differentiated_numerically(tmp_path):

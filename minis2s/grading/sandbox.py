@@ -28,8 +28,9 @@ class, a generator -- is refused here as "not data" and scores nothing.
 
 Before the submission is loaded:
 
-* an import hook makes ``minis2s`` (all of it), ``torch``, ``cupy``, ``ctypes``
-  and other libraries that could do the exercise impossible to import;
+* an import hook makes ``minis2s`` (all of it: ``from minis2s.exercises import
+  check, hint`` finds two functions that do nothing), ``torch``, ``cupy``,
+  ``ctypes`` and other libraries that could do the exercise impossible to import;
 * an audit hook (PEP 578) refuses, for the rest of the process: reading any
   file of the minis2s package or the other paths the grader names (the
   instructor's secret, the autograder's folder), ``/proc`` and ``/sys``;
@@ -58,6 +59,7 @@ import os
 import sys
 import time
 import traceback
+import types
 
 import numpy as np
 
@@ -153,9 +155,22 @@ def write_wire(value, json_path, npz_path) -> None:
 
 def _refusal(name) -> str:
     why = f"{name} cannot be imported while your submission is graded: write the exercises with NumPy only"
-    if name.split(".")[0] == "minis2s":            # most often a check left at the top level
-        why += "; calls of check belong under `if __name__ == \"__main__\":`"
+    if name.split(".")[0] == "minis2s":
+        why += " (`from minis2s.exercises import check, hint` alone is allowed: they do nothing here)"
     return why
+
+
+def harmless_check_and_hint() -> None:
+    """``minis2s`` and ``minis2s.exercises`` as empty packages whose ``check`` and ``hint`` do
+    nothing: a submission that imports them at its top (to check itself at home) still loads.
+    Nothing else of minis2s exists in this process; any other name is refused on import."""
+    package = types.ModuleType("minis2s")
+    package.__path__ = []                          # no submodule can be found in it
+    exercises = types.ModuleType("minis2s.exercises")
+    exercises.__path__ = []
+    exercises.check = exercises.hint = lambda *args, **kwargs: None
+    package.exercises = exercises
+    sys.modules.update({"minis2s": package, "minis2s.exercises": exercises})
 
 
 class NotDuringGrading(importlib.abc.MetaPathFinder):
@@ -270,6 +285,7 @@ def main(workdir):
     markov = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(markov)
     prepare = markov.prepare
+    harmless_check_and_hint()
     sys.meta_path.insert(0, NotDuringGrading())
     sys.addaudithook(make_audit_hook(workdir, job["unreadable"]))
     os.chdir(workdir)
