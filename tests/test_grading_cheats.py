@@ -165,6 +165,26 @@ def test_finite_differences_of_a_copied_forward_run_out_of_time_on_the_large_cas
     assert small.score == small.max_score                # what it scored without the large case
 
 
+SEQUENCES = ["rnn_backward", "lstm_backward", "attention_backward", "peeky_decoder_backward"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SEQUENCES)
+def test_finite_differences_of_a_copied_sequence_forward_run_out_of_time_on_the_large_case(
+        tmp_path, name):
+    """The whole forward pass (an RNN, an LSTM, attention, the peeky decoder and its loss) copied
+    into the submission, its inputs read back from the cache, every input element differentiated
+    numerically: full marks on the small cases, but the large case (200,000 to 500,000 inputs,
+    about an hour of finite differences) runs out of time, and the exercise scores 0."""
+    sub = write(tmp_path, cheats.finite_differences_of_copied_sequences())
+    small = grade(sub, exercises=[name], seeds=(0, 1), large=False)
+    assert small.score == small.max_score                # what it scored without the large case
+    report = grade(sub, exercises=[name], seeds=(0,), timeout=8)
+    (ex,) = report.exercises
+    assert report.score == 0 and not report.flags
+    assert "timed out after 8 s on seed 0, large" in ex.note and "finite differences, hours" in ex.note
+
+
 # --- 5. scoring an instructor can defend --------------------------------------------------------
 
 def test_a_softmax_that_does_not_subtract_the_max_fails_on_the_large_logits(tmp_path):
@@ -359,14 +379,21 @@ def test_as_root_the_submission_runs_as_the_unprivileged_user(tmp_path):
 @pytest.mark.slow
 def test_a_missing_forget_gate_term_costs_only_the_step_backward(tmp_path):
     """It cost 13.8 of 16 points across three exercises; with the reference step plugged into
-    lstm_backward and peeky_decoder_backward, it costs lstm_step_backward's 4."""
+    lstm_backward and peeky_decoder_backward, it costs lstm_step_backward's 4 -- and the two
+    others their large case only, which is too large for a reference stand-in and runs the
+    submission's own step."""
     text = SOLUTIONS.read_text().replace("df = dc_total * c_prev", "df = dc_total * 0.0 * c_prev")
     assert text != SOLUTIONS.read_text()
     names = ["lstm_step_backward", "lstm_backward", "peeky_decoder_backward"]
-    report = grade(write(tmp_path, text), exercises=names, seeds=(0, 1))
+    report = grade(write(tmp_path, text), exercises=names, seeds=(0, 1), large=False)
     step, bptt, peeky = report.exercises
     assert step.score == 0 and bptt.score == bptt.max_points and peeky.score == peeky.max_points
     assert "graded with the reference lstm_step_backward in place of yours" in report.text()
+    report = grade(write(tmp_path, text, "again.py"), exercises=names[1:], seeds=(0, 1))
+    for ex in report.exercises:
+        assert [r.passed for r in ex.results] == [True, True, False], ex.case_lines()
+        assert ex.labels[-1] == "seed 0, large"
+    assert "costs that exercise only its large case, which runs yours" in report.text()
 
 
 def test_a_dependency_called_with_other_arguments_says_so(tmp_path):
@@ -377,8 +404,8 @@ def test_a_dependency_called_with_other_arguments_says_so(tmp_path):
             lstm_step_backward(dhT, dcT, step._replace(h_prev=step.h_prev + 1.0))
             return _ref(dhs, dhT, dcT, cache)
         """))
-    report = grade(sub, exercises=["lstm_backward"], seeds=(0,))
-    assert report.score == 0
+    report = grade(sub, exercises=["lstm_backward"], seeds=(0,), large=False)   # (the large
+    assert report.score == 0                     # case has no stand-in: it calls the submission's)
     assert "the reference lstm_step_backward stands in for yours" in report.text()
 
 
