@@ -397,6 +397,20 @@ def test_a_missing_forget_gate_term_costs_only_the_step_backward(tmp_path):
     assert "costs that exercise only its large case, which runs yours" in report.text()
 
 
+def test_an_unwritten_dependency_costs_the_large_case_and_is_named(tmp_path):
+    """The large case runs the submission's own lstm_step_backward: a stub still raising
+    NotImplementedError there is named, not taken for lstm_backward's own."""
+    sub = write(tmp_path, SOLUTIONS.read_text() + textwrap.dedent("""
+        def lstm_step_backward(dh, dc, cache):
+            raise NotImplementedError
+        """))
+    report = grade(sub, exercises=["lstm_backward"], seeds=(0,))
+    (ex,) = report.exercises
+    assert [r.passed for r in ex.results] == [True, False] and ex.score == ex.max_points / 2
+    assert ("seed 0, large: FAIL (your lstm_step_backward, which lstm_backward calls, is not "
+            "implemented yet") in ex.case_lines()[1]
+
+
 def test_a_dependency_called_with_other_arguments_says_so(tmp_path):
     sub = write(tmp_path, SOLUTIONS.read_text() + textwrap.dedent("""
         _ref = lstm_backward

@@ -344,6 +344,11 @@ def _grade_exercise(source: str, ex, rngs, labels, timeout, python, user, unread
                 not_impl = call.get("kind") == "NotImplementedError"
                 problem = ("not implemented yet (it raised NotImplementedError)" if not_impl
                            else f"your function raised {str(call['error']).strip().splitlines()[-1]}")
+                raised_in = re.findall(r", in (\w+)\n", str(call["error"]))
+                if not_impl and raised_in and raised_in[-1] in DEPENDENCIES.get(ex.name, ()):
+                    # the large case has no stand-in: the submission's own dependency was called
+                    problem = (f"your {raised_in[-1]}, which {ex.stub.__name__} calls, is not "
+                               "implemented yet (it raised NotImplementedError)")
                 r = _failed(ex, label, case, problem)
                 if not not_impl:
                     r.lines.insert(1, str(call["error"]).rstrip()[-3000:])
