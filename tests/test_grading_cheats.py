@@ -175,8 +175,8 @@ def test_finite_differences_of_a_copied_sequence_forward_run_out_of_time_on_the_
         tmp_path, name):
     """The whole forward pass (an RNN, an LSTM, attention, the peeky decoder and its loss) copied
     into the submission, its inputs read back from the cache, every input element differentiated
-    numerically: full marks on the small cases, but the large case (200,000 to 500,000 inputs,
-    about an hour of finite differences) runs out of time, and the exercise scores 0."""
+    numerically: full marks on the small cases, but the large case (170,000 to 670,000 inputs,
+    half an hour of finite differences or more) runs out of time, and the exercise scores 0."""
     sub = write(tmp_path, cheats.finite_differences_of_copied_sequences())
     small = grade(sub, exercises=[name], seeds=(0, 1), large=False)
     assert small.score == small.max_score                # what it scored without the large case

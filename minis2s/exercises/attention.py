@@ -211,8 +211,8 @@ def _attention_case(rng) -> Case:
 
 
 def _large_attention_case(rng) -> Case:
-    """Realistic sizes (~500,000 inputs, padded sources): checked along random directions,
-    padding still exactly 0."""
+    """Realistic sizes (hundreds of thousands of inputs, padded sources): checked along random
+    directions, padding still exactly 0."""
     N, T, S = int(rng.integers(16, 24)), int(rng.integers(24, 32)), int(rng.integers(36, 44))
     H = int(rng.integers(176, 208))
     mask, lengths = _padded_mask(rng, N, S)

@@ -199,7 +199,8 @@ def _sequence_case(rng) -> Case:
 
 
 def _large_sequence_case(rng) -> Case:
-    """Realistic sizes (~200,000 inputs, padding included): checked along random directions."""
+    """Realistic sizes (hundreds of thousands of inputs, padding included): checked along
+    random directions."""
     N, T = int(rng.integers(24, 32)), int(rng.integers(20, 28))
     D, H = int(rng.integers(96, 128)), int(rng.integers(128, 160))
     mask = np.arange(T)[None, :] < _cases.lengths(rng, N, T)[:, None]     # (N, T) bool

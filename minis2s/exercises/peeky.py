@@ -180,8 +180,8 @@ def _decoder_case(rng) -> Case:
 
 
 def _large_decoder_case(rng) -> Case:
-    """Realistic sizes (a vocabulary of a thousand and more, ~500,000 inputs, padded targets):
-    checked along random directions."""
+    """Realistic sizes (a vocabulary of a thousand and more, hundreds of thousands of inputs,
+    padded targets): checked along random directions."""
     N, T = int(rng.integers(12, 16)), int(rng.integers(12, 16))
     E, H, V = int(rng.integers(64, 96)), int(rng.integers(96, 128)), int(rng.integers(1000, 1400))
     pad = 0
