@@ -871,6 +871,39 @@ def test_the_large_case_of_the_masked_softmax_still_wants_exact_zeros():
     assert result.failed == ["dscores"] and "not exactly 0 at the padded positions" in str(result)
 
 
+# a realistic mistake in each sequence-level backward pass: (the reference's line, the mistake,
+# outputs that must then be wrong)
+LARGE_MISTAKES = {
+    "rnn_backward": ("dh_next = dh_prev + np.where(real, 0.0, dh)", "dh_next = dh_prev",
+                     {"dx", "dh0", "dWh"}),            # padded rows drop their gradient
+    "lstm_backward": ("dc_next = dc_prev + np.where(real, 0.0, dc)", "dc_next = dc_prev",
+                      {"dx", "dc0", "dWh"}),          # ... their cell's gradient
+    "attention_backward": ("return dh_direct + dh_score,", "return dh_direct,", {"dh"}),
+    "peeky_decoder_backward": ("dh_enc = dh0 + dctx_in + dctx_out", "dh_enc = dh0 + dctx_in",
+                               {"dh_enc"}),           # the output side's use of ctx forgotten
+}
+
+
+@pytest.mark.parametrize("name", sorted(LARGE_MISTAKES))
+def test_the_large_cases_of_the_sequence_backwards_catch_a_realistic_mistake(name):
+    line, mistake, wrong_outputs = LARGE_MISTAKES[name]
+    source = (ROOT / "instructor" / "solutions.py").read_text()
+    assert line in source
+    broken = {}
+    exec(compile(source.replace(line, mistake), "broken_solutions.py", "exec"), broken)
+    result = check(name, broken[EXERCISES[name].stub.__name__], seed=2, large=True, verbose=False)
+    assert not result and wrong_outputs <= set(result.failed), str(result)
+    assert "along 4 random directions" in str(result)
+
+
+def test_the_large_case_of_attention_still_wants_exact_zeros_at_padding():
+    def leaky(dh_tilde, cache):
+        dh, dhs, dkeys, grads = solutions.attention_backward(dh_tilde, cache)
+        return dh, dhs + 1e-30, dkeys, grads
+    result = check("attention_backward", leaky, large=True, verbose=False)
+    assert result.failed == ["dhs"] and "not exactly 0 at the padded source positions" in str(result)
+
+
 def test_an_exercise_without_a_large_case_says_so():
     with pytest.raises(ValueError, match="no large case"):
         check("beam_search", solutions.beam_search, large=True)

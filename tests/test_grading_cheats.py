@@ -94,7 +94,8 @@ def test_the_command_takes_a_secret_file_and_checks_cases(tmp_path, capsys):
                  "--cases", "2", "--results", str(results)]) == 0
     out = capsys.readouterr().out
     assert "2 secret cases per exercise; score 2 / 2" in out and SECRET not in out
-    assert "case 1: PASS" in out and "large" not in out          # clip_gradients has no large case
+    cases = out.split("\n", 1)[1]                 # (the header names the file: its path may say "large")
+    assert "case 1: PASS" in cases and "large" not in cases      # clip_gradients has no large case
     assert main(["grade", str(SOLUTIONS), "--cases", "0"]) == 1
     assert "--cases must be an integer in [1, 100], got 0" in capsys.readouterr().err
 
@@ -178,6 +179,26 @@ def test_finite_differences_of_a_copied_forward_run_out_of_time_on_the_large_cas
     small = grade(write(tmp_path, cheats.finite_differences_of_a_copy(), "again.py"),
                   exercises=["rnn_step_backward"], seeds=(0, 1), large=False)
     assert small.score == small.max_score                # what it scored without the large case
+
+
+SEQUENCES = ["rnn_backward", "lstm_backward", "attention_backward", "peeky_decoder_backward"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SEQUENCES)
+def test_finite_differences_of_a_copied_sequence_forward_run_out_of_time_on_the_large_case(
+        tmp_path, name):
+    """The whole forward pass (an RNN, an LSTM, attention, the peeky decoder and its loss) copied
+    into the submission, its inputs read back from the cache, every input element differentiated
+    numerically: full marks on the small cases, but the large case (170,000 to 670,000 inputs,
+    half an hour of finite differences or more) runs out of time, and the exercise scores 0."""
+    sub = write(tmp_path, cheats.finite_differences_of_copied_sequences())
+    small = grade(sub, exercises=[name], seeds=(0, 1), large=False)
+    assert small.score == small.max_score                # what it scored without the large case
+    report = grade(sub, exercises=[name], seeds=(0,), timeout=8)
+    (ex,) = report.exercises
+    assert report.score == 0 and not report.flags
+    assert "timed out after 8 s on seed 0, large" in ex.note and "finite differences, hours" in ex.note
 
 
 # --- 5. scoring an instructor can defend --------------------------------------------------------
@@ -374,14 +395,35 @@ def test_as_root_the_submission_runs_as_the_unprivileged_user(tmp_path):
 @pytest.mark.slow
 def test_a_missing_forget_gate_term_costs_only_the_step_backward(tmp_path):
     """It cost 13.8 of 16 points across three exercises; with the reference step plugged into
-    lstm_backward and peeky_decoder_backward, it costs lstm_step_backward's 4."""
+    lstm_backward and peeky_decoder_backward, it costs lstm_step_backward's 4 -- and the two
+    others their large case only, which is too large for a reference stand-in and runs the
+    submission's own step."""
     text = SOLUTIONS.read_text().replace("df = dc_total * c_prev", "df = dc_total * 0.0 * c_prev")
     assert text != SOLUTIONS.read_text()
     names = ["lstm_step_backward", "lstm_backward", "peeky_decoder_backward"]
-    report = grade(write(tmp_path, text), exercises=names, seeds=(0, 1))
+    report = grade(write(tmp_path, text), exercises=names, seeds=(0, 1), large=False)
     step, bptt, peeky = report.exercises
     assert step.score == 0 and bptt.score == bptt.max_points and peeky.score == peeky.max_points
     assert "graded with the reference lstm_step_backward in place of yours" in report.text()
+    report = grade(write(tmp_path, text, "again.py"), exercises=names[1:], seeds=(0, 1))
+    for ex in report.exercises:
+        assert [r.passed for r in ex.results] == [True, True, False], ex.case_lines()
+        assert ex.labels[-1] == "seed 0, large"
+    assert "costs that exercise only its large case, which runs yours" in report.text()
+
+
+def test_an_unwritten_dependency_costs_the_large_case_and_is_named(tmp_path):
+    """The large case runs the submission's own lstm_step_backward: a stub still raising
+    NotImplementedError there is named, not taken for lstm_backward's own."""
+    sub = write(tmp_path, SOLUTIONS.read_text() + textwrap.dedent("""
+        def lstm_step_backward(dh, dc, cache):
+            raise NotImplementedError
+        """))
+    report = grade(sub, exercises=["lstm_backward"], seeds=(0,))
+    (ex,) = report.exercises
+    assert [r.passed for r in ex.results] == [True, False] and ex.score == ex.max_points / 2
+    assert ("seed 0, large: FAIL (your lstm_step_backward, which lstm_backward calls, is not "
+            "implemented yet") in ex.case_lines()[1]
 
 
 def test_a_dependency_called_with_other_arguments_says_so(tmp_path):
@@ -392,8 +434,8 @@ def test_a_dependency_called_with_other_arguments_says_so(tmp_path):
             lstm_step_backward(dhT, dcT, step._replace(h_prev=step.h_prev + 1.0))
             return _ref(dhs, dhT, dcT, cache)
         """))
-    report = grade(sub, exercises=["lstm_backward"], seeds=(0,))
-    assert report.score == 0
+    report = grade(sub, exercises=["lstm_backward"], seeds=(0,), large=False)   # (the large
+    assert report.score == 0                     # case has no stand-in: it calls the submission's)
     assert "the reference lstm_step_backward stands in for yours" in report.text()
 
 

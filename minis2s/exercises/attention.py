@@ -210,6 +210,31 @@ def _attention_case(rng) -> Case:
                        "dkeys": (padded, "the padded source positions")}, context={"mask": mask})
 
 
+def _large_attention_case(rng) -> Case:
+    """Realistic sizes (hundreds of thousands of inputs, padded sources): checked along random
+    directions, padding still exactly 0."""
+    N, T, S = int(rng.integers(16, 24)), int(rng.integers(24, 32)), int(rng.integers(36, 44))
+    H = int(rng.integers(176, 208))
+    mask, lengths = _padded_mask(rng, N, S)
+    hs = _cases.randn(rng, N, S, H)
+    # h scaled so that the scores (sums of H products) stay O(1): a softmax, not an argmax
+    inputs = {"h": _cases.randn(rng, N, T, H, scale=0.1), "hs": hs, "keys": hs.copy(),
+              "Wc": _cases.randn(rng, 2 * H, H, scale=0.1)}
+
+    def forward(h, hs, keys, Wc):
+        return F.attention_forward(h, hs, keys, mask, {"Wc": Wc}, "dot")[0]
+    _, _, cache = F.attention_forward(inputs["h"], hs, inputs["keys"], mask, {"Wc": inputs["Wc"]},
+                                      "dot")
+    dh_tilde = _cases.randn(rng, N, T, H)
+    dirs = _cases.directional_oracle(forward, inputs, dh_tilde, rng)
+    padded = np.broadcast_to(mask[:, :, None] == 0, (N, S, H))
+    return Case(args=(dh_tilde, cache), oracle={"d" + k: None for k in inputs},
+                sizes=f"large: N={N}, T={T}, S={S}, H={H}, {int((mask == 0).sum())} padded sources",
+                directional={"d" + k: v for k, v in dirs.items()},
+                exact={"dhs": (padded, "the padded source positions"),
+                       "dkeys": (padded, "the padded source positions")}, context={"mask": mask})
+
+
 def unpack_attention(out):
     """(dh, dhs, dkeys, grads) -> (dh, dhs, dkeys, dWc): the weight gradient out of its dict."""
     if not isinstance(out, (tuple, list)) or len(out) != 4 or not isinstance(out[3], dict) \
@@ -242,5 +267,6 @@ EXERCISES = [
         unpack=unpack_attention,
         make_case=_attention_case, stub=attention_backward, hints=ATTENTION_HINTS,
         level=2, minutes=45,
-        oracle="the numerical gradient of attention_forward (dot score, masked)"),
+        oracle="the numerical gradient of attention_forward (dot score, masked)",
+        make_large_case=_large_attention_case),
 ]

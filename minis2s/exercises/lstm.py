@@ -198,6 +198,27 @@ def _sequence_case(rng) -> Case:
                 context={"mask": mask, "a_x": a_x})
 
 
+def _large_sequence_case(rng) -> Case:
+    """Realistic sizes (hundreds of thousands of inputs, padding included): checked along
+    random directions."""
+    N, T = int(rng.integers(24, 32)), int(rng.integers(20, 28))
+    D, H = int(rng.integers(96, 128)), int(rng.integers(128, 160))
+    mask = np.arange(T)[None, :] < _cases.lengths(rng, N, T)[:, None]     # (N, T) bool
+    inputs = {"x": _cases.randn(rng, N, T, D), "h0": _cases.randn(rng, N, H),
+              "c0": _cases.randn(rng, N, H), "Wx": _cases.randn(rng, D, 4 * H, scale=0.1),
+              "Wh": _cases.randn(rng, H, 4 * H, scale=0.1), "b": _cases.randn(rng, 4 * H, scale=0.5)}
+    _, _, cache = F.lstm_forward(mask=mask, **inputs)
+    douts = [_cases.randn(rng, N, T, H), _cases.randn(rng, N, H), _cases.randn(rng, N, H)]
+
+    def forward(**k):
+        hs, (hT, cT), _ = F.lstm_forward(mask=mask, **k)
+        return hs, hT, cT
+    dirs = _cases.directional_oracle(forward, inputs, douts, rng)
+    return Case(args=(*douts, cache), oracle={"d" + k: None for k in inputs},
+                sizes=f"large: N={N}, T={T}, D={D}, H={H}, {int((~mask).sum())} padded steps",
+                directional={"d" + k: v for k, v in dirs.items()}, context={"mask": mask})
+
+
 EXERCISES = [
     Exercise(
         name="lstm_step_forward",
@@ -219,5 +240,6 @@ EXERCISES = [
                  "dWx": "(D, 4H)", "dWh": "(H, 4H)", "db": "(4H,)"},
         make_case=_sequence_case, stub=lstm_backward, hints=BPTT_HINTS, level=3, minutes=45,
         oracle="the numerical gradient of lstm_forward (masked)",
-        explain={"dx": "positions", "dWx": "gates", "dWh": "gates", "db": "gates"}),
+        explain={"dx": "positions", "dWx": "gates", "dWh": "gates", "db": "gates"},
+        make_large_case=_large_sequence_case),
 ]

@@ -179,6 +179,35 @@ def _decoder_case(rng) -> Case:
                 sizes=f"{_cases.spell(s)}, target lengths={lengths.tolist()}", context={"ids": y_in})
 
 
+def _large_decoder_case(rng) -> Case:
+    """Realistic sizes (a vocabulary of a thousand and more, hundreds of thousands of inputs,
+    padded targets): checked along random directions."""
+    N, T = int(rng.integers(12, 16)), int(rng.integers(12, 16))
+    E, H, V = int(rng.integers(64, 96)), int(rng.integers(96, 128)), int(rng.integers(1000, 1400))
+    pad = 0
+    params = {"W_emb": _cases.randn(rng, V, E), "Wx": _cases.randn(rng, E + H, 4 * H, scale=0.1),
+              "Wh": _cases.randn(rng, H, 4 * H, scale=0.1), "b": _cases.randn(rng, 4 * H, scale=0.5),
+              "W_out": _cases.randn(rng, 2 * H, V, scale=0.1), "b_out": _cases.randn(rng, V, scale=0.5)}
+    h0, c0 = _cases.randn(rng, N, H), _cases.randn(rng, N, H)
+    y_in = rng.integers(1, V, size=(N, T))
+    y_out = rng.integers(1, V, size=(N, T))
+    lengths = _cases.lengths(rng, N, T)
+    y_out[np.arange(T)[None, :] >= lengths[:, None]] = pad
+
+    def loss(**k):
+        return peeky_decoder_forward(y_in, y_out, k["h0"], k["c0"],
+                                     {p: k[p] for p in PARAMS}, pad)[0]
+
+    _, cache = peeky_decoder_forward(y_in, y_out, h0, c0, params, pad)
+    dirs = _cases.directional_oracle(loss, dict(params, h0=h0, c0=c0), np.ones(()), rng)
+    directional = {"d" + p: dirs[p] for p in PARAMS}
+    directional.update(dh_enc=dirs["h0"], dc_enc=dirs["c0"])
+    return Case(args=(cache,), oracle={k: None for k in directional},
+                sizes=f"large: N={N}, T={T}, E={E}, H={H}, V={V}, "
+                      f"{int((y_out == pad).sum())} padded targets",
+                directional=directional, context={"ids": y_in})
+
+
 EXERCISES = [
     Exercise(
         name="peeky_concat",
@@ -193,5 +222,6 @@ EXERCISES = [
                  "dW_out": "(2H, V)", "db_out": "(V,)", "dh_enc": "(N, H)", "dc_enc": "(N, H)"},
         make_case=_decoder_case, stub=peeky_decoder_backward, hints=DECODER_HINTS, level=3,
         minutes=60, oracle="the numerical gradient of peeky_decoder_forward's loss",
-        explain={"dW_emb": "rows", "dWx": "gates", "dWh": "gates", "db": "gates"}),
+        explain={"dW_emb": "rows", "dWx": "gates", "dWh": "gates", "db": "gates"},
+        make_large_case=_large_decoder_case),
 ]

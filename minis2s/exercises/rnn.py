@@ -142,6 +142,24 @@ def _sequence_case(rng) -> Case:
                 context={"mask": mask, "a_x": a_x})
 
 
+def _large_sequence_case(rng) -> Case:
+    """Realistic sizes (hundreds of thousands of inputs, padding included): checked along
+    random directions."""
+    N, T = int(rng.integers(30, 38)), int(rng.integers(30, 38))
+    D, H = int(rng.integers(128, 160)), int(rng.integers(192, 224))
+    mask = _mask(rng, N, T)
+    inputs = {"x": _cases.randn(rng, N, T, D), "h0": _cases.randn(rng, N, H),
+              "Wx": _cases.randn(rng, D, H, scale=0.1), "Wh": _cases.randn(rng, H, H, scale=0.1),
+              "b": _cases.randn(rng, H, scale=0.5)}
+    _, _, cache = F.rnn_forward(mask=mask, **inputs)
+    dhs, dhT = _cases.randn(rng, N, T, H), _cases.randn(rng, N, H)
+    dirs = _cases.directional_oracle(lambda **k: F.rnn_forward(mask=mask, **k)[:2], inputs,
+                                     [dhs, dhT], rng)
+    return Case(args=(dhs, dhT, cache), oracle={"d" + k: None for k in inputs},
+                sizes=f"large: N={N}, T={T}, D={D}, H={H}, {int((~mask).sum())} padded steps",
+                directional={"d" + k: v for k, v in dirs.items()}, context={"mask": mask})
+
+
 EXERCISES = [
     Exercise(
         name="rnn_step_backward",
@@ -154,5 +172,6 @@ EXERCISES = [
         signature="rnn_backward(dhs, dhT, cache) -> (dx, dh0, dWx, dWh, db)",
         outputs={"dx": "(N, T, D)", "dh0": "(N, H)", "dWx": "(D, H)", "dWh": "(H, H)", "db": "(H,)"},
         make_case=_sequence_case, stub=rnn_backward, hints=BPTT_HINTS, level=2, minutes=35,
-        oracle="the numerical gradient of rnn_forward (masked)", explain={"dx": "positions"}),
+        oracle="the numerical gradient of rnn_forward (masked)", explain={"dx": "positions"},
+        make_large_case=_large_sequence_case),
 ]

@@ -16,6 +16,12 @@ reference stand-in -- and the stand-in holds no solution code:
 * the loss (``softmax_cross_entropy``) is answered for the logits of the case:
   the loss and its numerical gradient.
 
+A *large* case (``Case.directional``) gets no stand-ins: at its realistic sizes the
+Jacobians would be gigabytes, and the central differences that make them are the very
+computation the large case is there to put out of reach. On it the submission's own
+dependencies answer, as ``check`` uses them locally: a wrong ``lstm_step_backward`` still
+costs ``lstm_backward`` nothing on its small cases, but fails its large case.
+
 A stand-in recognises its cache by value (the arrays the forward pass put in it);
 called with anything else it raises, saying so. ``standins(name, case)`` gives
 the plain data the grader's sandbox builds the stand-ins from
@@ -98,7 +104,7 @@ def _lstm_step_entries(steps, a_x):
 
 def standins(name: str, case) -> dict:
     """{stub name: {"params": [...], "entries": [...]}} for the dependencies of exercise ``name``."""
-    if name not in DEPENDENCIES:
+    if name not in DEPENDENCIES or case.directional:     # a large case: the submission's own
         return {}
     specs = {}
     if name == "rnn_backward":

@@ -24,7 +24,9 @@ How it works (docs/teaching.md, "The autograder"):
    sizes and values nobody can reproduce, so a table of answers to the public
    cases is worth nothing, and the report names the cases "case 1, 2, ...". Where an
    exercise has one, a *large* case is added: realistic sizes, checked along random
-   directions -- milliseconds for a backward pass, hours for finite differences.
+   directions -- milliseconds for a backward pass, hours for finite differences. (On it a
+   dependent exercise calls the submission's own dependencies, not the reference stand-ins
+   of :mod:`minis2s.exercises.standins`: those would be too large.)
 2. The submission runs in a separate Python process per exercise
    (:mod:`minis2s.grading.sandbox`), with a timeout, in a process group of its
    own that is killed whole afterwards, with every process it left behind
@@ -177,8 +179,10 @@ class GradeReport:
         for k, e in enumerate(self.exercises, 1):
             lines += ["", f"{k}. {e.name}: {e.score:g} / {e.max_points:g}" + (f"  ({e.note})" if e.note else "")]
             if e.name in DEPENDENCIES:
+                large = any("large" in label for label in e.labels)   # too large for a stand-in
                 lines.append(f"   (graded with the reference {', '.join(DEPENDENCIES[e.name])} in "
-                             "place of yours, so a mistake there costs that exercise only)")
+                             "place of yours, so a mistake there costs that exercise only" +
+                             (" its large case, which runs yours)" if large else ")"))
             lines += [f"   {line}" for line in e.case_lines()]
             for r in e.results:
                 if not r.passed and not e.note:
@@ -340,6 +344,11 @@ def _grade_exercise(source: str, ex, rngs, labels, timeout, python, user, unread
                 not_impl = call.get("kind") == "NotImplementedError"
                 problem = ("not implemented yet (it raised NotImplementedError)" if not_impl
                            else f"your function raised {str(call['error']).strip().splitlines()[-1]}")
+                raised_in = re.findall(r", in (\w+)\n", str(call["error"]))
+                if not_impl and raised_in and raised_in[-1] in DEPENDENCIES.get(ex.name, ()):
+                    # the large case has no stand-in: the submission's own dependency was called
+                    problem = (f"your {raised_in[-1]}, which {ex.stub.__name__} calls, is not "
+                               "implemented yet (it raised NotImplementedError)")
                 r = _failed(ex, label, case, problem)
                 if not not_impl:
                     r.lines.insert(1, str(call["error"]).rstrip()[-3000:])

@@ -12,7 +12,8 @@ WORKDIR (a fresh folder the grader made) holds
   format below -- never the answers -- and the data of the reference stand-ins
   for the exercises this one may call (:mod:`minis2s.exercises.standins`):
   while it runs, the submission's own ``lstm_step_backward`` (say) is replaced
-  by one, so that one mistake costs one exercise.
+  by one, so that one mistake costs one exercise (a large case has none: there
+  the submission's own answers).
 
 The sandbox writes ``callK.json`` + ``callK.npz`` as soon as case K is done --
 the function's outputs (or the error it raised) and how long it took -- and
