@@ -63,10 +63,10 @@ each level reveals.
 How you are graded: `check` and `minis2s grade` use public seeds, so you can see every case;
 the autograder grades on other cases, drawn from your instructor's secret, with the same sizes
 of mistakes in view. A case counts only when all its outputs are right. Your code runs where
-minis2s cannot be imported or read: write the exercises with NumPy only (calls of `check` go
-below `if __name__ == "__main__":`, which the grader skips). Each exercise also gets a case of
-realistic size, within the same time limit: milliseconds for a backward pass, hours for finite
-differences. A notebook is graded on its imports and function definitions only.
+minis2s cannot be imported or read: write the exercises with NumPy only (`check` and `hint` do
+nothing there; keep your calls of them below `if __name__ == "__main__":`, which the grader
+skips). Each backward exercise also gets a case of realistic size, within the same time limit:
+milliseconds for a backward pass, hours for finite differences. A notebook is graded on its imports and function definitions only.
 
 Where a check compares with minis2s's own function (a forward pass, a search) and that function
 is one of your holes, it compares with the answers the full package gave for the public seeds,
