@@ -73,7 +73,8 @@ def sigmoid(x):
     1 / (1 + inf) = 0 is then exactly the right answer: NumPy is told not to warn
     about it. (CuPy never warns; the context changes nothing there.) This form needs
     one exp; the other common one, 0.5 * (1 + tanh(x / 2)), needs a tanh, which
-    costs about twice as much on a CPU.
+    costs twice as much as exp on an AVX2 CPU (and a little less on an AVX-512 one:
+    docs/benchmarks.md weighs the two).
     """
     xp = get_array_module(x)
     with np.errstate(over="ignore"):
