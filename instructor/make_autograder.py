@@ -22,6 +22,9 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# This checkout's minis2s, installed or not: what is made here (holes, stored answers, the
+# grader's package) must come from these files, not from another version on sys.path.
+sys.path.insert(0, str(ROOT))
 PACKAGE_FILES = ("setup.cfg", "pyproject.toml", "README.md")
 STORED_NAME = "stored_answers.json"     # minis2s.exercises.stored.STORED: a student edition's
 

@@ -39,6 +39,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# This checkout's minis2s, installed or not: what is made here (holes, stored answers, the
+# grader's package) must come from these files, not from another version on sys.path.
+sys.path.insert(0, str(ROOT))
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MD_BEGIN, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
 DOCS = ("exercises.md", "derivations.md")
