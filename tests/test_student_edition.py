@@ -227,3 +227,25 @@ def test_in_a_punched_edition_forwards_and_searches_are_checked_against_stored_a
     for name in ("greedy_search", "lstm_step_forward"):
         assert (f"FAIL: {name}: this student edition stores the answers of seeds 0-9 only"
                 in proc.stdout), proc.stdout
+
+
+def test_grading_in_a_punched_edition_grades_what_it_can_and_names_what_waits(tmp_path):
+    """In a student edition the cases of most exercises run forward passes that are still holes:
+    `minis2s grade` grades the others and says, per exercise, which hole to fill first (it used
+    to stop at the first such exercise with one error line and no report)."""
+    edition.copy_package(tmp_path)
+    (tmp_path / "solutions.py").write_text((ROOT / "instructor" / "solutions.py").read_text())
+    proc = run_in(tmp_path, """
+        from minis2s.grading import grade
+        report = grade("solutions.py", exercises=["softmax_cross_entropy", "lstm_step_forward",
+                                                  "lstm_step_backward", "lstm_backward"],
+                       seeds=(0,), large=False)
+        print(report.text())
+        print("SCORE", report.score, report.max_score)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert "SCORE 4.0 14.0" in proc.stdout, proc.stdout        # 2 + 2 graded; 4 + 6 wait
+    assert ("lstm_step_backward: 0 / 4  (not graded in this edition yet: finish exercise 5 first"
+            in proc.stdout), proc.stdout
+    assert "lstm_backward: 0 / 6  (not graded in this edition yet" in proc.stdout
+    assert "in place of yours" not in proc.stdout              # no stand-in note without cases
