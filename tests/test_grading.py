@@ -93,6 +93,7 @@ def test_one_wrong_output_costs_the_whole_case(tmp_path):
     assert all(r.failed == ["dc_enc"] for r in report.exercises[0].results)
 
 
+@pytest.mark.slow       # seconds: the fast tier keeps the gradient checks, models and CLI
 def test_a_hanging_exercise_times_out_and_the_others_are_still_graded(tmp_path):
     text = SOLUTIONS.read_text() + "\n\ndef embedding_backward(dout, cache):\n    while True:\n        pass\n"
     report = grade(write(tmp_path, text), exercises=["softmax_cross_entropy", "embedding_backward"],

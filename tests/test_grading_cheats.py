@@ -360,6 +360,7 @@ time.sleep(%s)
 """
 
 
+@pytest.mark.slow       # seconds: the fast tier keeps the gradient checks, models and CLI
 @pytest.mark.parametrize("linger", ["0", "30"])       # exits at once / killed at the timeout
 def test_a_process_that_leaves_the_group_is_killed_too(tmp_path, linger):
     pidfile = tmp_path / "pid"

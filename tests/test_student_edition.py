@@ -128,6 +128,7 @@ def test_a_filled_hole_is_what_runs(tmp_path):
     assert right_error < 1e-5 and wrong_error > 1e-2 and wrong_error > 1000 * right_error
 
 
+@pytest.mark.slow       # seconds: the fast tier keeps the gradient checks, models and CLI
 def test_the_audit_finds_the_engines_answers_when_a_hole_is_not_punched(tmp_path):
     edition.copy_package(tmp_path, exercises=[l for l in list_exercises() if l != "lstm_step_backward"])
     leaks = edition.audit(tmp_path)
@@ -142,6 +143,7 @@ def test_a_marker_left_behind_is_a_leak(tmp_path):
     assert ("x.py", "an exercise region marker") in edition.audit(tmp_path)
 
 
+@pytest.mark.slow       # seconds: the fast tier keeps the gradient checks, models and CLI
 def test_the_edition_with_the_package_holds_no_solution(tmp_path):
     pytest.importorskip("jupytext")
     out = tmp_path / "edition"
@@ -172,6 +174,7 @@ def test_in_a_punched_edition_the_engine_check_names_the_missing_exercise(tmp_pa
     assert "FAIL: finish exercise 3 first (rnn_step_backward" in proc.stdout     # itself
 
 
+@pytest.mark.slow       # seconds: the fast tier keeps the gradient checks, models and CLI
 def test_in_a_punched_edition_clipping_adam_and_bleu_are_checked_against_torch_and_sacrebleu(tmp_path):
     """Their engine functions are holes there: the independent references still judge the
     student's function -- a right one passes, a wrong one fails -- before the holes are filled."""

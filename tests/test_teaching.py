@@ -155,6 +155,7 @@ def _run_autograder(tmp_path, submission_text, exercises):
     return json.loads((root / "results" / "results.json").read_text())
 
 
+@pytest.mark.slow       # seconds: the fast tier keeps the gradient checks, models and CLI
 def test_the_gradescope_autograder_grades_a_submission_end_to_end(tmp_path):
     names = ["softmax_cross_entropy", "lstm_step_backward"]
     results = _run_autograder(tmp_path, (ROOT / "instructor" / "solutions.py").read_text(), names)
