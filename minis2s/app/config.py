@@ -200,7 +200,7 @@ class TrainConfig:
     Measured on a 2-core CPU (NumPy, float32, one BLAS thread): 45,000 generated
     additions, 8 epochs of ~11 s each, under 2 minutes in all (2.5 with two other
     CPU-bound processes running), validation exact match 93-95 % after epoch 5 and
-    99.5-99.9 % after epoch 8 (99.85 % in the run README.md shows), once the learning rate has been halved a few times
+    99.5-100 % after epoch 8 (99.95 % in the run README.md shows), once the learning rate has been halved a few times
     (Adam at a constant 0.01 hovers around 93-96 %). README.md states the same numbers.
     """
     task: str | None = setting(
