@@ -189,25 +189,34 @@ def _large_softmax_backward_case(rng) -> Case:
                 exact={"dscores": (padded, "the padded positions")})
 
 
-def _attention_case(rng) -> Case:
-    s = _cases.sizes(rng, "NTSH")
-    N, T, S, H = s["N"], s["T"], s["S"], s["H"]
+def _attention_problem(rng, N, T, S, H, scale):
+    """Padded sources; the dot score's inputs (keys = hs; h and Wc drawn at ``scale["h"]`` and
+    ``scale["Wc"]``), the engine's cache, a random upstream gradient, the forward pass, and the
+    entries that padding must leave exactly 0."""
     mask, lengths = _padded_mask(rng, N, S)
     hs = _cases.randn(rng, N, S, H)
-    inputs = {"h": _cases.randn(rng, N, T, H), "hs": hs, "keys": hs.copy(),   # the dot score: keys = hs
-              "Wc": _cases.randn(rng, 2 * H, H, scale=0.5)}
+    inputs = {"h": _cases.randn(rng, N, T, H, scale=scale["h"]), "hs": hs, "keys": hs.copy(),
+              "Wc": _cases.randn(rng, 2 * H, H, scale=scale["Wc"])}
 
     def forward(h, hs, keys, Wc):
         return F.attention_forward(h, hs, keys, mask, {"Wc": Wc}, "dot")[0]
     _, _, cache = F.attention_forward(inputs["h"], hs, inputs["keys"], mask, {"Wc": inputs["Wc"]},
                                       "dot")
     dh_tilde = _cases.randn(rng, N, T, H)
-    num = numerical_gradient(forward, inputs, dh_tilde)
     padded = np.broadcast_to(mask[:, :, None] == 0, (N, S, H))
+    exact = {"dhs": (padded, "the padded source positions"),
+             "dkeys": (padded, "the padded source positions")}
+    return mask, lengths, inputs, cache, dh_tilde, forward, exact
+
+
+def _attention_case(rng) -> Case:
+    s = _cases.sizes(rng, "NTSH")
+    mask, lengths, inputs, cache, dh_tilde, forward, exact = _attention_problem(
+        rng, s["N"], s["T"], s["S"], s["H"], {"h": 1.0, "Wc": 0.5})
+    num = numerical_gradient(forward, inputs, dh_tilde)
     return Case(args=(dh_tilde, cache), oracle={"d" + k: g for k, g in num.items()},
                 sizes=f"{_cases.spell(s)}, source lengths={lengths.tolist()}",
-                exact={"dhs": (padded, "the padded source positions"),
-                       "dkeys": (padded, "the padded source positions")}, context={"mask": mask})
+                exact=exact, context={"mask": mask})
 
 
 def _large_attention_case(rng) -> Case:
@@ -215,24 +224,14 @@ def _large_attention_case(rng) -> Case:
     directions, padding still exactly 0."""
     N, T, S = int(rng.integers(16, 24)), int(rng.integers(24, 32)), int(rng.integers(36, 44))
     H = int(rng.integers(176, 208))
-    mask, lengths = _padded_mask(rng, N, S)
-    hs = _cases.randn(rng, N, S, H)
     # h scaled so that the scores (sums of H products) stay O(1): a softmax, not an argmax
-    inputs = {"h": _cases.randn(rng, N, T, H, scale=0.1), "hs": hs, "keys": hs.copy(),
-              "Wc": _cases.randn(rng, 2 * H, H, scale=0.1)}
-
-    def forward(h, hs, keys, Wc):
-        return F.attention_forward(h, hs, keys, mask, {"Wc": Wc}, "dot")[0]
-    _, _, cache = F.attention_forward(inputs["h"], hs, inputs["keys"], mask, {"Wc": inputs["Wc"]},
-                                      "dot")
-    dh_tilde = _cases.randn(rng, N, T, H)
+    mask, _, inputs, cache, dh_tilde, forward, exact = _attention_problem(
+        rng, N, T, S, H, {"h": 0.1, "Wc": 0.1})
     dirs = _cases.directional_oracle(forward, inputs, dh_tilde, rng)
-    padded = np.broadcast_to(mask[:, :, None] == 0, (N, S, H))
     return Case(args=(dh_tilde, cache), oracle={"d" + k: None for k in inputs},
                 sizes=f"large: N={N}, T={T}, S={S}, H={H}, {int((mask == 0).sum())} padded sources",
-                directional={"d" + k: v for k, v in dirs.items()},
-                exact={"dhs": (padded, "the padded source positions"),
-                       "dkeys": (padded, "the padded source positions")}, context={"mask": mask})
+                directional={"d" + k: v for k, v in dirs.items()}, exact=exact,
+                context={"mask": mask})
 
 
 def unpack_attention(out):

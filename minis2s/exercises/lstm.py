@@ -178,19 +178,25 @@ def _large_step_case(rng) -> Case:
                 directional={"da": dirs["a_x"], "dh_prev": dirs["h_prev"], "dc_prev": dirs["c_prev"]})
 
 
-def _sequence_case(rng) -> Case:
-    s = _cases.sizes(rng, "NTDH")
-    N, T, D, H = s["N"], s["T"], s["D"], s["H"]
+def _sequence_problem(rng, N, T, D, H, scale):
+    """A padded batch (mask from random lengths), weights of ``scale`` (bias 0.5), the engine's
+    cache, random upstream gradients and the forward pass they differentiate."""
     mask = np.arange(T)[None, :] < _cases.lengths(rng, N, T)[:, None]     # (N, T) bool
     inputs = {"x": _cases.randn(rng, N, T, D), "h0": _cases.randn(rng, N, H),
-              "c0": _cases.randn(rng, N, H), "Wx": _cases.randn(rng, D, 4 * H, scale=0.5),
-              "Wh": _cases.randn(rng, H, 4 * H, scale=0.5), "b": _cases.randn(rng, 4 * H, scale=0.5)}
+              "c0": _cases.randn(rng, N, H), "Wx": _cases.randn(rng, D, 4 * H, scale=scale),
+              "Wh": _cases.randn(rng, H, 4 * H, scale=scale), "b": _cases.randn(rng, 4 * H, scale=0.5)}
     _, _, cache = F.lstm_forward(mask=mask, **inputs)
     douts = [_cases.randn(rng, N, T, H), _cases.randn(rng, N, H), _cases.randn(rng, N, H)]
 
     def forward(**k):
         hs, (hT, cT), _ = F.lstm_forward(mask=mask, **k)
         return hs, hT, cT
+    return mask, inputs, cache, douts, forward
+
+
+def _sequence_case(rng) -> Case:
+    s = _cases.sizes(rng, "NTDH")
+    mask, inputs, cache, douts, forward = _sequence_problem(rng, s["N"], s["T"], s["D"], s["H"], 0.5)
     num = numerical_gradient(forward, inputs, douts)
     a_x = inputs["x"] @ inputs["Wx"] + inputs["b"]                   # (N, T, 4H), for the stand-ins
     return Case(args=(*douts, cache), oracle={"d" + k: v for k, v in num.items()},
@@ -203,16 +209,7 @@ def _large_sequence_case(rng) -> Case:
     random directions."""
     N, T = int(rng.integers(24, 32)), int(rng.integers(20, 28))
     D, H = int(rng.integers(96, 128)), int(rng.integers(128, 160))
-    mask = np.arange(T)[None, :] < _cases.lengths(rng, N, T)[:, None]     # (N, T) bool
-    inputs = {"x": _cases.randn(rng, N, T, D), "h0": _cases.randn(rng, N, H),
-              "c0": _cases.randn(rng, N, H), "Wx": _cases.randn(rng, D, 4 * H, scale=0.1),
-              "Wh": _cases.randn(rng, H, 4 * H, scale=0.1), "b": _cases.randn(rng, 4 * H, scale=0.5)}
-    _, _, cache = F.lstm_forward(mask=mask, **inputs)
-    douts = [_cases.randn(rng, N, T, H), _cases.randn(rng, N, H), _cases.randn(rng, N, H)]
-
-    def forward(**k):
-        hs, (hT, cT), _ = F.lstm_forward(mask=mask, **k)
-        return hs, hT, cT
+    mask, inputs, cache, douts, forward = _sequence_problem(rng, N, T, D, H, 0.1)
     dirs = _cases.directional_oracle(forward, inputs, douts, rng)
     return Case(args=(*douts, cache), oracle={"d" + k: None for k in inputs},
                 sizes=f"large: N={N}, T={T}, D={D}, H={H}, {int((~mask).sum())} padded steps",

@@ -154,40 +154,14 @@ def _large_concat_case(rng) -> Case:
 PARAMS = ("W_emb", "Wx", "Wh", "b", "W_out", "b_out")
 
 
-def _decoder_case(rng) -> Case:
-    s = _cases.sizes(rng, "NTEHV", 2, 7)
-    N, T, E, H, V = s["N"], s["T"], s["E"], s["H"], s["V"]
+def _decoder_problem(rng, N, T, E, H, V, scale, out_scale):
+    """Weights (the LSTM's of ``scale``, the output layer's of ``out_scale``, biases 0.5), the
+    encoder's state, inputs and padded targets, the forward pass's cache and its loss."""
     pad = 0
-    params = {"W_emb": _cases.randn(rng, V, E), "Wx": _cases.randn(rng, E + H, 4 * H, scale=0.5),
-              "Wh": _cases.randn(rng, H, 4 * H, scale=0.5), "b": _cases.randn(rng, 4 * H, scale=0.5),
-              "W_out": _cases.randn(rng, 2 * H, V), "b_out": _cases.randn(rng, V, scale=0.5)}
-    h0, c0 = _cases.randn(rng, N, H), _cases.randn(rng, N, H)
-    y_in = rng.integers(1, V, size=(N, T))
-    y_out = rng.integers(1, V, size=(N, T))
-    lengths = _cases.lengths(rng, N, T)
-    y_out[np.arange(T)[None, :] >= lengths[:, None]] = pad
-
-    def loss(**k):
-        return peeky_decoder_forward(y_in, y_out, k["h0"], k["c0"],
-                                           {p: k[p] for p in PARAMS}, pad)[0]
-
-    _, cache = peeky_decoder_forward(y_in, y_out, h0, c0, params, pad)
-    num = numerical_gradient(loss, dict(params, h0=h0, c0=c0), np.ones(()))
-    oracle = {"d" + p: num[p] for p in PARAMS}
-    oracle.update(dh_enc=num["h0"], dc_enc=num["c0"])
-    return Case(args=(cache,), oracle=oracle,
-                sizes=f"{_cases.spell(s)}, target lengths={lengths.tolist()}", context={"ids": y_in})
-
-
-def _large_decoder_case(rng) -> Case:
-    """Realistic sizes (a vocabulary of a thousand and more, hundreds of thousands of inputs,
-    padded targets): checked along random directions."""
-    N, T = int(rng.integers(12, 16)), int(rng.integers(12, 16))
-    E, H, V = int(rng.integers(64, 96)), int(rng.integers(96, 128)), int(rng.integers(1000, 1400))
-    pad = 0
-    params = {"W_emb": _cases.randn(rng, V, E), "Wx": _cases.randn(rng, E + H, 4 * H, scale=0.1),
-              "Wh": _cases.randn(rng, H, 4 * H, scale=0.1), "b": _cases.randn(rng, 4 * H, scale=0.5),
-              "W_out": _cases.randn(rng, 2 * H, V, scale=0.1), "b_out": _cases.randn(rng, V, scale=0.5)}
+    params = {"W_emb": _cases.randn(rng, V, E), "Wx": _cases.randn(rng, E + H, 4 * H, scale=scale),
+              "Wh": _cases.randn(rng, H, 4 * H, scale=scale), "b": _cases.randn(rng, 4 * H, scale=0.5),
+              "W_out": _cases.randn(rng, 2 * H, V, scale=out_scale),
+              "b_out": _cases.randn(rng, V, scale=0.5)}
     h0, c0 = _cases.randn(rng, N, H), _cases.randn(rng, N, H)
     y_in = rng.integers(1, V, size=(N, T))
     y_out = rng.integers(1, V, size=(N, T))
@@ -199,12 +173,33 @@ def _large_decoder_case(rng) -> Case:
                                      {p: k[p] for p in PARAMS}, pad)[0]
 
     _, cache = peeky_decoder_forward(y_in, y_out, h0, c0, params, pad)
-    dirs = _cases.directional_oracle(loss, dict(params, h0=h0, c0=c0), np.ones(()), rng)
+    return dict(params, h0=h0, c0=c0), y_in, y_out, lengths, cache, loss
+
+
+def _decoder_case(rng) -> Case:
+    s = _cases.sizes(rng, "NTEHV", 2, 7)
+    inputs, y_in, _, lengths, cache, loss = _decoder_problem(
+        rng, s["N"], s["T"], s["E"], s["H"], s["V"], scale=0.5, out_scale=1.0)
+    num = numerical_gradient(loss, inputs, np.ones(()))
+    oracle = {"d" + p: num[p] for p in PARAMS}
+    oracle.update(dh_enc=num["h0"], dc_enc=num["c0"])
+    return Case(args=(cache,), oracle=oracle,
+                sizes=f"{_cases.spell(s)}, target lengths={lengths.tolist()}", context={"ids": y_in})
+
+
+def _large_decoder_case(rng) -> Case:
+    """Realistic sizes (a vocabulary of a thousand and more, hundreds of thousands of inputs,
+    padded targets): checked along random directions."""
+    N, T = int(rng.integers(12, 16)), int(rng.integers(12, 16))
+    E, H, V = int(rng.integers(64, 96)), int(rng.integers(96, 128)), int(rng.integers(1000, 1400))
+    inputs, y_in, y_out, _, cache, loss = _decoder_problem(rng, N, T, E, H, V, scale=0.1,
+                                                           out_scale=0.1)
+    dirs = _cases.directional_oracle(loss, inputs, np.ones(()), rng)
     directional = {"d" + p: dirs[p] for p in PARAMS}
     directional.update(dh_enc=dirs["h0"], dc_enc=dirs["c0"])
     return Case(args=(cache,), oracle={k: None for k in directional},
                 sizes=f"large: N={N}, T={T}, E={E}, H={H}, V={V}, "
-                      f"{int((y_out == pad).sum())} padded targets",
+                      f"{int((y_out == 0).sum())} padded targets",
                 directional=directional, context={"ids": y_in})
 
 

@@ -126,18 +126,24 @@ def _mask(rng, N, T):
     return np.arange(T)[None, :] < _cases.lengths(rng, N, T)[:, None]     # (N, T) bool
 
 
-def _sequence_case(rng) -> Case:
-    s = _cases.sizes(rng, "NTDH")
-    N, T, D, H = s["N"], s["T"], s["D"], s["H"]
+def _sequence_problem(rng, N, T, D, H, scale):
+    """A padded batch, weights of ``scale`` (bias 0.5), the engine's cache, random upstream
+    gradients and the forward pass they differentiate."""
     mask = _mask(rng, N, T)
     inputs = {"x": _cases.randn(rng, N, T, D), "h0": _cases.randn(rng, N, H),
-              "Wx": _cases.randn(rng, D, H, scale=0.5), "Wh": _cases.randn(rng, H, H, scale=0.5),
+              "Wx": _cases.randn(rng, D, H, scale=scale), "Wh": _cases.randn(rng, H, H, scale=scale),
               "b": _cases.randn(rng, H, scale=0.5)}
     _, _, cache = F.rnn_forward(mask=mask, **inputs)
-    dhs, dhT = _cases.randn(rng, N, T, H), _cases.randn(rng, N, H)
-    num = numerical_gradient(lambda **k: F.rnn_forward(mask=mask, **k)[:2], inputs, [dhs, dhT])
+    douts = [_cases.randn(rng, N, T, H), _cases.randn(rng, N, H)]
+    return mask, inputs, cache, douts, lambda **k: F.rnn_forward(mask=mask, **k)[:2]
+
+
+def _sequence_case(rng) -> Case:
+    s = _cases.sizes(rng, "NTDH")
+    mask, inputs, cache, douts, forward = _sequence_problem(rng, s["N"], s["T"], s["D"], s["H"], 0.5)
+    num = numerical_gradient(forward, inputs, douts)
     a_x = inputs["x"] @ inputs["Wx"] + inputs["b"]                   # (N, T, H), for the stand-ins
-    return Case(args=(dhs, dhT, cache), oracle={"d" + k: v for k, v in num.items()},
+    return Case(args=(*douts, cache), oracle={"d" + k: v for k, v in num.items()},
                 sizes=f"{_cases.spell(s)}, lengths={mask.sum(axis=1).tolist()}",
                 context={"mask": mask, "a_x": a_x})
 
@@ -147,15 +153,9 @@ def _large_sequence_case(rng) -> Case:
     random directions."""
     N, T = int(rng.integers(30, 38)), int(rng.integers(30, 38))
     D, H = int(rng.integers(128, 160)), int(rng.integers(192, 224))
-    mask = _mask(rng, N, T)
-    inputs = {"x": _cases.randn(rng, N, T, D), "h0": _cases.randn(rng, N, H),
-              "Wx": _cases.randn(rng, D, H, scale=0.1), "Wh": _cases.randn(rng, H, H, scale=0.1),
-              "b": _cases.randn(rng, H, scale=0.5)}
-    _, _, cache = F.rnn_forward(mask=mask, **inputs)
-    dhs, dhT = _cases.randn(rng, N, T, H), _cases.randn(rng, N, H)
-    dirs = _cases.directional_oracle(lambda **k: F.rnn_forward(mask=mask, **k)[:2], inputs,
-                                     [dhs, dhT], rng)
-    return Case(args=(dhs, dhT, cache), oracle={"d" + k: None for k in inputs},
+    mask, inputs, cache, douts, forward = _sequence_problem(rng, N, T, D, H, 0.1)
+    dirs = _cases.directional_oracle(forward, inputs, douts, rng)
+    return Case(args=(*douts, cache), oracle={"d" + k: None for k in inputs},
                 sizes=f"large: N={N}, T={T}, D={D}, H={H}, {int((~mask).sum())} padded steps",
                 directional={"d" + k: v for k, v in dirs.items()}, context={"mask": mask})
 
