@@ -939,6 +939,24 @@ def test_the_engine_check_judges_whatever_the_package_holds(monkeypatch, capsys)
         check("beam_search")
 
 
+def test_the_engine_check_judges_the_decoders_own_backward(monkeypatch, capsys):
+    """Exercise 9 is a method, Decoder.backward: check("peeky_decoder_backward") runs the
+    package's decoder. Break it -- the gradient handed to the encoder loses half of h's -- and
+    the check fails on dh_enc alone, naming the method."""
+    from minis2s.models.decoder import Decoder
+    from minis2s.models.encoder import Encoded
+    right = Decoder.backward
+
+    def half_dh(self, dlogits, cache):
+        d = right(self, dlogits, cache)
+        return Encoded(d.hs, d.mask, 0.5 * d.h, d.c)
+    monkeypatch.setattr(Decoder, "backward", half_dh)
+    result = check("peeky_decoder_backward")
+    out = capsys.readouterr().out
+    assert not result and result.failed == ["dh_enc"]
+    assert "minis2s.models.decoder.Decoder.backward" in out
+
+
 def test_the_engine_check_fails_a_gru_step_without_its_direct_path(monkeypatch, capsys):
     """Break it: a package whose gru_step_backward forgets h_prev's direct path (dh * z) fails
     on dh_prev alone; the reference solution of exercise 18, written that way, fails too."""

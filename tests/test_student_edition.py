@@ -252,3 +252,15 @@ def test_grading_in_a_punched_edition_grades_what_it_can_and_names_what_waits(tm
             in proc.stdout), proc.stdout
     assert "lstm_backward: 0 / 6  (not graded in this edition yet" in proc.stdout
     assert "in place of yours" not in proc.stdout              # no stand-in note without cases
+
+
+def test_in_an_edition_punching_the_peeky_decoder_its_engine_check_names_exercise_9(tmp_path):
+    edition.copy_package(tmp_path, exercises=["peeky_decoder_backward"])
+    proc = run_in(tmp_path, """
+        from minis2s.exercises import check
+        check("peeky_decoder_backward")
+        check("lstm_backward")                      # not punched: the package's own passes
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert "FAIL: finish exercise 9 first (peeky_decoder_backward" in proc.stdout, proc.stdout
+    assert "PASS: all 6 outputs agree" in proc.stdout, proc.stdout
