@@ -40,6 +40,10 @@ def build(out: Path, exercises=None, cases: int = 3, timeout: float = 60.0, secr
         raise SystemExit(f"unknown exercise(s) {unknown}; the exercises are {list_exercises()}")
     if int(cases) < 1:
         raise SystemExit("--cases: give at least 1")
+    from minis2s.app.cli.grade import MAX_TIMEOUT         # the rule `minis2s grade --timeout` keeps
+    if not 0.0 < float(timeout) <= MAX_TIMEOUT:           # (a zip with --timeout 0 graded nobody)
+        raise SystemExit(f"--timeout: seconds per exercise, a number in (0, {MAX_TIMEOUT:g}]; "
+                         f"got {timeout}")
     env = (f'EXERCISES="--exercises {" ".join(names)}"\n'
            f'CASES="{int(cases)}"\nTIMEOUT="{float(timeout):g}"\n')
     out = Path(out)

@@ -159,3 +159,17 @@ def test_grade_options_are_checked_in_one_line(tmp_path, capsys, options, says):
     err = capsys.readouterr().err
     assert err.startswith(f"minis2s: error: {says}"), err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_report_never_overwrites_the_submission(tmp_path, capsys):
+    """`--report sub.py` / `--results sub.py` used to replace the student's file with the report."""
+    sub = write(tmp_path, "def embedding_backward(dout, cache):\n    return None\n")
+    before = sub.read_text()
+    for option in ("--report", "--results"):
+        assert main(["grade", str(sub), "--exercises", "embedding_backward", option, str(sub)]) == 1
+        assert f"{option} {sub}: that is the submission itself" in capsys.readouterr().err
+        assert sub.read_text() == before
+    report = str(tmp_path / "r.txt")
+    assert main(["grade", str(sub), "--exercises", "embedding_backward", "--report", report,
+                 "--results", report]) == 1
+    assert "are the same file" in capsys.readouterr().err

@@ -205,3 +205,14 @@ def test_every_command_in_the_teaching_guide_names_a_file_that_exists():
     text = (ROOT / "docs" / "teaching.md").read_text()
     for path in set(re.findall(r"\b(instructor/[\w/.-]+\.(?:py|sh)|instructor/gradescope/\w+)", text)):
         assert (ROOT / path).exists(), path
+
+
+@pytest.mark.parametrize("timeout", [0, -5, float("nan"), float("inf"), 86401])
+def test_the_autograder_zip_refuses_a_timeout_that_would_grade_nobody(tmp_path, timeout):
+    """`make_autograder.py --timeout 0` wrote a zip whose run_autograder refused every submission
+    (no results.json); the rule of `minis2s grade --timeout` now holds when the zip is made."""
+    out = tmp_path / "autograder.zip"
+    with pytest.raises(SystemExit, match=r"--timeout: seconds per exercise, a number in \(0, 86400\]"):
+        autograder.build(out, exercises=["embedding_backward"], timeout=timeout)
+    assert not out.exists()
+    assert autograder.build(out, exercises=["embedding_backward"], timeout=86400).exists()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..errors import InputError
 from . import DEFAULT_CASES, DEFAULT_SEEDS, DEFAULT_TIMEOUT, grade, load_secret
@@ -44,6 +45,12 @@ def add_grade_parser(sub) -> None:
 def cmd_grade(args: argparse.Namespace, command: str) -> int:
     if not 1 <= args.cases <= MAX_CASES:
         raise InputError(f"--cases must be an integer in [1, {MAX_CASES}], got {args.cases}")
+    for option, path in (("--results", args.results), ("--report", args.report)):
+        if path and Path(path).resolve() == Path(args.submission).resolve():
+            raise InputError(f"{option} {path}: that is the submission itself, which it would "
+                             "overwrite; write the report to another file")
+    if args.results and args.report and Path(args.results).resolve() == Path(args.report).resolve():
+        raise InputError(f"--results and --report are the same file ({args.report}); give two")
     secret = load_secret(args.secret_file) if args.secret_file else None
     unreadable = list(args.unreadable) + ([args.secret_file] if args.secret_file else [])
     report = grade(args.submission, exercises=args.exercises, seeds=args.seeds,
