@@ -160,18 +160,37 @@ def test_the_edition_with_the_package_holds_no_solution(tmp_path):
 
 def test_in_a_punched_edition_the_engine_check_names_the_missing_exercise(tmp_path):
     edition.copy_package(tmp_path)
+    (tmp_path / "solutions.py").write_text((ROOT / "instructor" / "solutions.py").read_text())
     proc = run_in(tmp_path, """
         import sys
-        sys.modules["torch"] = None                  # no torch: the oracle is the engine's hole
+        sys.modules["torch"] = None                  # no torch: the engine's Adam and clip would be
+        sys.modules["sacrebleu"] = None              # the oracle -- the student's own holes
+        import numpy as np
+        import solutions
         from minis2s.exercises import check
         check("lstm_step_backward")
         check("rnn_step_backward")
-        check("clip_gradients", lambda dWx, dWh, db, max_norm: (dWx, dWh, db, 0.0))
+
+        def always_scales(dWx, dWh, db, max_norm):   # the mistake a filled hole could share
+            norm = float(np.sqrt(sum((g ** 2).sum() for g in (dWx, dWh, db))))
+            s = max_norm / (norm + 1e-6)
+            return dWx * s, dWh * s, db * s, norm
+        for name, right in (("clip_gradients", solutions.clip_gradients),
+                            ("adam_update", solutions.adam_update),
+                            ("corpus_bleu", solutions.corpus_bleu)):
+            print(name, [bool(check(name, right, seed=k, verbose=False)) for k in range(3)])
+        print("always_scales", [bool(check("clip_gradients", always_scales, seed=k, verbose=False))
+                                for k in range(10)])
     """)
     assert proc.returncode == 0, proc.stderr
-    assert "FAIL: finish exercise 13 first (clip_gradients" in proc.stdout     # its oracle is the hole
     assert "FAIL: finish exercise 5 first (lstm_step_forward" in proc.stdout     # its forward
     assert "FAIL: finish exercise 3 first (rnn_step_backward" in proc.stdout     # itself
+    # without torch and sacrebleu, clipping, Adam and BLEU are judged by the answers the full
+    # package stored (they once compared a student's filled hole with itself)
+    for name in ("clip_gradients", "adam_update", "corpus_bleu"):
+        assert f"{name} [True, True, True]" in proc.stdout, proc.stdout
+    always = proc.stdout.split("always_scales ")[1].splitlines()[0]
+    assert "False" in always and "True" in always, always      # wrong exactly where it should not clip
 
 
 @pytest.mark.slow       # seconds: the fast tier keeps the gradient checks, models and CLI

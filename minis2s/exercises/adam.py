@@ -11,7 +11,7 @@ The maths is in docs/derivations.md, section "Adam".
 """
 from __future__ import annotations
 
-from . import _cases
+from . import _cases, stored
 from .checker import Case, Exercise
 from .references import ADAM, adam_reference
 
@@ -66,9 +66,11 @@ def _case(rng) -> Case:
     v[0] *= 1e-12
     t = int(rng.integers(1, 6))                   # early steps: bias correction matters
     lr, beta1, beta2, eps = 3e-3, 0.85, 0.98, 1e-7  # not the defaults, so none can be hard-coded
-    p_new, m_new, v_new = adam_reference(p, g, m, v, t, lr, beta1, beta2, eps)
-    return Case(args=(p, g, m, v, t, lr, beta1, beta2, eps),
-                oracle={"p_new": p_new, "m_new": m_new, "v_new": v_new},
+    args = (p, g, m, v, t, lr, beta1, beta2, eps)
+
+    def compute():
+        return dict(zip(("p_new", "m_new", "v_new"), adam_reference(*args)))
+    return Case(args=args, oracle=stored.oracle("adam_update", args, compute),  # stored in an edition
                 sizes=f"shape={shape}, t={t}, lr={lr}, beta1={beta1}, beta2={beta2}, eps={eps}")
 
 

@@ -5,6 +5,7 @@ which agrees with it, where sacrebleu is not installed: :mod:`minis2s.exercises.
 """
 from __future__ import annotations
 
+from . import stored
 from .checker import Case, Exercise
 from .references import BLEU, bleu_reference
 
@@ -65,8 +66,9 @@ def _case(rng) -> Case:
                 hyp.append(hyp[0])                    # a repeated word: clipping matters
         refs.append([str(w) for w in ref])
         hyps.append([str(w) for w in hyp])
-    bleu, precisions, bp = bleu_reference(hyps, refs)
-    return Case(args=(hyps, refs), oracle={"bleu": bleu, "precisions": precisions, "bp": bp},
+    def compute():
+        return dict(zip(("bleu", "precisions", "bp"), bleu_reference(hyps, refs)))
+    return Case(args=(hyps, refs), oracle=stored.oracle("corpus_bleu", (hyps, refs), compute),
                 sizes=f"S={S} sentences, {sum(map(len, hyps))} vs {sum(map(len, refs))} tokens")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from . import _cases
+from . import _cases, stored
 from .checker import Case, Exercise
 from .references import CLIP, clip_reference
 
@@ -56,11 +56,15 @@ def _case(rng) -> Case:
              "db": _cases.randn(rng, 4 * H)}
     norm0 = math.sqrt(sum(float((g ** 2).sum()) for g in grads.values()))
     max_norm = float(norm0 * rng.choice([0.3, 0.7, 1.5]))       # some seeds clip, some do not
-    clipped, norm = clip_reference(grads, max_norm)
-    return Case(args=(grads["dWx"], grads["dWh"], grads["db"], max_norm),
-                oracle={**clipped, "norm": norm},
+    args = (grads["dWx"], grads["dWh"], grads["db"], max_norm)
+
+    def compute():
+        clipped, norm = clip_reference(grads, max_norm)
+        return {**clipped, "norm": norm}
+    oracle = stored.oracle("clip_gradients", args, compute)   # stored in a student edition
+    return Case(args=args, oracle=oracle,
                 sizes=f"{_cases.spell(s)}, max_norm={max_norm:.3g} "
-                      f"({'clips' if norm > max_norm else 'does not clip'})")
+                      f"({'clips' if oracle['norm'] > max_norm else 'does not clip'})")
 
 
 EXERCISES = [

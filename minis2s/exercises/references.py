@@ -7,8 +7,9 @@ In a student edition those engine functions are holes the student fills, so judg
 student's function against the package's own would judge it against itself (or, while the
 hole is open, against nothing); the independent reference is what makes the check
 mean something there. Where torch or sacrebleu is not installed, the reference is the
-package's own function, and in a punched package its check says which exercise to
-finish first.
+package's own function -- so a student edition stores these answers for the public seeds
+when it is built (:mod:`minis2s.exercises.stored`), and its checks never fall back on the
+student's own code, whatever the student's machine has installed.
 """
 from __future__ import annotations
 

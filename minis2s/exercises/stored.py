@@ -5,7 +5,9 @@ forward pass, a value of :mod:`minis2s.metrics` or :mod:`minis2s.optim`. A few e
 checked against the engine's *own* function for the same thing (the forward passes
 ``lstm_step_forward`` and ``masked_softmax_forward``, against
 :func:`minis2s.functional.lstm_step_forward` and :func:`minis2s.functional.masked_softmax_forward`;
-the searches, against :mod:`minis2s.models.search`). In the instructor's package those
+the searches, against :mod:`minis2s.models.search`; clipping, Adam and BLEU against torch and
+sacrebleu, or the engine's own where those are not installed, :mod:`~minis2s.exercises.references`).
+In the instructor's package those
 functions are the reference -- their own correctness is held by the gradient checks and the
 PyTorch parity tests in tests/ -- so comparing with them is not circular in any way that
 matters. In a student edition (instructor/make_student_edition.py) they are the very holes
@@ -37,7 +39,8 @@ __all__ = ["STORED", "STORED_EXERCISES", "NoStoredAnswer", "key", "oracle", "ans
 STORED = Path(__file__).with_name("stored_answers.json")
 
 #: the exercises whose oracle runs an engine function that is a hole in a student edition
-STORED_EXERCISES = ("lstm_step_forward", "masked_softmax_forward", "greedy_search", "beam_search")
+STORED_EXERCISES = ("lstm_step_forward", "masked_softmax_forward", "greedy_search", "beam_search",
+                    "clip_gradients", "adam_update", "corpus_bleu")
 
 
 class NoStoredAnswer(LookupError):
