@@ -141,13 +141,13 @@ def test_no_given_forward_can_answer_the_forward_exercise(tmp_path):
     assert "minis2s.exercises.lstm cannot be imported while your submission is graded" \
         in report.load_error
     assert "the submission did not load" in report.text()
-    assert "`from minis2s.exercises import check, hint` alone is allowed" in report.load_error
+    assert "`from minis2s.exercises import check, hint, ...` alone is allowed" in report.load_error
 
 
 def test_check_and_hint_imported_at_the_top_do_nothing_and_the_file_still_loads(tmp_path):
     """A student checks at home with check() at the top of the file: graded, it loads and scores."""
     solution = (ROOT / "instructor" / "solutions.py").read_text()
-    top = "from minis2s.exercises import check, hint\n"
+    top = "from minis2s.exercises import check, hint, ladder, list_exercises, template, EXERCISES\n"
     at_home = "\ncheck('embedding_backward')\nhint('clip_gradients', 1)\n"       # module level
     assert "from __future__ import annotations\n" in solution
     solution = solution.replace("from __future__ import annotations\n",
@@ -469,3 +469,13 @@ def test_gradescope_grades_an_uploaded_notebook_on_its_exported_functions(tmp_pa
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == results["tests"][0]["max_score"] == 2
     assert "large case" in results["tests"][0]["output"]
+
+
+def test_a_plotting_import_at_the_top_says_why_the_file_did_not_load(tmp_path):
+    """matplotlib needs subprocess, which the sandbox refuses: the report names what to do, not
+    only the refused module the student never imported (_posixsubprocess)."""
+    report = grade(write(tmp_path, "import matplotlib.pyplot as plt\n"
+                                   "def embedding_backward(dout, cache):\n    return None\n"),
+                   exercises=["embedding_backward"], seeds=(0,), large=False)
+    assert report.score == 0 and "the submission did not load" in report.text()
+    assert "import such libraries under `if __name__ == \"__main__\":`" in report.load_error

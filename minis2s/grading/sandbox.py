@@ -157,19 +157,30 @@ def write_wire(value, json_path, npz_path) -> None:
 def _refusal(name) -> str:
     why = f"{name} cannot be imported while your submission is graded: write the exercises with NumPy only"
     if name.split(".")[0] == "minis2s":
-        why += " (`from minis2s.exercises import check, hint` alone is allowed: they do nothing here)"
+        why += " (`from minis2s.exercises import check, hint, ...` alone is allowed: they do nothing here)"
+    else:   # often pulled in by a plotting or other library the file imports at its top
+        why += (" (if your file imports a library at its top -- matplotlib, say -- that needs it, "
+                "the whole file fails to load: import such libraries under "
+                "`if __name__ == \"__main__\":`)")
     return why
 
 
+#: what a submission may import from minis2s.exercises at its top: each does nothing here
+HARMLESS = ("check", "hint", "ladder", "list_exercises", "template")
+
+
 def harmless_check_and_hint() -> None:
-    """``minis2s`` and ``minis2s.exercises`` as empty packages whose ``check`` and ``hint`` do
-    nothing: a submission that imports them at its top (to check itself at home) still loads.
+    """``minis2s`` and ``minis2s.exercises`` as empty packages whose ``check``, ``hint`` and the
+    other public functions do nothing: a submission that imports them at its top (to check
+    itself at home) still loads.
     Nothing else of minis2s exists in this process; any other name is refused on import."""
     package = types.ModuleType("minis2s")
     package.__path__ = []                          # no submodule can be found in it
     exercises = types.ModuleType("minis2s.exercises")
     exercises.__path__ = []
-    exercises.check = exercises.hint = lambda *args, **kwargs: None
+    for name in HARMLESS:
+        setattr(exercises, name, lambda *args, **kwargs: None)
+    exercises.EXERCISES = {}
     package.exercises = exercises
     sys.modules.update({"minis2s": package, "minis2s.exercises": exercises})
 
