@@ -398,7 +398,8 @@ def copy_package(out: Path, max_hint: int = 3, exercises=None) -> None:
     # (minis2s/exercises/stored.py): computed here, by the full package
     from minis2s.exercises import stored
     names = [name for name in stored.STORED_EXERCISES if name in exercises]
-    stored.write(out / "minis2s" / "exercises" / stored.STORED.name, names, STORED_SEEDS)
+    stored.write(out / "minis2s" / "exercises" / stored.STORED.name, names, STORED_SEEDS,
+                 holes=[name for name in list_exercises() if name in exercises])
 
 
 def make(out: Path, max_hint: int = 3, package: bool = True, exercises=None) -> list:
@@ -410,8 +411,9 @@ def make(out: Path, max_hint: int = 3, package: bool = True, exercises=None) -> 
         (``raise ExerciseNotDone``): minis2s then runs on the student's code (the default).
         The exercises' stubs are the engine's functions, on its caches. The oracles of the
         forward passes and the searches are engine functions the punched package no longer
-        has: their answers for the public seeds are stored (minis2s/exercises/stored.py);
-        those of clip_gradients, adam_update and BLEU say "finish exercise N first".
+        has (and those of clipping, Adam and BLEU, where torch or sacrebleu is missing): their
+        answers for the public seeds are stored (minis2s/exercises/stored.py), with the list
+        of the edition's exercises, which ``minis2s grade`` then grades by default.
     exercises: which exercises become holes (default: the whole ladder); the others stay
         filled in, and their solutions are not looked for by the audit.
     """

@@ -283,3 +283,18 @@ def test_in_an_edition_punching_the_peeky_decoder_its_engine_check_names_exercis
     assert proc.returncode == 0, proc.stderr
     assert "FAIL: finish exercise 9 first (peeky_decoder_backward" in proc.stdout, proc.stdout
     assert "PASS: all 6 outputs agree" in proc.stdout, proc.stdout
+
+
+def test_a_lab_edition_grades_its_own_exercises_by_default(tmp_path):
+    """An edition built for one lab (--exercises ...) graded a complete submission "10 / 60", with
+    16 'no function' lines; its autograder gives 10 / 10. Now `minis2s grade` grades the lab."""
+    lab = ["lstm_step_backward", "lstm_backward"]
+    edition.copy_package(tmp_path, exercises=lab)
+    (tmp_path / "solutions.py").write_text((ROOT / "instructor" / "solutions.py").read_text())
+    proc = run_in(tmp_path, """
+        from minis2s.grading import grade
+        report = grade("solutions.py", seeds=(0,), large=False)
+        print("GRADED", [e.name for e in report.exercises], report.score, report.max_score)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert "GRADED ['lstm_step_backward', 'lstm_backward'] 10.0 10.0" in proc.stdout, proc.stdout

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["STORED", "STORED_EXERCISES", "NoStoredAnswer", "key", "oracle", "answers", "write"]
+__all__ = ["STORED", "STORED_EXERCISES", "NoStoredAnswer", "key", "oracle", "answers", "write", "holes"]
 
 #: where a student edition keeps the answers (the instructor's package has no such file)
 STORED = Path(__file__).with_name("stored_answers.json")
@@ -133,9 +133,17 @@ def answers(names=STORED_EXERCISES, seeds=range(10)) -> dict:
     return out
 
 
-def write(path, names=STORED_EXERCISES, seeds=range(10)) -> None:
+def write(path, names=STORED_EXERCISES, seeds=range(10), holes=None) -> None:
     """Write :func:`answers` as JSON to ``path`` (a student edition's ``stored_answers.json``),
-    with the exercises and seeds they stand in for."""
+    with the exercises and seeds they stand in for, and ``holes``: every exercise the edition
+    punched (what ``minis2s grade`` grades there by default)."""
     names, seeds = list(names), [int(s) for s in seeds]
-    held = {"exercises": names, "seeds": seeds, "answers": answers(names, seeds)}
+    held = {"exercises": names, "seeds": seeds, "answers": answers(names, seeds),
+            "holes": None if holes is None else list(holes)}
     Path(path).write_text(json.dumps(held))
+
+
+def holes():
+    """The exercises this student edition punched, in course order, or None (the instructor's
+    package, or an edition that did not record them)."""
+    return _stored().get("holes")

@@ -69,6 +69,7 @@ from ..exercises import EXERCISES, list_exercises
 from ..exercises import markov as _markov
 from ..exercises.checker import ExerciseResult, judge
 from ..exercises.standins import DEPENDENCIES, standins
+from ..exercises import stored as _stored
 from ..exercises.stored import NoStoredAnswer
 from ..app.safe_npz import NpzError, read_npz
 from . import sandbox as _wire
@@ -374,7 +375,7 @@ def grade(submission, exercises=None, seeds=DEFAULT_SEEDS, timeout: float = DEFA
           sandbox_user=None, unreadable=(), large: bool = True) -> GradeReport:
     """Grade the submission file (``.py``, or ``.ipynb``: its exported source) on ``exercises``.
 
-    exercises: default all, in course order.
+    exercises: default all, in course order (in a student edition: the edition's exercises).
     seeds: the public cases per exercise (sizes vary with the seed), when there is no secret.
     secret: an instructor's secret (:func:`load_secret`): ``cases`` secret cases per exercise
         instead of the seeds; the report never names a seed.
@@ -389,7 +390,9 @@ def grade(submission, exercises=None, seeds=DEFAULT_SEEDS, timeout: float = DEFA
     submission = Path(submission).resolve()
     if not submission.is_file():
         raise FileNotFoundError(f"no submission file {submission}")
-    names = list_exercises() if exercises is None else list(exercises)
+    if exercises is None:       # in a student edition, its exercises; else the whole ladder
+        exercises = _stored.holes() or list_exercises()
+    names = list(exercises)
     unknown = [n for n in names if n not in EXERCISES]
     if unknown:
         raise ValueError(f"unknown exercise(s) {unknown}; the exercises are {list_exercises()}")
