@@ -7,8 +7,10 @@ What goes in (docs/teaching.md, step 2):
 * ``notebooks/NN_*.py`` and ``.ipynb`` (no outputs), with every solution region
   blanked: the lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
   (nbgrader's markers) become ``# YOUR CODE HERE`` / ``raise NotImplementedError``;
-* ``docs/exercises.md`` and ``docs/derivations.md``, where the regions between
-  ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->`` are removed;
+* ``docs/exercises.md``, ``docs/derivations.md`` and ``notebooks/README.md``, where the
+  regions between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->`` are removed, and
+  those between ``<!-- BEGIN INSTRUCTOR -->`` and ``<!-- END INSTRUCTOR -->`` (text about the
+  instructor's repository) too, without a trace;
 * ``submission.py``: every exercise's stub (``minis2s.exercises.template()``);
 * ``README.md``: what to do with all that.
 
@@ -44,6 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MD_BEGIN, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
+# Markdown for the instructor's repository only (how notebooks are refreshed, links to files the
+# edition does not ship): removed from the edition without a trace.
+MD_INSTRUCTOR = "<!-- BEGIN INSTRUCTOR -->", "<!-- END INSTRUCTOR -->"
 DOCS = ("exercises.md", "derivations.md")
 
 STUDENT_README = """\
@@ -101,11 +106,16 @@ def blank(text: str, path: str = "") -> str:
 
 
 def strip_markdown(text: str, path: str = "") -> str:
-    """The Markdown with every <!-- BEGIN SOLUTION --> ... <!-- END SOLUTION --> region removed."""
+    """The Markdown with every <!-- BEGIN SOLUTION --> ... <!-- END SOLUTION --> region replaced
+    by a line saying so, and every <!-- BEGIN INSTRUCTOR --> ... <!-- END INSTRUCTOR --> region
+    removed (with the blank line after it)."""
+    begin, end = MD_INSTRUCTOR
+    instructor = re.compile(re.escape(begin) + r".*?" + re.escape(end) + r"\n(\n(?=\S))?", re.S)
+    text = instructor.sub("", text)
     pattern = re.compile(re.escape(MD_BEGIN) + r".*?" + re.escape(MD_END) + r"\n?", re.S)
     result = pattern.sub("*(The solution is not part of the student edition.)*\n", text)
-    if MD_BEGIN in result or MD_END in result:
-        raise ValueError(f"{path}: unbalanced solution markers")
+    if any(marker in result for marker in (MD_BEGIN, MD_END, *MD_INSTRUCTOR)):
+        raise ValueError(f"{path}: unbalanced solution or instructor markers")
     return result
 
 
@@ -334,7 +344,7 @@ def audit(out: Path, exercises=None) -> list:
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         text = path.read_text(errors="replace")
         rel = path.relative_to(out)
-        for marker in (BEGIN, END, MD_BEGIN, MD_END):
+        for marker in (BEGIN, END, MD_BEGIN, MD_END, *MD_INSTRUCTOR):
             if marker in text:
                 leaks.append((str(rel), f"marker {marker!r}"))
         if path.suffix == ".py" and any(CODE_MARK.match(l) or TEXT_MARK.match(l)
@@ -447,7 +457,7 @@ def make(out: Path, max_hint: int = 3, package: bool = True, exercises=None) -> 
     for name in ("README.md",):
         src = ROOT / "notebooks" / name
         if src.exists():
-            shutil.copy(src, out / "notebooks" / name)
+            (out / "notebooks" / name).write_text(strip_markdown(src.read_text(), str(src)))
     for name in DOCS:
         src = ROOT / "docs" / name
         (out / "docs" / name).write_text(strip_markdown(src.read_text(), str(src)))

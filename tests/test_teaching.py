@@ -42,6 +42,20 @@ def test_the_student_edition_holds_no_solution(bundle):
     assert (bundle / "submission.py").read_text() == template()
 
 
+def test_the_edition_s_markdown_speaks_of_the_edition(bundle):
+    """The docs and notebooks/README.md it ships link only files it holds, and their INSTRUCTOR
+    regions (the repository's executed notebooks, refresh.py, teaching.md) are gone."""
+    for md in bundle.rglob("*.md"):
+        text = md.read_text()
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+            assert (md.parent / target).exists(), f"{md.relative_to(bundle)} links {target}"
+        for words in ("refresh.py", "test_notebooks", "committed **executed**", "teaching.md",
+                      "INSTRUCTOR", "instructor/solutions.py"):
+            assert words not in text, f"{md.relative_to(bundle)} says {words!r}"
+    guide = (bundle / "docs" / "exercises.md").read_text()
+    assert 'result = check("lstm_step_backward", my_lstm_step_backward)' in guide
+    assert "## Solutions\n\nThe reference solutions are neither" in guide
+
 def test_the_audit_catches_a_leak(bundle, tmp_path):
     """Break it: solution code planted in the bundle is found, however it is spaced or
     written -- in Markdown, with `1` for `1.0`, as one side of a tuple assignment."""

@@ -512,7 +512,9 @@ def format_hint(ex: Exercise, level: int | None) -> str:
             "2: the shapes (what each intermediate array is, and its shape)",
             "3: the structure (every step in order, in words: what comes from what -- not the code)")
     if level is None:
-        return (f"{ex.name}: {len(ex.hints)} hint levels; each reveals more than the one before.\n  "
+        count = (f"{len(ex.hints)} hint levels; each reveals more than the one before"
+                 if len(ex.hints) > 1 else "1 hint level")
+        return (f"{ex.name}: {count}.\n  "
                 + "\n  ".join(what[:len(ex.hints)])
                 + f"\nAsk for one with hint({ex.name!r}, 1).")
     if level not in range(1, len(ex.hints) + 1):

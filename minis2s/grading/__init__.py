@@ -201,7 +201,7 @@ class GradeReport:
                           "output": "\n".join(([e.note] if e.note else []) + e.case_lines() + fails)})
         output = ("FLAGGED: " + "; ".join(self.flags) + "\n" if self.flags else "") + \
                  (f"The submission did not load:\n{self.load_error}" if self.load_error else "")
-        return {"score": self.score, "output": output or f"{len(tests)} exercises graded",
+        return {"score": self.score, "output": output or f"{len(tests)} exercise{'s' * (len(tests) != 1)} graded",
                 "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
 
     def write_gradescope(self, path) -> None:
@@ -350,13 +350,13 @@ def _grade_exercise(source: str, ex, rngs, labels, timeout, python, user, unread
             call, out = calls[k], outputs[k] if k < len(outputs) else None
             if call.get("error") is not None:
                 not_impl = call.get("kind") == "NotImplementedError"
-                problem = ("not implemented yet (it raised NotImplementedError)" if not_impl
+                problem = ("not implemented yet: it raised NotImplementedError" if not_impl
                            else f"your function raised {str(call['error']).strip().splitlines()[-1]}")
                 raised_in = re.findall(r", in (\w+)\n", str(call["error"]))
                 if not_impl and raised_in and raised_in[-1] in DEPENDENCIES.get(ex.name, ()):
                     # the large case has no stand-in: the submission's own dependency was called
                     problem = (f"your {raised_in[-1]}, which {ex.stub.__name__} calls, is not "
-                               "implemented yet (it raised NotImplementedError)")
+                               "implemented yet: it raised NotImplementedError")
                 r = _failed(ex, label, case, problem)
                 if not not_impl:
                     r.lines.insert(1, str(call["error"]).rstrip()[-3000:])
