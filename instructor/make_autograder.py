@@ -47,6 +47,7 @@ def build(out: Path, exercises=None, cases: int = 3, timeout: float = 60.0, secr
     env = (f'EXERCISES="--exercises {" ".join(names)}"\n'
            f'CASES="{int(cases)}"\nTIMEOUT="{float(timeout):g}"\n')
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)    # build/ before the edition made it: fine
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for name in ("setup.sh", "run_autograder"):
             info = zipfile.ZipInfo(name)

@@ -230,3 +230,5 @@ def test_the_autograder_zip_refuses_a_timeout_that_would_grade_nobody(tmp_path, 
         autograder.build(out, exercises=["embedding_backward"], timeout=timeout)
     assert not out.exists()
     assert autograder.build(out, exercises=["embedding_backward"], timeout=86400).exists()
+    nested = tmp_path / "build" / "new" / "autograder.zip"      # a folder that does not exist yet
+    assert autograder.build(nested, exercises=["embedding_backward"]).exists()
