@@ -46,8 +46,7 @@ def my_embedding_backward(dout, cache):
 
 def test_the_export_keeps_numpy_and_the_standard_library_and_nothing_else():
     source = export_source(textwrap.dedent("""
-        import math
-        import matplotlib.pyplot as plt
+        import math, matplotlib.pyplot as plt
         import numpy as np
         import torch
         import minis2s.functional as F
@@ -186,7 +185,8 @@ def test_the_solved_course_notebooks_get_full_marks_on_their_exercises():
 def test_a_course_notebook_with_a_mistake_loses_that_exercise(tmp_path):
     # the classic: dc_prev without the forget gate
     nb = _with(ROOT / "notebooks" / "01_lstm_cell.ipynb", tmp_path,
-               "dh_prev, dc_prev = da @ Wh.T, dc_total * f", "dh_prev, dc_prev = da @ Wh.T, dc_total")
+               "dh_prev, dc_prev = da @ Wh.T, dc_total * f",
+               "dh_prev, dc_prev = da @ Wh.T, dc_total")
     report = grade(nb, exercises=["lstm_step_forward", "lstm_step_backward"])
     forward, backward = report.exercises
     assert forward.score == 2 and backward.score == 0

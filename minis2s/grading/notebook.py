@@ -78,7 +78,7 @@ class _NotWhileGraded:
 
 
 def _nb_outputs(out, n):
-    """The exercise's n outputs of an answer that also returns the engine's cache (a named tuple)."""
+    """The exercise's n outputs of an answer that returns the engine's cache too (a named tuple)."""
     if isinstance(out, tuple) and len(out) == n + 1 and hasattr(out[-1], "_fields"):
         return out[:n]
     return out
@@ -173,7 +173,16 @@ def _guarded(node) -> str:
     return "\n".join([f"try:\n    {statement}\nexcept ImportError:", *body])
 
 
-# --- the export ------------------------------------------------------------------------------------
+# --- the export ---------------------------------------------------------------------------------
+
+def _one_import_each(body):
+    """``import os, matplotlib`` as two statements: one may stay and the other go."""
+    for node in body:
+        if isinstance(node, ast.Import) and len(node.names) > 1:
+            yield from (ast.Import(names=[alias]) for alias in node.names)
+        else:
+            yield node
+
 
 def _stub_names():
     from ..exercises import EXERCISES
@@ -212,7 +221,7 @@ def _export_cells(cells: list) -> tuple:
             parts.append(tree)
             continue
         out = []
-        for node in tree.body:
+        for node in _one_import_each(tree.body):
             if isinstance(node, DEFINITIONS):
                 out.append(ast.unparse(node))
             elif isinstance(node, ast.ImportFrom) and node.module == "__future__":
@@ -279,7 +288,8 @@ def export_notebook(path) -> str:
     cells = []
     for (k, _), part in zip(numbered, parts):
         if isinstance(part, SyntaxError):
-            cells.append(f"# cell {k} skipped: it is not valid Python ({part.msg}, line {part.lineno})")
+            cells.append(f"# cell {k} skipped: it is not valid Python "
+                         f"({part.msg}, line {part.lineno})")
         elif part:
             cells.append(f"# cell {k}\n{part}")
     header = (f"# exported from {Path(path).name} by minis2s.grading.notebook: "
