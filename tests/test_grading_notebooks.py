@@ -209,3 +209,12 @@ def test_the_standard_library_is_recognised_without_sys_stdlib_module_names(monk
                                                           "subprocess"]
     monkeypatch.delattr(sys, "stdlib_module_names", raising=False)
     assert {name: notebook._stdlib_module(name) for name in expected} == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_course_notebook_loads_in_the_sandbox(path):
+    # none of them defines softmax_cross_entropy: graded, it is missing, and nothing else is wrong
+    report = grade(path, exercises=["softmax_cross_entropy"], seeds=(0,), large=False)
+    assert not report.load_error and not report.flags, report.text()
+    assert report.exercises[0].note == "no function softmax_cross_entropy in the submission"
