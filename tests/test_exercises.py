@@ -976,3 +976,13 @@ def test_the_engine_check_fails_a_gru_step_without_its_direct_path(monkeypatch, 
         return da_x, dh_prev - dh * cache.z, da_h
     assert not check("gru_step_backward", student_no_highway, verbose=False)
     assert check("gru_step_backward", solutions.gru_step_backward, verbose=False)
+
+
+def test_lstm_step_forward_may_return_the_engines_cache_too():
+    """The engine's lstm_step_forward returns (h, c, cache), and so does notebook 01's answer:
+    check and the grader take (h, c) from it; any other length is still a FAIL."""
+    def with_cache(*args):
+        h, c = solutions.lstm_step_forward(*args)
+        return h, c, ("a", "cache")
+    assert check("lstm_step_forward", with_cache, verbose=False)
+    assert not check("lstm_step_forward", lambda *a: with_cache(*a) + (0,), verbose=False)
