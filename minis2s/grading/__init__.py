@@ -10,8 +10,9 @@ r"""The autograder: grade a submission file on every exercise, several cases eac
     report.score, report.max_score
 
 or ``minis2s grade submission.py --results results.json`` (``--secret-file`` for the secret
-cases). A Jupyter notebook (``.ipynb``) is graded on its exported source: its imports and
-function definitions, nothing else (:mod:`minis2s.grading.notebook`).
+cases). A Jupyter notebook (``.ipynb``) is graded on its exported source: its function
+definitions and its NumPy and standard-library imports, nothing else
+(:mod:`minis2s.grading.notebook`).
 
 How it works (docs/teaching.md, "The autograder"):
 

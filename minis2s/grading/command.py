@@ -14,8 +14,9 @@ def add_grade_parser(sub) -> None:
     """Add the ``grade`` subcommand to the CLI's subparsers."""
     g = sub.add_parser(
         "grade", help="grade a submission file on the exercises (autograder)",
-        description="Grade SUBMISSION.py (or a notebook, SUBMISSION.ipynb: its imports and "
-                    "function definitions): every exercise on several cases, the submission run "
+        description="Grade SUBMISSION.py (or a notebook, SUBMISSION.ipynb: its function "
+                    "definitions, my_<name> graded as <name>, and its NumPy and standard-library "
+                    "imports): every exercise on several cases, the submission run "
                     "in a separate, contained process where minis2s cannot be reached, with a "
                     "timeout. A case counts only when all its outputs are right. Prints a plain "
                     "report; --results writes Gradescope's results.json. Exit status 0 when the "
