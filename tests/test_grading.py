@@ -173,3 +173,11 @@ def test_the_report_never_overwrites_the_submission(tmp_path, capsys):
     assert main(["grade", str(sub), "--exercises", "embedding_backward", "--report", report,
                  "--results", report]) == 1
     assert "are the same file" in capsys.readouterr().err
+
+
+def test_an_exercise_named_twice_is_graded_once(tmp_path):
+    """`--exercises X X` graded X twice and doubled the maximum."""
+    sub = write(tmp_path, "def embedding_backward(dout, cache):\n    return None\n")
+    report = grade(sub, exercises=["embedding_backward", "embedding_backward"], seeds=(0,),
+                   large=False)
+    assert [e.name for e in report.exercises] == ["embedding_backward"] and report.max_score == 2

@@ -393,7 +393,7 @@ def grade(submission, exercises=None, seeds=DEFAULT_SEEDS, timeout: float = DEFA
         raise FileNotFoundError(f"no submission file {submission}")
     if exercises is None:       # in a student edition, its exercises; else the whole ladder
         exercises = _stored.holes() or list_exercises()
-    names = list(exercises)
+    names = list(dict.fromkeys(exercises))      # each once, in the order given
     unknown = [n for n in names if n not in EXERCISES]
     if unknown:
         raise ValueError(f"unknown exercise(s) {unknown}; the exercises are {list_exercises()}")
