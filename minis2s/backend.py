@@ -243,8 +243,8 @@ def get_array_module(*arrays, **named):
     with the argument named, instead of deep inside a kernel. With no arrays,
     returns the current backend's module.
     """
-    if len(arrays) == 1 and not named:   # the common call, once per function: one dict look-up
-        known = _BY_TYPE.get(type(arrays[0]))
+    if len(arrays) == 1 and not named:   # the common call, once per function: backend_of's look-up
+        known = backend_of(arrays[0])
         if known is not None:
             return known.xp
     return _backend_of_args(arrays, named).xp

@@ -255,13 +255,17 @@ def test_a_monkeypatched_checker_in_a_notebook_changes_nothing_in_its_grade(tmp_
     assert report.score == 0 and report.exercises[0].results[0].failed == ["dW"]
 
 
+#: a notebook cell holding a right embedding_backward (the notebook tests' one answer)
+EMBEDDING_BACKWARD_CELL = ("def embedding_backward(dout, cache):\n"
+                           "    ids, V = cache\n"
+                           "    dW = np.zeros((V, dout.shape[-1]))\n"
+                           "    np.add.at(dW, ids.reshape(-1), dout.reshape(-1, dout.shape[-1]))\n"
+                           "    return dW\n")
+
+
 def test_a_right_notebook_gets_full_marks_and_a_broken_cell_is_skipped(tmp_path):
     cells = ["import numpy as np\n",
-             "def embedding_backward(dout, cache):\n"
-             "    ids, V = cache\n"
-             "    dW = np.zeros((V, dout.shape[-1]))\n"
-             "    np.add.at(dW, ids.reshape(-1), dout.reshape(-1, dout.shape[-1]))\n"
-             "    return dW\n",
+             EMBEDDING_BACKWARD_CELL,
              "def half_written(:\n"]
     nb = write(tmp_path, json.dumps(_notebook(cells)), "lab.ipynb")
     assert "cell 2 skipped" in export_notebook(nb)
@@ -458,11 +462,7 @@ def test_gradescope_grades_an_uploaded_notebook_on_its_exported_functions(tmp_pa
     root = _autograder_tree(tmp_path, "", exercises=("embedding_backward",))
     (root / "submission" / "submission.py").unlink()
     cells = ["import numpy as np\n",
-             "def embedding_backward(dout, cache):\n"
-             "    ids, V = cache\n"
-             "    dW = np.zeros((V, dout.shape[-1]))\n"
-             "    np.add.at(dW, ids.reshape(-1), dout.reshape(-1, dout.shape[-1]))\n"
-             "    return dW\n",
+             EMBEDDING_BACKWARD_CELL,
              "import minis2s.exercises.checker as checker\nchecker.rel_error = lambda a, b: 0.0\n"]
     (root / "submission" / "lab.ipynb").write_text(json.dumps(_notebook(cells)))
     _run(root)

@@ -46,9 +46,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import ExerciseNotDone
 from ..gradcheck import DEFAULT_TOL, rel_error
-from .stored import NoStoredAnswer
+from .stored import UNAVAILABLE
 from .markov import prepare
 
 __all__ = ["Case", "Exercise", "ExerciseResult", "run_exercise", "judge", "library_uses",
@@ -472,7 +471,7 @@ def run_exercise(ex: Exercise, student_fn: Callable, seed: int = 0,
         raise ValueError(f"exercise {ex.name} has no large case")
     try:
         case = (ex.make_large_case if large else ex.make_case)(np.random.default_rng(seed))
-    except (ExerciseNotDone, NoStoredAnswer) as e:   # a student edition: a hole, or an unstored seed
+    except UNAVAILABLE as e:         # a student edition: a hole, or an unstored seed
         result = ExerciseResult(ex.name, {}, ex.tol, str(e), [
             f"{ex.name}: this check's oracle runs the package's own code, which is yours here",
             f"FAIL: {e}"])

@@ -33,7 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["STORED", "STORED_EXERCISES", "NoStoredAnswer", "key", "oracle", "answers", "write", "holes"]
+from ..errors import ExerciseNotDone
+
+__all__ = ["STORED", "STORED_EXERCISES", "NoStoredAnswer", "UNAVAILABLE", "key", "oracle", "answers", "write", "holes"]
 
 #: where a student edition keeps the answers (the instructor's package has no such file)
 STORED = Path(__file__).with_name("stored_answers.json")
@@ -54,6 +56,10 @@ class NoStoredAnswer(LookupError):
             f"{name}: this student edition stores the answers of seeds {shown} only -- any other "
             f"case would be judged by the package's own {name}, which is your code; check with "
             f"one of those seeds (seed=...)")
+
+
+#: why a case cannot be built in a student edition: a hole its oracle runs, or a seed not stored
+UNAVAILABLE = (ExerciseNotDone, NoStoredAnswer)
 
 
 def _feed(h, value) -> None:
